@@ -1,0 +1,42 @@
+"""返岗通 Fangang: the application factory."""
+import logging
+
+from apiflask import APIFlask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app import config as app_config
+from app.errors import register_error_handlers
+from app.extensions import db, init_redis, limiter, migrate
+
+
+def create_app(test_config=None):
+    """Build the app: load config, attach extensions, register blueprints and error handlers."""
+    app = APIFlask(__name__, title="返岗通 Fangang API", version="1.0", instance_relative_config=True)
+    settings = app_config.from_environment()
+    if test_config:
+        settings.update(test_config)
+    app.config.update(app_config.finalize(settings, app.instance_path))
+    app.config.update(app_config.API_DOCS)
+    app.json.ensure_ascii = False  # Chinese stays readable in responses
+    if app.config["PROXY_COUNT"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=1)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from app.services import crypto, wechat
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app_config.MIGRATIONS_DIR, render_as_batch=True)
+    init_redis(app)
+    limiter.init_app(app)
+    crypto.init_app(app)
+    wechat.init_app(app)
+
+    from app import cli, models  # noqa: F401  (models register their tables)
+    from app.web import bp as core_bp
+    from miniprogram_api import bp as mp_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(mp_bp)
+    cli.register(app)
+    register_error_handlers(app)
+    return app

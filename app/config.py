@@ -1,0 +1,124 @@
+"""Configuration read from environment variables, with safe defaults for development.
+
+Every variable is listed in README.md. Tests pass a mapping to `create_app` instead.
+"""
+import os
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration cannot be used (for example production on a default secret)."""
+
+
+def _env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _env_float(name, default):
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
+def _env_list(name, default):
+    value = os.environ.get(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def from_environment():
+    """Return the configuration mapping built from the process environment."""
+    return {
+        "APP_ENV": os.environ.get("APP_ENV", "development"),
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", "sqlite:///fangang.db"),
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "DATA_KEY": os.environ.get("DATA_KEY") or None,
+        "WECHAT_APP_ID": os.environ.get("WECHAT_APP_ID") or None,
+        "WECHAT_APP_SECRET": os.environ.get("WECHAT_APP_SECRET") or None,
+        "WECHAT_TIMEOUT": _env_float("WECHAT_TIMEOUT", 5.0),
+        "TOKEN_TTL_SECONDS": _env_int("TOKEN_TTL_SECONDS", 7 * 24 * 3600),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "20 per minute"),
+        "RETENTION_DAYS": _env_int("RETENTION_DAYS", 180),
+        "PRIVACY_NOTICE_VERSION": os.environ.get("PRIVACY_NOTICE_VERSION", "2020-02-v1"),
+        "FEVER_THRESHOLD": _env_float("FEVER_THRESHOLD", 37.3),
+        "OBSERVATION_DAYS": _env_int("OBSERVATION_DAYS", 14),
+        "HIGH_RISK_AREAS": _env_list("HIGH_RISK_AREAS", ["湖北", "武汉"]),
+        "DECLARATION_MAX_AGE_HOURS": _env_int("DECLARATION_MAX_AGE_HOURS", 24),
+        "PROXY_COUNT": _env_int("PROXY_COUNT", 0),
+    }
+
+
+def finalize(config, instance_path):
+    """Fill derived defaults and refuse settings that are unsafe for the environment.
+
+    Outside production a missing DATA_KEY is generated once into instance/data.key,
+    so encrypted fields stay readable across restarts.
+    """
+    production = config["APP_ENV"] == "production"
+    if production:
+        problems = []
+        if config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
+            problems.append("SECRET_KEY is unset or the development default")
+        if not config.get("DATA_KEY"):
+            problems.append("DATA_KEY is unset")
+        if not (config.get("WECHAT_APP_ID") and config.get("WECHAT_APP_SECRET")):
+            problems.append("WECHAT_APP_ID / WECHAT_APP_SECRET are unset")
+        if not config.get("REDIS_URL"):
+            problems.append("REDIS_URL is unset")
+        if problems:
+            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+    elif not config.get("DATA_KEY"):
+        config["DATA_KEY"] = _instance_data_key(instance_path)
+
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("mysql"):
+        # The server closes idle connections after wait_timeout; recycle well before it.
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_recycle", 1800)
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
+    config.setdefault("RATELIMIT_KEY_PREFIX", "fangang")
+    return config
+
+
+def _instance_data_key(instance_path):
+    """Read instance/data.key, creating it atomically the first time."""
+    from app.services.crypto import generate_key
+
+    path = os.path.join(instance_path, "data.key")
+    if not os.path.exists(path):
+        os.makedirs(instance_path, exist_ok=True)
+        # Write a private temp file, then link it into place: two gunicorn workers
+        # starting together both end up reading the one key that won.
+        temp = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(generate_key())
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temp)
+    with open(path) as handle:
+        return handle.read().strip()
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+
+# The docs page is served from the swagger-ui-bundle package, so it works with no internet.
+API_DOCS = {
+    # swagger-ui 4 renders OpenAPI 3.0 documents, not 3.1.
+    "OPENAPI_VERSION": "3.0.3",
+    "DOCS_FAVICON": "/docs-assets/favicon-32x32.png",
+    "SWAGGER_UI_CSS": "/docs-assets/swagger-ui.css",
+    "SWAGGER_UI_BUNDLE_JS": "/docs-assets/swagger-ui-bundle.js",
+    "SWAGGER_UI_STANDALONE_PRESET_JS": "/docs-assets/swagger-ui-standalone-preset.js",
+    "INFO": {
+        "description": "返岗通：农民工返岗复工“点对点”服务保障。错误统一为 "
+        '{"error": {"code", "message", "fields"}}。',
+    },
+}

@@ -1,0 +1,41 @@
+"""Extensions, created unbound and attached to the app in `create_app`."""
+import redis as redis_lib
+from flask import current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by every model; constraints get stable names for migrations."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+limiter = Limiter(key_func=get_remote_address)
+
+
+def init_redis(app):
+    """Create the app's Redis client when REDIS_URL is set; None means in-process fallbacks."""
+    url = app.config.get("REDIS_URL")
+    app.extensions["redis"] = (
+        redis_lib.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
+    )
+
+
+def redis_client():
+    """Return the current app's Redis client, or None when Redis is not configured."""
+    return current_app.extensions.get("redis")

@@ -1,0 +1,55 @@
+"""Travel applications (出行报名): a worker asks to be carried out of or back to Yinchuan."""
+from datetime import date, datetime
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.base import utcnow
+
+DIRECTIONS = ("outbound", "inbound")  # 外出务工 / 返岗来银
+STATUSES = ("submitted", "approved", "rejected", "assigned", "travelled", "cancelled")
+ACTIVE_STATUSES = ("submitted", "approved", "assigned")
+# Which status may follow which; anything else is a conflict.
+TRANSITIONS = {
+    "submitted": {"approved", "rejected", "cancelled"},
+    "approved": {"assigned", "rejected", "cancelled"},
+    "assigned": {"travelled", "approved", "cancelled"},
+    "rejected": set(),
+    "travelled": set(),
+    "cancelled": set(),
+}
+
+
+class Application(db.Model):
+    """One request to travel, handled by the Yinchuan county in `county_code`."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        Index("ix_applications_worker", "worker_id", "status"),
+        Index("ix_applications_county", "county_code", "status", "earliest_departure"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"))
+    direction: Mapped[str] = mapped_column(String(16))
+    county_code: Mapped[str] = mapped_column(ForeignKey("counties.code"))
+    origin: Mapped[str] = mapped_column(String(64))
+    origin_address: Mapped[str | None] = mapped_column(String(255))
+    destination_city: Mapped[str] = mapped_column(String(64))
+    destination_address: Mapped[str] = mapped_column(String(255))
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    employer_name: Mapped[str | None] = mapped_column(String(128))
+    # The employer's contact phone, encrypted like every phone number.
+    employer_contact_cipher: Mapped[bytes | None] = mapped_column(LargeBinary(128))
+    employer_contact_mask: Mapped[str | None] = mapped_column(String(16))
+    earliest_departure: Mapped[date]
+    latest_departure: Mapped[date]
+    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    status_reason: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    def can_become(self, status):
+        """Whether the state machine allows moving from the current status to `status`."""
+        return status in TRANSITIONS[self.status]

@@ -1,0 +1,67 @@
+"""Workers (务工人员) and the bearer tokens that stand for a login."""
+from datetime import date, datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import db
+from app.models.base import utcnow
+
+
+class Worker(db.Model):
+    """A worker known by their WeChat openid; personal fields exist only after consent.
+
+    ID number and mobile are stored encrypted (`*_cipher`), findable by a keyed HMAC
+    (`*_index`) and displayable through a stored mask; the plain value is never stored.
+    """
+
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_login_at: Mapped[datetime | None]
+    # WeChat's session_key, encrypted: needed to decrypt data the mini-program sends later.
+    session_key_cipher: Mapped[bytes | None] = mapped_column(LargeBinary(128))
+
+    consent_version: Mapped[str | None] = mapped_column(String(32))
+    consent_at: Mapped[datetime | None]
+
+    name: Mapped[str | None] = mapped_column(String(50))
+    id_number_cipher: Mapped[bytes | None] = mapped_column(LargeBinary(128))
+    id_number_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    id_number_mask: Mapped[str | None] = mapped_column(String(18))
+    gender: Mapped[str | None] = mapped_column(String(8))
+    birth_date: Mapped[date | None]
+    mobile_cipher: Mapped[bytes | None] = mapped_column(LargeBinary(128))
+    mobile_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    mobile_mask: Mapped[str | None] = mapped_column(String(11))
+
+    hometown_county: Mapped[str | None] = mapped_column(String(64))
+    hometown_township: Mapped[str | None] = mapped_column(String(64))
+    current_address: Mapped[str | None] = mapped_column(String(255))
+    skills: Mapped[list | None] = mapped_column(JSON)
+    job_intention: Mapped[str | None] = mapped_column(String(255))
+    employer_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    employer_name: Mapped[str | None] = mapped_column(String(128))
+
+    @property
+    def id_last4(self):
+        """Last four characters of the ID number, for comparing with the card."""
+        return self.id_number_mask[-4:] if self.id_number_mask else None
+
+
+class AuthToken(db.Model):
+    """A bearer token; only its SHA-256 is stored, so a database leak gives no logins."""
+
+    __tablename__ = "auth_tokens"
+    __table_args__ = (Index("ix_auth_tokens_subject", "subject_kind", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    subject_kind: Mapped[str] = mapped_column(String(16))  # worker | staff
+    subject_id: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

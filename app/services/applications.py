@@ -1,0 +1,124 @@
+"""Travel applications (出行报名) as the worker sees them: submit, list, read, cancel."""
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.errors import Conflict, Invalid, NotFound
+from app.extensions import db
+from app.models import Application, County, Enterprise, Worker
+from app.models.application import ACTIVE_STATUSES
+from app.services import crypto, health, workers
+from app.services.identity import InvalidIdentity, mask_phone, parse_phone
+from app.services.timeutil import local_today
+
+MAX_WINDOW_DAYS = 30
+MAX_DAYS_AHEAD = 90
+
+
+def submit(worker, data):
+    """Submit an application for the worker and commit.
+
+    Needs a complete profile with consent and a health declaration from the last
+    DECLARATION_MAX_AGE_HOURS; a red status blocks it. One active application at a time.
+    Raises Invalid (profile_incomplete, declaration_required, bad dates or references),
+    Conflict (health_red, application_active).
+    """
+    missing = workers.missing_fields(worker)
+    if missing:
+        raise Invalid("profile_incomplete", "请先完善个人信息并同意隐私说明",
+                      fields={name: "必填" for name in missing})
+    events = health.events_of(worker.id)
+    max_age = current_app.config["DECLARATION_MAX_AGE_HOURS"]
+    if health.latest_declaration_within(events, max_age) is None:
+        raise Invalid("declaration_required", f"请先完成{max_age}小时内的健康申报")
+    status = health.status_of(worker.id, events)
+    if status.status == "red":
+        raise Conflict("health_red", f"健康状态为红码，暂不能报名出行：{status.message}")
+    _check_dates(data["earliest_departure"], data["latest_departure"])
+    _check_references(data)
+    _lock_worker(worker.id)
+    active = db.session.scalar(
+        select(Application.id).where(
+            Application.worker_id == worker.id, Application.status.in_(ACTIVE_STATUSES)
+        )
+    )
+    if active is not None:
+        raise Conflict("application_active", "已有进行中的出行报名，请先取消后再报名",
+                       fields={"application_id": str(active)})
+    contact = data.pop("employer_contact", None)
+    application = Application(worker_id=worker.id, status="submitted", **data)
+    if contact:
+        application.employer_contact_cipher = crypto.cipher().encrypt(contact, "application.employer_contact")
+        application.employer_contact_mask = mask_phone(contact)
+    db.session.add(application)
+    db.session.commit()
+    return application
+
+
+def _lock_worker(worker_id):
+    """Lock the worker's row so two submissions at once cannot both pass the checks."""
+    db.session.execute(select(Worker.id).where(Worker.id == worker_id).with_for_update())
+
+
+def _check_dates(earliest, latest):
+    today = local_today()
+    errors = {}
+    if earliest < today:
+        errors["earliest_departure"] = "不能早于今天"
+    elif earliest > today + timedelta(days=MAX_DAYS_AHEAD):
+        errors["earliest_departure"] = f"最多可报名{MAX_DAYS_AHEAD}天内出发"
+    if latest < earliest:
+        errors["latest_departure"] = "不能早于最早出发日期"
+    elif (latest - earliest).days > MAX_WINDOW_DAYS:
+        errors["latest_departure"] = f"出发日期范围最多{MAX_WINDOW_DAYS}天"
+    if errors:
+        raise Invalid("validation_error", "出发日期有误", fields=errors)
+
+
+def _check_references(data):
+    errors = {}
+    if db.session.get(County, data["county_code"]) is None:
+        errors["county_code"] = "不是银川市的县区代码"
+    employer_id = data.get("employer_id")
+    if employer_id is not None and db.session.get(Enterprise, employer_id) is None:
+        errors["employer_id"] = "没有这家企业"
+    if employer_id is None and not data.get("employer_name"):
+        errors["employer_name"] = "请选择用工企业，或填写企业名称"
+    if data.get("employer_contact"):
+        try:
+            data["employer_contact"] = parse_phone(data["employer_contact"])
+        except InvalidIdentity as error:
+            errors["employer_contact"] = str(error)
+    if errors:
+        raise Invalid("validation_error", "报名信息有误", fields=errors)
+
+
+def list_for(worker):
+    """The worker's applications, newest first."""
+    return db.session.scalars(
+        select(Application)
+        .where(Application.worker_id == worker.id)
+        .order_by(Application.created_at.desc(), Application.id.desc())
+    ).all()
+
+
+def get_for(worker, application_id):
+    """One of the worker's own applications; another worker's id is NotFound."""
+    application = db.session.get(Application, application_id)
+    if application is None or application.worker_id != worker.id:
+        raise NotFound("application_not_found", "没有找到这条报名")
+    return application
+
+
+def cancel(worker, application_id):
+    """Cancel the worker's own application and commit; final states are a Conflict."""
+    application = get_for(worker, application_id)
+    db.session.refresh(application, with_for_update=True)
+    if not application.can_become("cancelled"):
+        raise Conflict("application_not_cancellable", "该报名当前状态不能取消")
+    application.status = "cancelled"
+    application.status_reason = "本人取消"
+    db.session.commit()
+    return application
+

@@ -1,0 +1,82 @@
+"""The worker's health record (健康档案): declarations in, status and history out."""
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.errors import Invalid
+from app.extensions import db
+from app.models import HealthEvent
+from app.models.base import utcnow
+from app.services.health_rules import SYMPTOMS, HealthRules, Observation, derive_status
+
+
+def rules():
+    """The health rules configured for this app."""
+    return HealthRules.from_config(current_app.config)
+
+
+def to_observation(event):
+    """What the rules need to know of a stored event."""
+    return Observation(
+        kind=event.kind,
+        occurred_at=event.occurred_at,
+        temperature=event.temperature,
+        symptoms=tuple(event.symptoms or ()),
+        contact_with_case=bool(event.contact_with_case),
+        places=tuple(event.places or ()),
+    )
+
+
+def events_of(worker_id):
+    """The worker's health events, newest first."""
+    return db.session.scalars(
+        select(HealthEvent)
+        .where(HealthEvent.worker_id == worker_id)
+        .order_by(HealthEvent.occurred_at.desc(), HealthEvent.id.desc())
+    ).all()
+
+
+def status_of(worker_id, events=None):
+    """Derive the worker's current HealthStatus from their record."""
+    events = events_of(worker_id) if events is None else events
+    return derive_status([to_observation(event) for event in events], rules(), utcnow())
+
+
+def declare(worker, temperature, symptoms, contact_with_case, places):
+    """Record a self-declaration (健康申报) as a health event and commit.
+
+    Raises Invalid without consent to the privacy notice or for an unknown symptom.
+    Returns (event, HealthStatus after it).
+    """
+    if not worker.consent_version:
+        raise Invalid("consent_required", "请先阅读并同意隐私说明，再进行健康申报")
+    unknown = [code for code in symptoms if code not in SYMPTOMS]
+    if unknown:
+        raise Invalid("validation_error", "症状不在可选范围内",
+                      fields={"symptoms": "可选：" + "、".join(SYMPTOMS)})
+    now = utcnow()
+    event = HealthEvent(
+        worker_id=worker.id,
+        kind="declaration",
+        occurred_at=now,
+        recorded_at=now,
+        temperature=temperature,
+        symptoms=sorted(set(symptoms)),
+        contact_with_case=contact_with_case,
+        places=[place.strip() for place in places if place.strip()],
+        actor_kind="worker",
+        actor_id=worker.id,
+    )
+    db.session.add(event)
+    db.session.commit()
+    return event, status_of(worker.id)
+
+
+def latest_declaration_within(events, hours):
+    """The newest declaration no older than `hours`, or None."""
+    cutoff = utcnow() - timedelta(hours=hours)
+    for event in events:
+        if event.kind == "declaration" and event.occurred_at >= cutoff:
+            return event
+    return None

@@ -1,0 +1,75 @@
+"""Yinchuan's reference data: counties, industrial parks, checkpoints and sample enterprises.
+
+`load_reference_data()` upserts by natural key, so running it again changes nothing.
+The enterprises are samples for trying the system, not real companies.
+"""
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Checkpoint, County, Enterprise, Park
+
+COUNTIES = [
+    ("640104", "兴庆区"),
+    ("640105", "西夏区"),
+    ("640106", "金凤区"),
+    ("640121", "永宁县"),
+    ("640122", "贺兰县"),
+    ("640181", "灵武市"),
+]
+
+PARKS = [
+    ("yc-etdz", "银川经济技术开发区", "640105"),
+    ("yc-hitech", "银川高新技术产业开发区", "640121"),
+    ("yc-ftz", "银川综合保税区", "640104"),
+    ("helan-ip", "贺兰工业园区", "640122"),
+    ("yongning-ip", "永宁工业园区", "640121"),
+    ("lingwu-ip", "灵武羊绒产业园区", "640181"),
+]
+
+CHECKPOINTS = [
+    ("hedong-airport", "银川河东国际机场", "airport", "640181"),
+    ("yinchuan-railway", "银川火车站", "railway", "640106"),
+    ("yinchuan-east-toll", "京藏高速银川东收费站卡口", "highway", "640104"),
+    ("yinchuan-south-toll", "京藏高速银川南收费站卡口", "highway", "640121"),
+    ("helan-toll", "京藏高速贺兰收费站卡口", "highway", "640122"),
+]
+
+ENTERPRISES = [
+    ("（示例）银川塞上纺织有限公司", "640105", "yc-etdz", "西夏区经济技术开发区", "纺织品"),
+    ("（示例）宁夏贺兰山食品有限公司", "640122", "helan-ip", "贺兰工业园区", "食品、防疫物资"),
+    ("（示例）灵武羊绒制品有限公司", "640181", "lingwu-ip", "灵武羊绒产业园区", "羊绒制品"),
+    ("（示例）永宁新材料科技有限公司", "640121", "yc-hitech", "永宁县望远镇", "新材料"),
+    ("（示例）银川兴庆建设工程有限公司", "640104", None, "兴庆区各工地", "建筑工程"),
+]
+
+
+def _upsert(model, key, values):
+    row = db.session.scalar(select(model).filter_by(**key))
+    if row is None:
+        db.session.add(model(**key, **values))
+        return 1
+    for name, value in values.items():
+        setattr(row, name, value)
+    return 0
+
+
+def load_reference_data():
+    """Insert or refresh the reference rows and commit; returns how many were new."""
+    created = 0
+    for code, name in COUNTIES:
+        created += _upsert(County, {"code": code}, {"name": name})
+    db.session.flush()
+    for code, name, county in PARKS:
+        created += _upsert(Park, {"code": code}, {"name": name, "county_code": county})
+    for code, name, kind, county in CHECKPOINTS:
+        created += _upsert(Checkpoint, {"code": code}, {"name": name, "kind": kind, "county_code": county})
+    db.session.flush()
+    parks = {park.code: park.id for park in db.session.scalars(select(Park))}
+    for name, county, park, location, products in ENTERPRISES:
+        created += _upsert(
+            Enterprise,
+            {"name": name},
+            {"county_code": county, "park_id": parks.get(park), "work_location": location, "products": products},
+        )
+    db.session.commit()
+    return created

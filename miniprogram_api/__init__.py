@@ -1,0 +1,6 @@
+"""The worker's face: the mini-program API under /api/mp/v1."""
+from apiflask import APIBlueprint
+
+bp = APIBlueprint("mp", __name__, url_prefix="/api/mp/v1", tag="小程序（务工人员）")
+
+from miniprogram_api import routes  # noqa: E402,F401  (routes attach to bp)

@@ -1,0 +1,192 @@
+"""Request and response schemas of the mini-program API.
+
+Requests accept only the declared fields (marshmallow raises on unknown ones).
+Responses are dumped from models field by field; identity fields come out masked.
+"""
+from apiflask import Schema
+from apiflask.fields import Boolean, Date, DateTime, Float, Integer, List, Method, Nested, String
+from apiflask.validators import Length, OneOf, Range, Regexp
+
+from app.models.application import DIRECTIONS, STATUSES
+from app.services.health_rules import SYMPTOMS
+from app.services.timeutil import iso_utc
+
+MAX_ID = 2**31 - 1
+_NAME = Regexp(r"^[\u4e00-\u9fa5A-Za-z·• ]{2,30}$", error="姓名应为2到30个汉字或字母")
+
+
+class UtcDateTime(DateTime):
+    """A stored naive-UTC datetime rendered with a Z."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return iso_utc(value)
+
+
+# --- session -----------------------------------------------------------------
+
+
+class LoginIn(Schema):
+    code = String(required=True, validate=Length(1, 128),
+                  metadata={"description": "wx.login() 得到的 code；未配置微信时可用 dev:<名字>"})
+
+
+class WorkerOut(Schema):
+    id = Integer()
+    name = String(allow_none=True)
+    id_number = String(attribute="id_number_mask", allow_none=True, metadata={"description": "脱敏"})
+    mobile = String(attribute="mobile_mask", allow_none=True, metadata={"description": "脱敏"})
+    gender = String(allow_none=True)
+    birth_date = Date(allow_none=True)
+    hometown_county = String(allow_none=True)
+    hometown_township = String(allow_none=True)
+    current_address = String(allow_none=True)
+    skills = List(String(), allow_none=True)
+    job_intention = String(allow_none=True)
+    employer_id = Integer(allow_none=True)
+    employer_name = String(allow_none=True)
+    consent_version = String(allow_none=True)
+    consent_at = UtcDateTime(allow_none=True)
+    profile_complete = Method("_complete")
+    missing = Method("_missing", metadata={"description": "报名前还需填写的字段"})
+
+    def _missing(self, worker):
+        from app.services.workers import missing_fields
+
+        return missing_fields(worker)
+
+    def _complete(self, worker):
+        return not self._missing(worker)
+
+
+class LoginOut(Schema):
+    token = String()
+    expires_in = Integer(metadata={"description": "秒"})
+    worker = Nested(WorkerOut)
+
+
+class PrivacyNoticeOut(Schema):
+    version = String()
+    text = String()
+
+
+# --- profile -----------------------------------------------------------------
+
+
+class ProfileIn(Schema):
+    consent_version = String(validate=Length(1, 32), metadata={"description": "同意的隐私说明版本"})
+    name = String(validate=_NAME)
+    id_number = String(validate=Length(1, 32), metadata={"description": "18位身份证号"})
+    mobile = String(validate=Length(1, 20), metadata={"description": "11位手机号"})
+    hometown_county = String(validate=Length(1, 64))
+    hometown_township = String(validate=Length(1, 64))
+    current_address = String(validate=Length(1, 255))
+    skills = List(String(validate=Length(1, 32)), validate=Length(max=20), allow_none=True)
+    job_intention = String(validate=Length(max=255), allow_none=True)
+    employer_id = Integer(validate=Range(1, MAX_ID), allow_none=True)
+    employer_name = String(validate=Length(max=128), allow_none=True)
+
+
+# --- health ------------------------------------------------------------------
+
+
+class DeclarationIn(Schema):
+    temperature = Float(required=True, validate=Range(34.0, 43.0), metadata={"description": "℃"})
+    symptoms = List(String(validate=OneOf(list(SYMPTOMS))), load_default=list, validate=Length(max=len(SYMPTOMS)),
+                    metadata={"description": "可选：" + "、".join(f"{k}（{v}）" for k, v in SYMPTOMS.items())})
+    contact_with_case = Boolean(required=True, metadata={"description": "是否接触过确诊或疑似病例"})
+    places = List(String(validate=Length(1, 64)), load_default=list, validate=Length(max=30),
+                  metadata={"description": "近14天途经地"})
+
+
+class HealthEventOut(Schema):
+    id = Integer()
+    kind = String()
+    occurred_at = UtcDateTime()
+    temperature = Float(allow_none=True)
+    symptoms = List(String(), allow_none=True)
+    contact_with_case = Boolean(allow_none=True)
+    places = List(String(), allow_none=True)
+    actor_kind = String()
+    location = String(allow_none=True)
+    note = String(allow_none=True)
+
+
+class HealthStatusOut(Schema):
+    status = String(metadata={"description": "green | yellow | red | unknown"})
+    reason = String()
+    message = String()
+    since = UtcDateTime(allow_none=True)
+    until = UtcDateTime(allow_none=True)
+
+
+class DeclarationOut(Schema):
+    event = Nested(HealthEventOut)
+    health = Nested(HealthStatusOut)
+
+
+class HealthOut(HealthStatusOut):
+    history = List(Nested(HealthEventOut))
+
+
+# --- applications ------------------------------------------------------------
+
+
+class ApplicationIn(Schema):
+    direction = String(required=True, validate=OneOf(DIRECTIONS),
+                       metadata={"description": "outbound 外出务工 | inbound 返岗来银"})
+    county_code = String(required=True, validate=Length(6, 6),
+                         metadata={"description": "负责的银川县区代码：外出为出发县区，返岗为目的县区"})
+    origin = String(required=True, validate=Length(1, 64), metadata={"description": "出发地（市县）"})
+    origin_address = String(validate=Length(1, 255), metadata={"description": "上车地点"})
+    destination_city = String(required=True, validate=Length(1, 64))
+    destination_address = String(required=True, validate=Length(1, 255))
+    employer_id = Integer(validate=Range(1, MAX_ID))
+    employer_name = String(validate=Length(1, 128))
+    employer_contact = String(validate=Length(1, 20), metadata={"description": "用工单位联系电话"})
+    earliest_departure = Date(required=True)
+    latest_departure = Date(required=True)
+
+
+class ApplicationOut(Schema):
+    id = Integer()
+    direction = String()
+    status = String(metadata={"description": " | ".join(STATUSES)})
+    status_reason = String(allow_none=True)
+    county_code = String()
+    origin = String()
+    origin_address = String(allow_none=True)
+    destination_city = String()
+    destination_address = String()
+    employer_id = Integer(allow_none=True)
+    employer_name = String(allow_none=True)
+    employer_contact = String(attribute="employer_contact_mask", allow_none=True)
+    earliest_departure = Date()
+    latest_departure = Date()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+class ApplicationListOut(Schema):
+    items = List(Nested(ApplicationOut))
+
+
+# --- reference data ----------------------------------------------------------
+
+
+class NamedOut(Schema):
+    code = String()
+    name = String()
+
+
+class EnterpriseOut(Schema):
+    id = Integer()
+    name = String()
+    county_code = String()
+    work_location = String(allow_none=True)
+
+
+class ReferenceOut(Schema):
+    counties = List(Nested(NamedOut))
+    enterprises = List(Nested(EnterpriseOut))
+    symptoms = List(Nested(NamedOut))
+    privacy_notice_version = String()

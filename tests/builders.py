@@ -1,0 +1,82 @@
+"""Builders for tests: valid identities and workers brought to a given step through the API."""
+from datetime import timedelta
+
+from app.services.identity import id_check_character
+from app.services.timeutil import local_today
+
+PRIVACY_VERSION = "2020-02-v1"
+
+
+def make_id_number(area="640104", birth="19900101", sequence=123):
+    """A valid 18-character ID number (correct check character)."""
+    first17 = f"{area}{birth}{sequence:03d}"
+    return first17 + id_check_character(first17)
+
+
+def make_mobile(n=0):
+    """A valid mobile number, different for each n."""
+    return f"139{n:08d}"
+
+
+def auth(token):
+    """Authorization header for a bearer token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(client, name="zhangsan"):
+    """Log in through the dev path; returns the auth headers."""
+    response = client.post("/api/mp/v1/session", json={"code": f"dev:{name}"})
+    assert response.status_code == 201, response.json
+    return auth(response.json["token"])
+
+
+def profile(n=0, **overrides):
+    """A complete profile body, with consent."""
+    body = {
+        "consent_version": PRIVACY_VERSION,
+        "name": "张三丰",
+        "id_number": make_id_number(sequence=100 + n),
+        "mobile": make_mobile(n),
+        "hometown_county": "永宁县",
+        "hometown_township": "望远镇",
+        "current_address": "永宁县望远镇幸福村3组",
+        "skills": ["焊工"],
+        "job_intention": "电子厂普工",
+    }
+    body.update(overrides)
+    return body
+
+
+def make_worker(client, name="zhangsan", n=0, declare=True, **overrides):
+    """A logged-in worker with a complete profile and (by default) a fresh green declaration."""
+    headers = login(client, name)
+    response = client.put("/api/mp/v1/me", json=profile(n, **overrides), headers=headers)
+    assert response.status_code == 200, response.json
+    if declare:
+        declare_health(client, headers)
+    return headers
+
+
+def declare_health(client, headers, temperature=36.5, **overrides):
+    """Post a health declaration; returns the response."""
+    body = {"temperature": temperature, "contact_with_case": False, **overrides}
+    return client.post("/api/mp/v1/health-declarations", json=body, headers=headers)
+
+
+def application(**overrides):
+    """A valid outbound application body departing in a few days."""
+    today = local_today()
+    body = {
+        "direction": "outbound",
+        "county_code": "640121",
+        "origin": "永宁县",
+        "origin_address": "永宁县汽车站",
+        "destination_city": "浙江省宁波市",
+        "destination_address": "北仑区小港街道某工业园",
+        "employer_name": "宁波某电子有限公司",
+        "employer_contact": "0574-86123456",
+        "earliest_departure": (today + timedelta(days=2)).isoformat(),
+        "latest_departure": (today + timedelta(days=4)).isoformat(),
+    }
+    body.update(overrides)
+    return body
