@@ -82,6 +82,10 @@ def finalize(config, instance_path):
     config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
     config.setdefault("RATELIMIT_KEY_PREFIX", "fangang")
+    # If Redis goes down, keep limiting per process rather than failing every login.
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
+    config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     return config
 
 

@@ -2,6 +2,8 @@
 import logging
 import re
 
+import redis
+import sqlalchemy.exc
 from flask import jsonify
 
 from app.extensions import db
@@ -173,6 +175,14 @@ def register_error_handlers(app):
             for location in error.detail.values():
                 fields.update(flatten_fields(location))
         return error_response(error.status_code, code, message, fields, error.headers)
+
+    @app.errorhandler(redis.RedisError)
+    @app.errorhandler(sqlalchemy.exc.OperationalError)
+    def _backend_down(error):
+        db.session.rollback()
+        log.error("backing service unavailable: %s", type(error).__name__)
+        code, message = _STATUS_DEFAULTS[503]
+        return error_response(503, code, message)
 
     @app.errorhandler(Exception)
     def _unexpected(error):

@@ -46,6 +46,9 @@ class Application(db.Model):
     earliest_departure: Mapped[date]
     latest_departure: Mapped[date]
     status: Mapped[str] = mapped_column(String(16), default="submitted")
+    # worker_id while the application is active, else NULL: the unique index lets a worker
+    # hold one active application at a time, enforced by the database even under races.
+    active_worker_id: Mapped[int | None] = mapped_column(unique=True)
     status_reason: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -53,3 +56,9 @@ class Application(db.Model):
     def can_become(self, status):
         """Whether the state machine allows moving from the current status to `status`."""
         return status in TRANSITIONS[self.status]
+
+    def move_to(self, status, reason=None):
+        """Change status (caller checked `can_become`), keeping the active-application guard in step."""
+        self.status = status
+        self.status_reason = reason
+        self.active_worker_id = self.worker_id if status in ACTIVE_STATUSES else None

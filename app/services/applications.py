@@ -3,11 +3,11 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
-from app.models import Application, County, Enterprise, Worker
-from app.models.application import ACTIVE_STATUSES
+from app.models import Application, County, Enterprise
 from app.services import crypto, health, workers
 from app.services.identity import InvalidIdentity, mask_phone, parse_phone
 from app.services.timeutil import local_today
@@ -37,28 +37,33 @@ def submit(worker, data):
         raise Conflict("health_red", f"健康状态为红码，暂不能报名出行：{status.message}")
     _check_dates(data["earliest_departure"], data["latest_departure"])
     _check_references(data)
-    _lock_worker(worker.id)
-    active = db.session.scalar(
-        select(Application.id).where(
-            Application.worker_id == worker.id, Application.status.in_(ACTIVE_STATUSES)
-        )
-    )
+    active = active_application_id(worker.id)
     if active is not None:
-        raise Conflict("application_active", "已有进行中的出行报名，请先取消后再报名",
-                       fields={"application_id": str(active)})
+        raise _already_active(active)
     contact = data.pop("employer_contact", None)
-    application = Application(worker_id=worker.id, status="submitted", **data)
+    application = Application(worker_id=worker.id, **data)
+    application.move_to("submitted")
     if contact:
         application.employer_contact_cipher = crypto.cipher().encrypt(contact, "application.employer_contact")
         application.employer_contact_mask = mask_phone(contact)
     db.session.add(application)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Two submissions raced past the check above; the unique index let one through.
+        db.session.rollback()
+        raise _already_active(active_application_id(worker.id)) from None
     return application
 
 
-def _lock_worker(worker_id):
-    """Lock the worker's row so two submissions at once cannot both pass the checks."""
-    db.session.execute(select(Worker.id).where(Worker.id == worker_id).with_for_update())
+def active_application_id(worker_id):
+    """The id of the worker's submitted, approved or assigned application, or None."""
+    return db.session.scalar(select(Application.id).where(Application.active_worker_id == worker_id))
+
+
+def _already_active(application_id):
+    return Conflict("application_active", "已有进行中的出行报名，请先取消后再报名",
+                    fields={"application_id": str(application_id)})
 
 
 def _check_dates(earliest, latest):
@@ -117,8 +122,7 @@ def cancel(worker, application_id):
     db.session.refresh(application, with_for_update=True)
     if not application.can_become("cancelled"):
         raise Conflict("application_not_cancellable", "该报名当前状态不能取消")
-    application.status = "cancelled"
-    application.status_reason = "本人取消"
+    application.move_to("cancelled", "本人取消")
     db.session.commit()
     return application
 

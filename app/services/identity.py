@@ -72,10 +72,11 @@ def parse_phone(raw):
 
 
 def mask_phone(value):
-    """Mask a mobile as 139****5678 and a landline as 0951-****170."""
+    """Mask a mobile as 139****5678 and a landline as 0951-****170 (area code and last three kept)."""
     if _MOBILE_SHAPE.match(value):
         return mask_mobile(value)
-    return value[:-7] + "****" + value[-3:]
+    area, _, local = value.rpartition("-") if "-" in value else (value[:4], "", value[4:])
+    return f"{area}-{'*' * (len(local) - 3)}{local[-3:]}"
 
 
 def mask_id_number(value):

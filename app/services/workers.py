@@ -45,6 +45,11 @@ def login(code):
     return worker, token, expires_in
 
 
+def id_number_owner(index):
+    """The id of the worker holding an ID number (by blind index), or None."""
+    return db.session.scalar(select(Worker.id).where(Worker.id_number_index == index))
+
+
 def missing_fields(worker):
     """Names of the profile fields still needed before applying, consent included."""
     missing = []
@@ -96,7 +101,7 @@ def update_profile(worker, changes):
             errors["id_number"] = str(error)
         else:
             index = field_cipher.blind_index(parsed.value, "worker.id_number")
-            owner = db.session.scalar(select(Worker.id).where(Worker.id_number_index == index))
+            owner = id_number_owner(index)
             if owner is not None and owner != worker.id:
                 raise Conflict("id_number_taken", "该身份证号已被其他账号登记，如有疑问请联系所在县区",
                                fields={"id_number": "已被其他账号登记"})

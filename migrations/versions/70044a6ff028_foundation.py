@@ -129,12 +129,14 @@ def upgrade():
     sa.Column('latest_departure', sa.Date(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('status_reason', sa.String(length=255), nullable=True),
+    sa.Column('active_worker_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
     sa.ForeignKeyConstraint(['county_code'], ['counties.code'], name=op.f('fk_applications_county_code_counties')),
     sa.ForeignKeyConstraint(['employer_id'], ['enterprises.id'], name=op.f('fk_applications_employer_id_enterprises')),
     sa.ForeignKeyConstraint(['worker_id'], ['workers.id'], name=op.f('fk_applications_worker_id_workers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_applications')),
+    sa.UniqueConstraint('active_worker_id', name=op.f('uq_applications_active_worker_id')),
     **MYSQL_TABLE,
     )
     with op.batch_alter_table('applications', schema=None) as batch_op:

@@ -1,0 +1,88 @@
+"""Configuration, health check, docs, migrations and reference data."""
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import LargeBinary, func, select
+
+from app.config import ConfigError, finalize, from_environment
+from app.extensions import db
+from app.models import Checkpoint, County, Enterprise, Park
+from app.services.crypto import FieldCipher
+from app.services.reference_data import load_reference_data
+
+
+def test_production_refuses_default_secrets(make_app):
+    with pytest.raises(ConfigError) as refused:
+        make_app(APP_ENV="production", SECRET_KEY="dev-insecure-secret-key-change-me", DATA_KEY=None,
+                 WECHAT_APP_ID=None, WECHAT_APP_SECRET=None, REDIS_URL=None)
+    message = str(refused.value)
+    for problem in ("SECRET_KEY", "DATA_KEY", "WECHAT_APP_ID", "REDIS_URL"):
+        assert problem in message
+
+
+def test_development_generates_a_data_key_once(tmp_path):
+    settings = {**from_environment(), "APP_ENV": "development", "DATA_KEY": None}
+    one = finalize(dict(settings), str(tmp_path))["DATA_KEY"]
+    two = finalize(dict(settings), str(tmp_path))["DATA_KEY"]
+    key_file = tmp_path / "data.key"
+    assert one == two and key_file.read_text().strip() == one
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    FieldCipher(one)  # a usable key
+
+
+def test_healthz_reports_database_and_redis(client, backend):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json
+    assert body["status"] == "ok" and body["database"]["ok"] is True
+    if backend.get("REDIS_URL"):
+        assert body["redis"] == {"ok": True, "configured": True}
+    else:
+        assert body["redis"] == {"ok": None, "configured": False}
+
+
+def test_healthz_is_503_when_redis_is_down(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    with app.app_context():
+        response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["redis"]["ok"] is False and response.json["database"]["ok"] is True
+
+
+def test_openapi_document_and_docs_page(client):
+    spec = client.get("/openapi.json").json
+    assert spec["info"]["title"] == "返岗通 Fangang API"
+    for path in ("/api/mp/v1/session", "/api/mp/v1/me", "/api/mp/v1/health-declarations",
+                 "/api/mp/v1/applications", "/healthz"):
+        assert path in spec["paths"]
+    page = client.get("/docs")
+    assert page.status_code == 200 and b"/docs-assets/swagger-ui-bundle.js" in page.data
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+
+
+def _same_binary(context, inspected_column, metadata_column, inspected_type, metadata_type):
+    # MariaDB reports LargeBinary(128) back as TINYBLOB: the same column, not a change.
+    if isinstance(metadata_type, LargeBinary) and "BLOB" in type(inspected_type).__name__.upper():
+        return False
+    return None  # let Alembic decide everything else
+
+
+def test_migrations_match_the_models(app):
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"render_as_batch": True, "compare_type": _same_binary})
+        differences = compare_metadata(context, db.metadata)
+    assert differences == []
+
+
+def test_reference_data_loads_once(app):
+    assert load_reference_data() == 0  # the fixture loaded it already
+    assert db.session.scalar(select(func.count()).select_from(County)) == 6
+    names = set(db.session.scalars(select(Checkpoint.name)))
+    assert "银川河东国际机场" in names and "银川火车站" in names
+    assert db.session.scalar(select(func.count()).select_from(Park)) >= 5
+    assert db.session.scalar(select(func.count()).select_from(Enterprise)) >= 3
+
+
+def test_seed_command_is_idempotent(app):
+    result = app.test_cli_runner().invoke(args=["seed"])
+    assert result.exit_code == 0 and "0 new rows" in result.output
