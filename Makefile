@@ -29,6 +29,7 @@ migrate: install
 
 seed: migrate
 	$(FLASK) seed
+	$(FLASK) keys ensure
 
 run: seed
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app

@@ -33,10 +33,12 @@ def create_app(test_config=None):
 
     from app import cli, models  # noqa: F401  (models register their tables)
     from app.web import bp as core_bp
+    from checkin import bp as checkin_bp
+    from console import bp as console_bp
     from miniprogram_api import bp as mp_bp
 
-    app.register_blueprint(core_bp)
-    app.register_blueprint(mp_bp)
+    for blueprint in (core_bp, mp_bp, checkin_bp, console_bp):
+        app.register_blueprint(blueprint)
     cli.register(app)
     register_error_handlers(app)
     return app

@@ -1,11 +1,21 @@
-"""Command-line tasks: `flask seed`, `flask purge-expired`."""
-import click
+"""Command-line tasks: seed, purge-expired, staff create, keys rotate/retire/list."""
+import os
 
-from app.services import reference_data, retention
+import click
+from flask.cli import AppGroup
+
+from app.errors import DomainError
+from app.models.staff import ROLES
+from app.services import reference_data, retention, signing, staff
+
+staff_cli = AppGroup("staff", help="Staff accounts.")
+keys_cli = AppGroup("keys", help="Keys that sign trip credentials.")
 
 
 def register(app):
     """Attach the project's commands to the app's CLI."""
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(keys_cli)
 
     @app.cli.command("seed")
     def seed():
@@ -19,3 +29,57 @@ def register(app):
         """Erase personal data older than RETENTION_DAYS (PIPL: keep no longer than needed)."""
         counts = retention.purge_expired(dry_run=dry_run)
         click.echo(("would purge: " if dry_run else "purged: ") + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+@staff_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--name", "display_name", help="Display name (姓名).")
+@click.option("--county", "county_code", help="County code, for county/transport operators.")
+@click.option("--park", "park_id", type=int, help="Park id, for park operators.")
+@click.option("--enterprise", "enterprise_id", type=int, help="Enterprise id, for enterprise HR.")
+@click.option("--checkpoint", "checkpoint_id", type=int, help="Checkpoint id, for checkpoint staff.")
+@click.option("--password-env", help="Read the password from this environment variable instead of a prompt.")
+def create_staff(username, role, display_name, county_code, park_id, enterprise_id, checkpoint_id, password_env):
+    """Create a staff account; the password is prompted for (or read from --password-env)."""
+    if password_env:
+        password = os.environ.get(password_env) or ""
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = staff.create_staff(username, password, role, display_name, county_code=county_code,
+                                  park_id=park_id, enterprise_id=enterprise_id, checkpoint_id=checkpoint_id)
+    except DomainError as error:
+        raise click.ClickException(f"{error.message} {error.fields or ''}".strip()) from None
+    click.echo(f"created staff #{user.id} {user.username} ({user.role})")
+
+
+@keys_cli.command("rotate")
+def rotate():
+    """Make a new signing key; it signs from now on, older keys keep verifying until retired."""
+    key = signing.rotate_key()
+    click.echo(f"new signing key {key.kid}")
+
+
+@keys_cli.command("ensure")
+def ensure():
+    """Make a signing key only if none is active (used by `make run`)."""
+    key = signing.ensure_key()
+    click.echo(f"active signing key {key.kid}")
+
+
+@keys_cli.command("retire")
+@click.argument("kid")
+def retire(kid):
+    """Retire a key: credentials it signed stop verifying."""
+    if signing.retire_key(kid) is None:
+        raise click.ClickException(f"no key {kid}")
+    click.echo(f"retired {kid}")
+
+
+@keys_cli.command("list")
+def list_keys():
+    """Show every key with its state."""
+    for key in signing.trust_list():
+        state = f"retired {key.retired_at:%Y-%m-%d %H:%M}" if key.retired_at else "active"
+        click.echo(f"{key.kid}  {key.algorithm}  created {key.created_at:%Y-%m-%d %H:%M}  {state}")

@@ -48,6 +48,12 @@ def from_environment():
         "HIGH_RISK_AREAS": _env_list("HIGH_RISK_AREAS", ["湖北", "武汉"]),
         "DECLARATION_MAX_AGE_HOURS": _env_int("DECLARATION_MAX_AGE_HOURS", 24),
         "PROXY_COUNT": _env_int("PROXY_COUNT", 0),
+        "STAFF_LOGIN_RATE_LIMIT": os.environ.get("STAFF_LOGIN_RATE_LIMIT", "10 per minute"),
+        "STAFF_MAX_FAILED_LOGINS": _env_int("STAFF_MAX_FAILED_LOGINS", 5),
+        "STAFF_LOCK_MINUTES": _env_int("STAFF_LOCK_MINUTES", 15),
+        "STAFF_TOKEN_TTL_SECONDS": _env_int("STAFF_TOKEN_TTL_SECONDS", 12 * 3600),
+        "CREDENTIAL_VALID_BEFORE_HOURS": _env_int("CREDENTIAL_VALID_BEFORE_HOURS", 12),
+        "CREDENTIAL_VALID_AFTER_HOURS": _env_int("CREDENTIAL_VALID_AFTER_HOURS", 72),
     }
 
 

@@ -1,4 +1,6 @@
-"""The scanner face (captains and checkpoints), /api/checkin/v1: trip keys, scans, offline bundles.
+"""The scanner face, /api/checkin/v1: the trust list and revocations scanners verify QR codes with."""
+from apiflask import APIBlueprint
 
-Its routes arrive with the trip credential (issue 3) and check-in (issue 4).
-"""
+bp = APIBlueprint("checkin", __name__, url_prefix="/api/checkin/v1", tag="扫码核验")
+
+from checkin import routes  # noqa: E402,F401  (routes attach to bp)

@@ -1,4 +1,6 @@
-"""The staff face, /api/console/v1: review, planning, enterprises, isolation, exports.
+"""The staff face, /api/console/v1: staff login, application review, planning and trips."""
+from apiflask import APIBlueprint
 
-Its routes arrive with staff accounts (issue 3).
-"""
+bp = APIBlueprint("console", __name__, url_prefix="/api/console/v1", tag="控制台（工作人员）")
+
+from console import routes  # noqa: E402,F401  (routes attach to bp)

@@ -4,22 +4,14 @@ Requests accept only the declared fields (marshmallow raises on unknown ones).
 Responses are dumped from models field by field; identity fields come out masked.
 """
 from apiflask import Schema
-from apiflask.fields import Boolean, Date, DateTime, Float, Integer, List, Method, Nested, String
+from apiflask.fields import Boolean, Date, Float, Integer, List, Method, Nested, String, Time
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from app.models.application import DIRECTIONS, STATUSES
 from app.services.health_rules import SYMPTOMS
-from app.services.timeutil import iso_utc
+from app.schema_fields import MAX_ID, UtcDateTime
 
-MAX_ID = 2**31 - 1
 _NAME = Regexp(r"^[\u4e00-\u9fa5A-Za-z·• ]{2,30}$", error="姓名应为2到30个汉字或字母")
-
-
-class UtcDateTime(DateTime):
-    """A stored naive-UTC datetime rendered with a Z."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return iso_utc(value)
 
 
 # --- session -----------------------------------------------------------------
@@ -145,6 +137,7 @@ class ApplicationIn(Schema):
     employer_contact = String(validate=Length(1, 20), metadata={"description": "用工单位联系电话"})
     earliest_departure = Date(required=True)
     latest_departure = Date(required=True)
+    volunteer_captain = Boolean(load_default=False, metadata={"description": "愿意担任车长"})
 
 
 class ApplicationOut(Schema):
@@ -162,6 +155,7 @@ class ApplicationOut(Schema):
     employer_contact = String(attribute="employer_contact_mask", allow_none=True)
     earliest_departure = Date()
     latest_departure = Date()
+    volunteer_captain = Boolean()
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
@@ -190,3 +184,71 @@ class ReferenceOut(Schema):
     enterprises = List(Nested(EnterpriseOut))
     symptoms = List(Nested(NamedOut))
     privacy_notice_version = String()
+
+
+# --- trips -------------------------------------------------------------------
+
+
+class TripSummaryOut(Schema):
+    id = Integer()
+    status = String()
+    direction = String()
+    origin = String()
+    destination = String()
+    departure_date = Date()
+    departure_time = Time()
+    departure_place = String(allow_none=True)
+    plate = String(allow_none=True)
+    seat_no = Integer()
+
+
+class TripListOut(Schema):
+    items = List(Nested(TripSummaryOut))
+
+
+class CrewOut(Schema):
+    name = String(allow_none=True)
+    phone = String(allow_none=True, metadata={"description": "完整号码，仅本车乘客可见"})
+    is_me = Boolean()
+
+
+class ConvoyBriefOut(Schema):
+    id = Integer()
+    destination = String()
+    departure_date = Date()
+    vehicles = Integer()
+
+
+class TripDetailOut(TripSummaryOut):
+    route = String(allow_none=True)
+    vehicle_type = String()
+    convoy = Nested(ConvoyBriefOut)
+    captain = Nested(CrewOut, allow_none=True)
+    vice_captain = Nested(CrewOut, allow_none=True)
+    notice = String(allow_none=True, metadata={"description": "防疫须知"})
+    serial = Integer()
+
+
+class CredentialOut(Schema):
+    text = String(metadata={"description": "二维码内容：FG1: 前缀 + base45(载荷 + Ed25519 签名)"})
+    serial = Integer()
+    valid_from = Integer(metadata={"description": "Unix 秒"})
+    valid_until = Integer()
+
+
+def trip_summary(trip, seat):
+    """The list view of a worker's trip."""
+    return {"id": trip.id, "status": trip.status, "direction": trip.direction, "origin": trip.origin,
+            "destination": trip.destination, "departure_date": trip.departure_date,
+            "departure_time": trip.departure_time, "departure_place": trip.departure_place,
+            "plate": trip.plate, "seat_no": seat.seat_no}
+
+
+def trip_detail(details):
+    """The detail view of a worker's trip from `travel.trip_details`."""
+    trip, seat, convoy = details["trip"], details["seat"], details["convoy"]
+    return {**trip_summary(trip, seat), "route": trip.route, "vehicle_type": trip.vehicle_type,
+            "notice": trip.notice, "serial": seat.serial,
+            "convoy": {"id": convoy.id, "destination": convoy.destination,
+                       "departure_date": convoy.departure_date, "vehicles": details["convoy_size"]},
+            "captain": details["captain"], "vice_captain": details["vice_captain"]}

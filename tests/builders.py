@@ -80,3 +80,37 @@ def application(**overrides):
     }
     body.update(overrides)
     return body
+
+
+STAFF_PASSWORD = "correct-horse-battery"
+
+
+def make_staff(client, username="yongning", role="county_operator", **scope):
+    """Create a staff account (county operator of 永宁县 by default) and log in; returns auth headers."""
+    from app.services import staff
+
+    if role in ("county_operator", "transport_operator") and "county_code" not in scope:
+        scope["county_code"] = "640121"
+    staff.create_staff(username, STAFF_PASSWORD, role, **scope)
+    response = client.post("/api/console/v1/session", json={"username": username, "password": STAFF_PASSWORD})
+    assert response.status_code == 201, response.json
+    return auth(response.json["token"])
+
+
+def submit_application(client, headers, **overrides):
+    """Submit an application for a ready worker; returns its id."""
+    response = client.post("/api/mp/v1/applications", json=application(**overrides), headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def approved_applications(client, staff_headers, count, start=0, **overrides):
+    """`count` workers, each with an approved application; returns [(worker headers, application id)]."""
+    made = []
+    for n in range(start, start + count):
+        headers = make_worker(client, name=f"w{n}", n=n)
+        application_id = submit_application(client, headers, **overrides)
+        response = client.post(f"/api/console/v1/applications/{application_id}/approve", headers=staff_headers)
+        assert response.status_code == 200, response.json
+        made.append((headers, application_id))
+    return made

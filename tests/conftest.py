@@ -4,6 +4,7 @@ Every test runs on SQLite. With TEST_DATABASE_URL (MariaDB) set it runs again on
 MariaDB, with Redis as well when TEST_REDIS_URL is set. REQUIRE_SERVICES=1 turns an
 unreachable service into a failure instead of a skip.
 """
+import contextlib
 import os
 import uuid
 
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import create_app
-from app.extensions import db
+from app.extensions import db, limiter
 from app.services.crypto import generate_key
 from app.services.reference_data import load_reference_data
 
@@ -89,6 +90,7 @@ def _test_config(settings, **overrides):
         "WECHAT_APP_SECRET": None,
         "RATELIMIT_KEY_PREFIX": f"fangang-test-{uuid.uuid4().hex[:12]}",
         "LOGIN_RATE_LIMIT": "1000 per minute",
+        "STAFF_LOGIN_RATE_LIMIT": "1000 per minute",
         **settings,
         **overrides,
     }
@@ -101,6 +103,9 @@ def make_app(backend):
 
     def build(**overrides):
         app = create_app(_test_config(backend, **overrides))
+        # Flask-Limiter keeps one storage per process (the last app's); start every test from zero.
+        with app.app_context(), contextlib.suppress(redis_lib.RedisError):
+            limiter.reset()
         apps.append(app)
         return app
 

@@ -45,11 +45,14 @@ class Application(db.Model):
     employer_contact_mask: Mapped[str | None] = mapped_column(String(16))
     earliest_departure: Mapped[date]
     latest_departure: Mapped[date]
+    volunteer_captain: Mapped[bool] = mapped_column(default=False)  # willing to be 车长
     status: Mapped[str] = mapped_column(String(16), default="submitted")
     # worker_id while the application is active, else NULL: the unique index lets a worker
     # hold one active application at a time, enforced by the database even under races.
     active_worker_id: Mapped[int | None] = mapped_column(unique=True)
     status_reason: Mapped[str | None] = mapped_column(String(255))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    decided_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
 from app.models import Application, County, Enterprise
-from app.services import crypto, health, workers
+from app.services import crypto, health, trips, workers
 from app.services.identity import InvalidIdentity, mask_phone, parse_phone
 from app.services.timeutil import local_today
 
@@ -122,6 +122,7 @@ def cancel(worker, application_id):
     db.session.refresh(application, with_for_update=True)
     if not application.can_become("cancelled"):
         raise Conflict("application_not_cancellable", "该报名当前状态不能取消")
+    trips.release_application_seat(application, "cancelled")
     application.move_to("cancelled", "本人取消")
     db.session.commit()
     return application

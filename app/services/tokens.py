@@ -15,9 +15,9 @@ def _hash(token):
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue_token(subject_kind, subject_id):
+def issue_token(subject_kind, subject_id, ttl=None):
     """Create a token for a subject; returns (token, expires_in seconds). Caller commits."""
-    ttl = current_app.config["TOKEN_TTL_SECONDS"]
+    ttl = ttl or current_app.config["TOKEN_TTL_SECONDS"]
     token = secrets.token_urlsafe(32)
     db.session.add(
         AuthToken(

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import AuthToken, Worker
 from app.models.base import utcnow
 from app.services import crypto
+from wechatpy.session.memorystorage import MemoryStorage
 from tests.builders import auth, login
 
 TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/token"
@@ -116,7 +117,7 @@ def test_dev_code_must_be_well_formed(client):
     assert response.json["error"]["code"] == "dev_code_invalid"
 
 
-def test_production_has_no_dev_login(make_app, monkeypatch):
+def test_production_has_no_dev_login(make_app):
     # Production without WeChat refuses to start at all; the dev path is never reachable there.
     from app.config import ConfigError
 
@@ -124,11 +125,31 @@ def test_production_has_no_dev_login(make_app, monkeypatch):
         make_app(APP_ENV="production", SECRET_KEY="a-real-secret", REDIS_URL="redis://127.0.0.1:1")
     app = make_app(APP_ENV="production", SECRET_KEY="a-real-secret", REDIS_URL="redis://127.0.0.1:1",
                    WECHAT_APP_ID="wx1", WECHAT_APP_SECRET="s")
-    with app.app_context(), responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.get(TOKEN_URL, json={"errcode": 40013, "errmsg": "invalid appid"})
+    app.extensions["wechat"].session = MemoryStorage()  # this test is about the code, not the token cache
+    with app.app_context(), responses.RequestsMock() as mock:
+        mock.get(TOKEN_URL, json={"access_token": "AT", "expires_in": 7200})
+        mock.get(CODE_URL, json={"errcode": 40029, "errmsg": "invalid code"})
         response = app.test_client().post("/api/mp/v1/session", json={"code": "dev:alice"})
-        assert response.status_code == 503
+        assert response.status_code == 401 and response.json["error"]["code"] == "wechat_code_invalid"
+        assert "js_code=dev%3Aalice" in mock.calls[-1].request.url  # it went to WeChat, like any code
         assert db.session.scalar(select(Worker)) is None
+
+
+def test_access_token_is_cached_in_redis_when_configured(make_app, backend):
+    if not backend.get("REDIS_URL"):
+        pytest.skip("needs TEST_REDIS_URL")
+    app = make_app(WECHAT_APP_ID="wx0123456789abcdef", WECHAT_APP_SECRET="test-app-secret")
+    client = app.test_client()
+    with app.app_context(), responses.RequestsMock() as mock:
+        mock.get(TOKEN_URL, json={"access_token": "SHARED_TOKEN", "expires_in": 7200})
+        mock.get(CODE_URL, json={"openid": "o-1", "session_key": SESSION_KEY})
+        assert client.post("/api/mp/v1/session", json={"code": "a"}).status_code == 201
+        assert client.post("/api/mp/v1/session", json={"code": "b"}).status_code == 201
+        token_fetches = [call for call in mock.calls if call.request.url.startswith(TOKEN_URL)]
+        assert len(token_fetches) == 1  # the second login reused the cached token
+        redis_client = app.extensions["redis"]
+        keys = [key.decode() for key in redis_client.keys(f"{app.config['RATELIMIT_KEY_PREFIX']}:wechatpy*")]
+        assert keys and any(b"SHARED_TOKEN" in redis_client.get(key) for key in keys)
 
 
 def test_requests_without_or_with_bad_token_are_401(client):

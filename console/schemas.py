@@ -1,0 +1,228 @@
+"""Request and response schemas of the console API."""
+from apiflask import Schema
+from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String, Time
+from apiflask.validators import Length, OneOf, Range
+
+from app.models.application import DIRECTIONS, STATUSES
+from app.schema_fields import MAX_ID, UtcDateTime
+
+_ID = Range(1, MAX_ID)
+
+
+class StaffLoginIn(Schema):
+    username = String(required=True, validate=Length(1, 64))
+    password = String(required=True, validate=Length(1, 256))
+
+
+class StaffOut(Schema):
+    id = Integer()
+    username = String()
+    display_name = String()
+    role = String()
+    county_code = String(allow_none=True)
+    park_id = Integer(allow_none=True)
+    enterprise_id = Integer(allow_none=True)
+    checkpoint_id = Integer(allow_none=True)
+
+
+class StaffLoginOut(Schema):
+    token = String()
+    expires_in = Integer()
+    staff = Nested(StaffOut)
+
+
+# --- review ------------------------------------------------------------------
+
+
+class ApplicationFilterIn(Schema):
+    direction = String(validate=OneOf(DIRECTIONS))
+    status = String(validate=OneOf(STATUSES))
+    county_code = String(validate=Length(6, 6))
+    origin = String(validate=Length(1, 64))
+    destination = String(validate=Length(1, 64))
+    date_from = Date()
+    date_to = Date()
+    page = Integer(load_default=1, validate=Range(1, 100000))
+    per_page = Integer(load_default=50, validate=Range(1, 500))
+
+
+class WorkerBriefOut(Schema):
+    id = Integer()
+    name = String(allow_none=True)
+    id_number = String(allow_none=True, metadata={"description": "脱敏"})
+    mobile = String(allow_none=True, metadata={"description": "脱敏"})
+    gender = String(allow_none=True)
+
+
+class ReviewedApplicationOut(Schema):
+    id = Integer()
+    status = String()
+    status_reason = String(allow_none=True)
+    direction = String()
+    county_code = String()
+    origin = String()
+    origin_address = String(allow_none=True)
+    destination_city = String()
+    destination_address = String()
+    employer_id = Integer(allow_none=True)
+    employer_name = String(allow_none=True)
+    earliest_departure = Date()
+    latest_departure = Date()
+    volunteer_captain = Boolean()
+    worker = Nested(WorkerBriefOut)
+    created_at = UtcDateTime()
+
+
+class ApplicationPageOut(Schema):
+    items = List(Nested(ReviewedApplicationOut))
+    total = Integer()
+    page = Integer()
+    per_page = Integer()
+
+
+class DecisionIn(Schema):
+    reason = String(validate=Length(1, 255))
+
+
+class BulkDecisionIn(Schema):
+    ids = List(Integer(validate=_ID), required=True, validate=Length(1, 500))
+    decision = String(required=True, validate=OneOf(("approve", "reject")))
+    reason = String(validate=Length(1, 255))
+
+
+class BulkResultOut(Schema):
+    id = Integer()
+    ok = Boolean()
+    status = String()
+    code = String()
+    message = String()
+
+
+class BulkDecisionOut(Schema):
+    results = List(Nested(BulkResultOut))
+
+
+# --- planning ----------------------------------------------------------------
+
+
+class VehicleTypeIn(Schema):
+    name = String(required=True, validate=Length(1, 32))
+    seats = Integer(required=True, validate=Range(1, 80))
+    count = Integer(required=True, validate=Range(1, 10000), metadata={"description": "每天可用辆数"})
+
+
+class PlanIn(Schema):
+    date_from = Date(required=True)
+    date_to = Date(required=True)
+    vehicle_types = List(Nested(VehicleTypeIn), required=True, validate=Length(1, 10))
+    load_factor = Float(load_default=0.5, validate=Range(0.05, 1.0), metadata={"description": "核定载客率"})
+    departure_time = Time(metadata={"description": "默认发车时间，默认 08:00"})
+    direction = String(validate=OneOf(DIRECTIONS))
+    notice = String(validate=Length(1, 4000), metadata={"description": "防疫须知"})
+    county_code = String(validate=Length(6, 6), metadata={"description": "仅管理员：编班的县区"})
+    park_id = Integer(validate=_ID, metadata={"description": "仅管理员：编班的园区"})
+
+
+class PassengerOut(Schema):
+    seat_id = Integer()
+    seat_no = Integer()
+    status = String()
+    application_id = Integer()
+    worker_id = Integer()
+    name = String(allow_none=True)
+    id_number = String(allow_none=True)
+    mobile = String(allow_none=True)
+    employer = String(allow_none=True)
+
+
+class TripOut(Schema):
+    id = Integer()
+    plan_id = Integer()
+    convoy_id = Integer()
+    status = String()
+    direction = String()
+    origin = String()
+    destination = String()
+    departure_date = Date()
+    departure_time = Time()
+    departure_place = String(allow_none=True)
+    route = String(allow_none=True)
+    vehicle_type = String()
+    seats = Integer()
+    capacity = Integer()
+    plate = String(allow_none=True)
+    driver_name = String(allow_none=True)
+    driver_phone = String(attribute="driver_phone_mask", allow_none=True)
+    responsible_name = String(allow_none=True)
+    responsible_phone = String(attribute="responsible_phone_mask", allow_none=True)
+    medic_name = String(allow_none=True)
+    medic_phone = String(attribute="medic_phone_mask", allow_none=True)
+    captain_worker_id = Integer(allow_none=True)
+    vice_captain_worker_id = Integer(allow_none=True)
+    notice = String(allow_none=True)
+    passengers = List(Nested(PassengerOut))
+
+
+class ConvoyOut(Schema):
+    id = Integer()
+    direction = String()
+    origin = String()
+    destination = String()
+    departure_date = Date()
+    leader_worker_id = Integer(allow_none=True)
+
+
+class UnplacedOut(Schema):
+    application_id = Integer()
+    reason = String()
+
+
+class PlanOut(Schema):
+    id = Integer()
+    status = String()
+    county_code = String(allow_none=True)
+    park_id = Integer(allow_none=True)
+    date_from = Date()
+    date_to = Date()
+    load_factor = Float()
+    vehicle_types = List(Nested(VehicleTypeIn))
+    notice = String(allow_none=True)
+    created_by = Integer()
+    created_at = UtcDateTime()
+    published_by = Integer(allow_none=True)
+    published_at = UtcDateTime(allow_none=True)
+    convoys = List(Nested(ConvoyOut))
+    trips = List(Nested(TripOut))
+    unplaced = List(Nested(UnplacedOut))
+    dropped = List(Integer())
+    vehicles = Integer()
+
+
+class MoveIn(Schema):
+    application_id = Integer(required=True, validate=_ID)
+    trip_id = Integer(required=True, validate=_ID)
+
+
+class TripPatchIn(Schema):
+    plate = String(validate=Length(1, 16), allow_none=True)
+    driver_name = String(validate=Length(1, 50), allow_none=True)
+    driver_phone = String(validate=Length(1, 20), allow_none=True)
+    responsible_name = String(validate=Length(1, 50), allow_none=True, metadata={"description": "跟车负责人"})
+    responsible_phone = String(validate=Length(1, 20), allow_none=True)
+    medic_name = String(validate=Length(1, 50), allow_none=True, metadata={"description": "随车医务人员"})
+    medic_phone = String(validate=Length(1, 20), allow_none=True)
+    departure_time = Time()
+    departure_place = String(validate=Length(1, 255), allow_none=True)
+    route = String(validate=Length(1, 255), allow_none=True)
+    notice = String(validate=Length(1, 4000), allow_none=True)
+    captain_worker_id = Integer(validate=_ID, allow_none=True)
+    vice_captain_worker_id = Integer(validate=_ID, allow_none=True)
+
+
+class TripListIn(Schema):
+    date = Date()
+    status = String(validate=OneOf(("draft", "published", "departed", "arrived", "closed", "cancelled")))
+
+
+class StaffTripListOut(Schema):
+    items = List(Nested(TripOut))
