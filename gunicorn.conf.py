@@ -4,6 +4,8 @@ import os
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# Several instances may share a host; none needs gunicorn's control socket.
+control_socket_disable = True
 accesslog = "-"
 # The access log shows paths only; query strings could carry codes, so they are left out.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'

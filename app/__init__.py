@@ -6,6 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as app_config
 from app.errors import register_error_handlers
+from app.guards import register_request_guards
 from app.extensions import db, init_redis, limiter, migrate
 
 
@@ -41,4 +42,5 @@ def create_app(test_config=None):
         app.register_blueprint(blueprint)
     cli.register(app)
     register_error_handlers(app)
+    register_request_guards(app)
     return app

@@ -5,6 +5,7 @@ Every variable is listed in README.md. Tests pass a mapping to `create_app` inst
 import os
 
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+APP_ENVS = ("development", "testing", "production")
 
 
 class ConfigError(RuntimeError):
@@ -48,6 +49,8 @@ def from_environment():
         "HIGH_RISK_AREAS": _env_list("HIGH_RISK_AREAS", ["湖北", "武汉"]),
         "DECLARATION_MAX_AGE_HOURS": _env_int("DECLARATION_MAX_AGE_HOURS", 24),
         "PROXY_COUNT": _env_int("PROXY_COUNT", 0),
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 256 * 1024),
+        "PROFILE_RATE_LIMIT": os.environ.get("PROFILE_RATE_LIMIT", "30 per hour"),
         "STAFF_LOGIN_RATE_LIMIT": os.environ.get("STAFF_LOGIN_RATE_LIMIT", "10 per minute"),
         "STAFF_MAX_FAILED_LOGINS": _env_int("STAFF_MAX_FAILED_LOGINS", 5),
         "STAFF_LOCK_MINUTES": _env_int("STAFF_LOCK_MINUTES", 15),
@@ -63,11 +66,15 @@ def finalize(config, instance_path):
     Outside production a missing DATA_KEY is generated once into instance/data.key,
     so encrypted fields stay readable across restarts.
     """
+    if config["APP_ENV"] not in APP_ENVS:
+        raise ConfigError(f"APP_ENV must be one of {', '.join(APP_ENVS)}, not {config['APP_ENV']!r}")
     production = config["APP_ENV"] == "production"
     if production:
         problems = []
-        if config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY):
-            problems.append("SECRET_KEY is unset or the development default")
+        if config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY) or len(config["SECRET_KEY"]) < 32:
+            problems.append("SECRET_KEY is unset, the development default or shorter than 32 characters")
+        if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+            problems.append("DATABASE_URL must point at MySQL/MariaDB, not SQLite")
         if not config.get("DATA_KEY"):
             problems.append("DATA_KEY is unset")
         if not (config.get("WECHAT_APP_ID") and config.get("WECHAT_APP_SECRET")):

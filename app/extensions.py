@@ -1,6 +1,8 @@
 """Extensions, created unbound and attached to the app in `create_app`."""
+import hashlib
+
 import redis as redis_lib
-from flask import current_app
+from flask import current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -26,6 +28,14 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def per_token():
+    """Rate-limit key for logged-in routes: the bearer token (hashed), else the client address."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        return "token:" + hashlib.sha256(header.encode("utf-8", "replace")).hexdigest()[:32]
+    return get_remote_address()
 
 
 def init_redis(app):

@@ -1,9 +1,14 @@
-"""Schema pieces shared by every face."""
+"""Schema pieces shared by every face: the request base schema, and field types."""
+import unicodedata
+
+from apiflask import Schema
 from apiflask.fields import DateTime
+from marshmallow import ValidationError, pre_load
 
 from app.services.timeutil import iso_utc
 
 MAX_ID = 2**31 - 1
+_ALLOWED_CONTROLS = {"\n", "\t"}
 
 
 class UtcDateTime(DateTime):
@@ -11,3 +16,34 @@ class UtcDateTime(DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return iso_utc(value)
+
+
+class RequestSchema(Schema):
+    """Base of every request schema: text must be storable (valid UTF-8, no control characters)."""
+
+    @pre_load
+    def _clean_text(self, data, **kwargs):
+        errors = {}
+        _check_text(data, "", errors)
+        if errors:
+            raise ValidationError(errors)
+        return data
+
+
+def _check_text(value, path, errors):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(item, f"{path}.{key}" if path else str(key), errors)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_text(item, f"{path}.{index}" if path else str(index), errors)
+    elif isinstance(value, str) and not _storable(value):
+        errors[path or "_body"] = ["含有无法保存的字符（控制字符或无效编码）"]
+
+
+def _storable(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from JSON "\ud800" escapes
+        return False
+    return not any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text)

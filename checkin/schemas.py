@@ -3,7 +3,7 @@ from apiflask import Schema
 from apiflask.fields import Boolean, Integer, List, Nested, String
 from apiflask.validators import Range
 
-from app.schema_fields import UtcDateTime
+from app.schema_fields import RequestSchema, UtcDateTime
 
 
 class KeyOut(Schema):
@@ -19,7 +19,7 @@ class KeysOut(Schema):
     prefix = String()
 
 
-class RevocationsIn(Schema):
+class RevocationsIn(RequestSchema):
     since = Integer(load_default=0, validate=Range(0, 2**62), metadata={"description": "上次返回的 cursor"})
 
 

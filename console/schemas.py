@@ -1,15 +1,15 @@
 """Request and response schemas of the console API."""
 from apiflask import Schema
 from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String, Time
-from apiflask.validators import Length, OneOf, Range
+from apiflask.validators import Length, OneOf, Range, Regexp
 
 from app.models.application import DIRECTIONS, STATUSES
-from app.schema_fields import MAX_ID, UtcDateTime
+from app.schema_fields import MAX_ID, RequestSchema, UtcDateTime
 
 _ID = Range(1, MAX_ID)
 
 
-class StaffLoginIn(Schema):
+class StaffLoginIn(RequestSchema):
     username = String(required=True, validate=Length(1, 64))
     password = String(required=True, validate=Length(1, 256))
 
@@ -34,10 +34,10 @@ class StaffLoginOut(Schema):
 # --- review ------------------------------------------------------------------
 
 
-class ApplicationFilterIn(Schema):
+class ApplicationFilterIn(RequestSchema):
     direction = String(validate=OneOf(DIRECTIONS))
     status = String(validate=OneOf(STATUSES))
-    county_code = String(validate=Length(6, 6))
+    county_code = String(validate=Regexp(r"\A[0-9]{6}\Z", error="应为6位县区代码"))
     origin = String(validate=Length(1, 64))
     destination = String(validate=Length(1, 64))
     date_from = Date()
@@ -80,11 +80,11 @@ class ApplicationPageOut(Schema):
     per_page = Integer()
 
 
-class DecisionIn(Schema):
+class DecisionIn(RequestSchema):
     reason = String(validate=Length(1, 255))
 
 
-class BulkDecisionIn(Schema):
+class BulkDecisionIn(RequestSchema):
     ids = List(Integer(validate=_ID), required=True, validate=Length(1, 500))
     decision = String(required=True, validate=OneOf(("approve", "reject")))
     reason = String(validate=Length(1, 255))
@@ -105,13 +105,13 @@ class BulkDecisionOut(Schema):
 # --- planning ----------------------------------------------------------------
 
 
-class VehicleTypeIn(Schema):
+class VehicleTypeIn(RequestSchema):
     name = String(required=True, validate=Length(1, 32))
     seats = Integer(required=True, validate=Range(1, 80))
     count = Integer(required=True, validate=Range(1, 10000), metadata={"description": "每天可用辆数"})
 
 
-class PlanIn(Schema):
+class PlanIn(RequestSchema):
     date_from = Date(required=True)
     date_to = Date(required=True)
     vehicle_types = List(Nested(VehicleTypeIn), required=True, validate=Length(1, 10))
@@ -119,7 +119,8 @@ class PlanIn(Schema):
     departure_time = Time(metadata={"description": "默认发车时间，默认 08:00"})
     direction = String(validate=OneOf(DIRECTIONS))
     notice = String(validate=Length(1, 4000), metadata={"description": "防疫须知"})
-    county_code = String(validate=Length(6, 6), metadata={"description": "仅管理员：编班的县区"})
+    county_code = String(validate=Regexp(r"\A[0-9]{6}\Z", error="应为6位县区代码"),
+                         metadata={"description": "仅管理员：编班的县区"})
     park_id = Integer(validate=_ID, metadata={"description": "仅管理员：编班的园区"})
 
 
@@ -198,12 +199,12 @@ class PlanOut(Schema):
     vehicles = Integer()
 
 
-class MoveIn(Schema):
+class MoveIn(RequestSchema):
     application_id = Integer(required=True, validate=_ID)
     trip_id = Integer(required=True, validate=_ID)
 
 
-class TripPatchIn(Schema):
+class TripPatchIn(RequestSchema):
     plate = String(validate=Length(1, 16), allow_none=True)
     driver_name = String(validate=Length(1, 50), allow_none=True)
     driver_phone = String(validate=Length(1, 20), allow_none=True)
@@ -219,7 +220,7 @@ class TripPatchIn(Schema):
     vice_captain_worker_id = Integer(validate=_ID, allow_none=True)
 
 
-class TripListIn(Schema):
+class TripListIn(RequestSchema):
     date = Date()
     status = String(validate=OneOf(("draft", "published", "departed", "arrived", "closed", "cancelled")))
 

@@ -1,13 +1,8 @@
 """Handlers of the mini-program API: parse, authorize, call one service, serialize."""
-from decimal import Decimal
-
 from flask import current_app, g
-from sqlalchemy import select
 
-from app.extensions import db, limiter
-from app.models import County, Enterprise
-from app.services import applications, health, privacy, tokens, workers
-from app.services.health_rules import SYMPTOMS
+from app.extensions import limiter, per_token
+from app.services import applications, health, privacy, reference_data, tokens, workers
 from miniprogram_api import bp
 from miniprogram_api import schemas as s
 from miniprogram_api.auth import auth, current_worker
@@ -54,12 +49,7 @@ def privacy_notice():
 @bp.doc(summary="选项数据：县区、企业、症状")
 def reference():
     """Pickers for the mini-program's forms."""
-    return {
-        "counties": db.session.scalars(select(County).order_by(County.code)).all(),
-        "enterprises": db.session.scalars(select(Enterprise).order_by(Enterprise.id)).all(),
-        "symptoms": [{"code": code, "name": name} for code, name in SYMPTOMS.items()],
-        "privacy_notice_version": privacy.notice()["version"],
-    }
+    return reference_data.for_forms()
 
 
 @bp.get("/me")
@@ -72,6 +62,7 @@ def get_me():
 
 
 @bp.put("/me")
+@limiter.limit(lambda: current_app.config["PROFILE_RATE_LIMIT"], key_func=per_token)
 @bp.auth_required(auth)
 @bp.input(s.ProfileIn, arg_name="body")
 @bp.output(s.WorkerOut)
@@ -82,19 +73,14 @@ def put_me(body):
 
 
 @bp.post("/health-declarations")
+@limiter.limit(lambda: current_app.config["PROFILE_RATE_LIMIT"], key_func=per_token)
 @bp.auth_required(auth)
 @bp.input(s.DeclarationIn, arg_name="body")
 @bp.output(s.DeclarationOut, status_code=201)
 @bp.doc(summary="健康申报", responses={k: ERRORS[k] for k in (401, 422)})
 def declare(body):
     """Record today's health declaration and return the status it leads to."""
-    event, status = health.declare(
-        current_worker(),
-        temperature=Decimal(str(round(body["temperature"], 1))),
-        symptoms=body["symptoms"],
-        contact_with_case=body["contact_with_case"],
-        places=body["places"],
-    )
+    event, status = health.declare(current_worker(), **body)
     return {"event": event, "health": status}
 
 
@@ -104,9 +90,7 @@ def declare(body):
 @bp.doc(summary="我的健康状态与记录", responses={401: ERRORS[401]})
 def get_health():
     """Status (with reason) derived from the record, and the record itself."""
-    events = health.events_of(current_worker().id)
-    status = health.status_of(current_worker().id, events)
-    return {**vars(status), "history": events}
+    return health.record_of(current_worker())
 
 
 @bp.post("/applications")

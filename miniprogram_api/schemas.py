@@ -6,18 +6,32 @@ Responses are dumped from models field by field; identity fields come out masked
 from apiflask import Schema
 from apiflask.fields import Boolean, Date, Float, Integer, List, Method, Nested, String, Time
 from apiflask.validators import Length, OneOf, Range, Regexp
+from marshmallow import ValidationError
 
 from app.models.application import DIRECTIONS, STATUSES
 from app.services.health_rules import SYMPTOMS
-from app.schema_fields import MAX_ID, UtcDateTime
+from app.schema_fields import MAX_ID, RequestSchema, UtcDateTime
 
-_NAME = Regexp(r"^[\u4e00-\u9fa5A-Za-z·• ]{2,30}$", error="姓名应为2到30个汉字或字母")
+# Han characters (basic, extension A and the supplementary planes), letters, and the middle dot of
+# minority names.
+# Literal characters, not \u escapes, so the pattern means the same in the OpenAPI document.
+_NAME_CHARS = Regexp("^[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134fA-Za-z·• ]{2,30}$",
+                     error="姓名应为2到30个汉字或字母")
+
+
+def _not_blank(value):
+    # `$` in the pattern lets one trailing newline through; names hold no line breaks at all.
+    if not value.strip(" ·•") or "\n" in value or "\t" in value:
+        raise ValidationError("姓名应为2到30个汉字或字母")
+
+
+_NAME = [_NAME_CHARS, _not_blank]
 
 
 # --- session -----------------------------------------------------------------
 
 
-class LoginIn(Schema):
+class LoginIn(RequestSchema):
     code = String(required=True, validate=Length(1, 128),
                   metadata={"description": "wx.login() 得到的 code；未配置微信时可用 dev:<名字>"})
 
@@ -64,7 +78,7 @@ class PrivacyNoticeOut(Schema):
 # --- profile -----------------------------------------------------------------
 
 
-class ProfileIn(Schema):
+class ProfileIn(RequestSchema):
     consent_version = String(validate=Length(1, 32), metadata={"description": "同意的隐私说明版本"})
     name = String(validate=_NAME)
     id_number = String(validate=Length(1, 32), metadata={"description": "18位身份证号"})
@@ -81,7 +95,7 @@ class ProfileIn(Schema):
 # --- health ------------------------------------------------------------------
 
 
-class DeclarationIn(Schema):
+class DeclarationIn(RequestSchema):
     temperature = Float(required=True, validate=Range(34.0, 43.0), metadata={"description": "℃"})
     symptoms = List(String(validate=OneOf(list(SYMPTOMS))), load_default=list, validate=Length(max=len(SYMPTOMS)),
                     metadata={"description": "可选：" + "、".join(f"{k}（{v}）" for k, v in SYMPTOMS.items())})
@@ -123,10 +137,10 @@ class HealthOut(HealthStatusOut):
 # --- applications ------------------------------------------------------------
 
 
-class ApplicationIn(Schema):
+class ApplicationIn(RequestSchema):
     direction = String(required=True, validate=OneOf(DIRECTIONS),
                        metadata={"description": "outbound 外出务工 | inbound 返岗来银"})
-    county_code = String(required=True, validate=Length(6, 6),
+    county_code = String(required=True, validate=Regexp(r"\A[0-9]{6}\Z", error="应为6位县区代码"),
                          metadata={"description": "负责的银川县区代码：外出为出发县区，返岗为目的县区"})
     origin = String(required=True, validate=Length(1, 64), metadata={"description": "出发地（市县）"})
     origin_address = String(validate=Length(1, 255), metadata={"description": "上车地点"})

@@ -91,6 +91,7 @@ def _test_config(settings, **overrides):
         "RATELIMIT_KEY_PREFIX": f"fangang-test-{uuid.uuid4().hex[:12]}",
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "STAFF_LOGIN_RATE_LIMIT": "1000 per minute",
+        "PROFILE_RATE_LIMIT": "1000 per minute",
         **settings,
         **overrides,
     }
@@ -110,8 +111,9 @@ def make_app(backend):
         return app
 
     yield build
-    if apps:
-        with apps[0].app_context():
+    on_backend = [a for a in apps if a.config["SQLALCHEMY_DATABASE_URI"] == backend["SQLALCHEMY_DATABASE_URI"]]
+    if on_backend:
+        with on_backend[0].app_context():
             _empty_tables()
     for app in apps:
         with app.app_context():

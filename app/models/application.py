@@ -4,6 +4,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.errors import Conflict
 from app.extensions import db
 from app.models.base import utcnow
 
@@ -46,7 +47,7 @@ class Application(db.Model):
     earliest_departure: Mapped[date]
     latest_departure: Mapped[date]
     volunteer_captain: Mapped[bool] = mapped_column(default=False)  # willing to be 车长
-    status: Mapped[str] = mapped_column(String(16), default="submitted")
+    status: Mapped[str] = mapped_column(String(16))  # set through move_to, starting at "submitted"
     # worker_id while the application is active, else NULL: the unique index lets a worker
     # hold one active application at a time, enforced by the database even under races.
     active_worker_id: Mapped[int | None] = mapped_column(unique=True)
@@ -61,7 +62,12 @@ class Application(db.Model):
         return status in TRANSITIONS[self.status]
 
     def move_to(self, status, reason=None):
-        """Change status (caller checked `can_become`), keeping the active-application guard in step."""
+        """Change status by the state machine, keeping the active-application guard in step.
+
+        Raises Conflict when the transition is not allowed; a new application starts as submitted.
+        """
+        if self.status is not None and not self.can_become(status):
+            raise Conflict("application_status_conflict", "该报名当前状态不允许此操作")
         self.status = status
         self.status_reason = reason
         self.active_worker_id = self.worker_id if status in ACTIVE_STATUSES else None

@@ -43,16 +43,16 @@ def submit(worker, data):
     contact = data.pop("employer_contact", None)
     application = Application(worker_id=worker.id, **data)
     application.move_to("submitted")
-    if contact:
-        application.employer_contact_cipher = crypto.cipher().encrypt(contact, "application.employer_contact")
-        application.employer_contact_mask = mask_phone(contact)
+    crypto.seal(application, "employer_contact", contact, "application.employer_contact", mask_phone)
     db.session.add(application)
     try:
         db.session.commit()
-    except IntegrityError:
+    except IntegrityError as error:
         # Two submissions raced past the check above; the unique index let one through.
         db.session.rollback()
-        raise _already_active(active_application_id(worker.id)) from None
+        if "active_worker_id" in str(error.orig):
+            raise _already_active(active_application_id(worker.id)) from None
+        raise
     return application
 
 

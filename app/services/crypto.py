@@ -64,3 +64,15 @@ def init_app(app):
 def cipher():
     """Return the current app's FieldCipher."""
     return current_app.extensions["field_cipher"]
+
+
+def seal(obj, field, value, context, mask, indexed=False):
+    """Store a personal value on a row as `<field>_cipher` and `<field>_mask` (and `<field>_index`).
+
+    None clears them. The plain value is never set on the row.
+    """
+    field_cipher = cipher()
+    setattr(obj, f"{field}_cipher", None if value is None else field_cipher.encrypt(value, context))
+    setattr(obj, f"{field}_mask", None if value is None else mask(value))
+    if indexed:
+        setattr(obj, f"{field}_index", None if value is None else field_cipher.blind_index(value, context))

@@ -1,5 +1,6 @@
 """The worker's health record (健康档案): declarations in, status and history out."""
 from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import select
@@ -8,6 +9,7 @@ from app.errors import Invalid
 from app.extensions import db
 from app.models import HealthEvent
 from app.models.base import utcnow
+from app.services import workers
 from app.services.health_rules import SYMPTOMS, HealthRules, Observation, derive_status
 
 
@@ -40,17 +42,21 @@ def events_of(worker_id):
 def status_of(worker_id, events=None):
     """Derive the worker's current HealthStatus from their record."""
     events = events_of(worker_id) if events is None else events
-    return derive_status([to_observation(event) for event in events], rules(), utcnow())
+    # Oldest first; the rules sort stably, so events of the same second keep their insertion order.
+    return derive_status([to_observation(event) for event in reversed(events)], rules(), utcnow())
 
 
 def declare(worker, temperature, symptoms, contact_with_case, places):
     """Record a self-declaration (健康申报) as a health event and commit.
 
+    The temperature is kept to one decimal, rounded half up, as a thermometer shows it
+    (37.25 becomes 37.3: a borderline reading errs on the side of caution).
+
     Raises Invalid without consent to the privacy notice or for an unknown symptom.
     Returns (event, HealthStatus after it).
     """
-    if not worker.consent_version:
-        raise Invalid("consent_required", "请先阅读并同意隐私说明，再进行健康申报")
+    if not workers.has_current_consent(worker):
+        raise Invalid("consent_required", "请先阅读并同意最新的隐私说明，再进行健康申报")
     unknown = [code for code in symptoms if code not in SYMPTOMS]
     if unknown:
         raise Invalid("validation_error", "症状不在可选范围内",
@@ -61,7 +67,7 @@ def declare(worker, temperature, symptoms, contact_with_case, places):
         kind="declaration",
         occurred_at=now,
         recorded_at=now,
-        temperature=temperature,
+        temperature=Decimal(str(temperature)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP),
         symptoms=sorted(set(symptoms)),
         contact_with_case=contact_with_case,
         places=[place.strip() for place in places if place.strip()],
@@ -71,6 +77,12 @@ def declare(worker, temperature, symptoms, contact_with_case, places):
     db.session.add(event)
     db.session.commit()
     return event, status_of(worker.id)
+
+
+def record_of(worker):
+    """The worker's status with its reason, and every event newest first: what GET /health shows."""
+    events = events_of(worker.id)
+    return {**vars(status_of(worker.id, events)), "history": events}
 
 
 def latest_declaration_within(events, hours):

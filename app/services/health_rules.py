@@ -13,8 +13,10 @@ A red or yellow lasts until a later `isolation_end` or `clearance` event release
 period is over. Nothing is overwritten: each observation is its own HealthEvent.
 """
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+
+from app.services.timeutil import LOCAL_ZONE
 
 SYMPTOMS = {
     "fever": "发热",
@@ -35,7 +37,7 @@ _MESSAGES = {
     "symptoms": "有{symptoms}症状，需隔离观察",
     "contact": "与确诊或疑似病例有接触史，需隔离观察",
     "isolation": "正在隔离观察中",
-    "high_risk_area": "近14天到过疫情较重地区（{places}），需健康观察至{until}",
+    "high_risk_area": "近期到过疫情较重地区（{places}），需健康观察至{until}",
     "released": "隔离或观察已解除",
     "normal": "健康状况正常",
 }
@@ -124,7 +126,7 @@ def derive_status(observations, rules, now):
     Returns:
         HealthStatus. Red holds until released; yellow until released or expired.
     """
-    ordered = sorted(observations, key=lambda item: item.occurred_at)
+    ordered = sorted(observations, key=lambda item: item.occurred_at)  # stable: ties keep input order
     if not ordered:
         return _status("unknown", "no_declaration", {})
     current = _status("green", "normal", {}, since=ordered[0].occurred_at)
@@ -150,5 +152,5 @@ def _status(status, reason, details, since=None, until=None):
 
 
 def _local_day(moment):
-    """Format a UTC moment as the Beijing-time date people read it as."""
-    return (moment + timedelta(hours=8)).strftime("%Y-%m-%d")
+    """Format a naive-UTC moment as the Beijing-time date people read it as."""
+    return moment.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).strftime("%Y-%m-%d")

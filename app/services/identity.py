@@ -1,13 +1,17 @@
 """Chinese resident ID numbers (GB 11643), mobile numbers, and how they are shown masked."""
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from app.services.timeutil import local_today
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
-_MOBILE_SHAPE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE_SHAPE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+_ID_SHAPE = re.compile(r"[1-9][0-9]{16}[0-9X]")
+_MOBILE_SHAPE = re.compile(r"1[3-9][0-9]{9}")
+_LANDLINE_SHAPE = re.compile(r"0[0-9]{2,3}-?[0-9]{7,8}")
+MIN_WORKING_AGE = 16
 
 
 class InvalidIdentity(ValueError):
@@ -23,6 +27,11 @@ class IdNumber:
     gender: str  # "male" | "female"
 
 
+def _ascii(raw):
+    """NFKC-fold what a phone keyboard may send (full-width digits, ｘ) and trim it."""
+    return unicodedata.normalize("NFKC", raw or "").strip()
+
+
 def id_check_character(first17):
     """Return the GB 11643 check character for the first 17 digits."""
     total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS))
@@ -34,8 +43,8 @@ def parse_id_number(raw, today=None):
 
     Raises InvalidIdentity when the shape, check character or birth date is wrong.
     """
-    value = (raw or "").strip().upper()
-    if not _ID_SHAPE.match(value):
+    value = _ascii(raw).upper()
+    if not _ID_SHAPE.fullmatch(value):
         raise InvalidIdentity("身份证号应为18位，前17位为数字，最后一位为数字或X")
     if id_check_character(value[:17]) != value[17]:
         raise InvalidIdentity("身份证号校验位不正确，请核对")
@@ -43,27 +52,29 @@ def parse_id_number(raw, today=None):
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise InvalidIdentity("身份证号中的出生日期无效") from None
-    today = today or date.today()
+    today = today or local_today()
     if born > today or born.year < today.year - 120:
         raise InvalidIdentity("身份证号中的出生日期无效")
+    if (today.year - born.year - ((today.month, today.day) < (born.month, born.day))) < MIN_WORKING_AGE:
+        raise InvalidIdentity(f"未满{MIN_WORKING_AGE}周岁，不能登记务工")
     gender = "male" if int(value[16]) % 2 == 1 else "female"
     return IdNumber(value=value, birth_date=born, gender=gender)
 
 
 def parse_mobile(raw):
     """Validate a mainland mobile number (11 digits, 1[3-9]...) and return it normalized."""
-    value = re.sub(r"[\s-]", "", raw or "")
+    value = re.sub(r"[\s-]", "", _ascii(raw))
     if value.startswith("+86"):
         value = value[3:]
-    if not _MOBILE_SHAPE.match(value):
+    if not _MOBILE_SHAPE.fullmatch(value):
         raise InvalidIdentity("手机号应为11位，以13-19开头")
     return value
 
 
 def parse_phone(raw):
     """Validate a mobile or a landline with area code (0951-6017170) and return it normalized."""
-    value = re.sub(r"\s", "", raw or "")
-    if _LANDLINE_SHAPE.match(value):
+    value = re.sub(r"\s", "", _ascii(raw))
+    if _LANDLINE_SHAPE.fullmatch(value):
         return value
     try:
         return parse_mobile(value)
@@ -73,7 +84,7 @@ def parse_phone(raw):
 
 def mask_phone(value):
     """Mask a mobile as 139****5678 and a landline as 0951-****170 (area code and last three kept)."""
-    if _MOBILE_SHAPE.match(value):
+    if _MOBILE_SHAPE.fullmatch(value):
         return mask_mobile(value)
     area, _, local = value.rpartition("-") if "-" in value else (value[:4], "", value[4:])
     return f"{area}-{'*' * (len(local) - 3)}{local[-3:]}"

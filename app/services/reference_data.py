@@ -73,3 +73,16 @@ def load_reference_data():
         )
     db.session.commit()
     return created
+
+
+def for_forms():
+    """What the mini-program's pickers need: counties, enterprises, symptom codes, notice version."""
+    from app.services import privacy
+    from app.services.health_rules import SYMPTOMS
+
+    return {
+        "counties": db.session.scalars(select(County).order_by(County.code)).all(),
+        "enterprises": db.session.scalars(select(Enterprise).order_by(Enterprise.id)).all(),
+        "symptoms": [{"code": code, "name": name} for code, name in SYMPTOMS.items()],
+        "privacy_notice_version": privacy.notice()["version"],
+    }

@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 
 from app.extensions import db
 from app.models import Application, AuthToken, HealthEvent, Worker
@@ -18,37 +18,41 @@ _PERSONAL_FIELDS = (
 
 
 def purge_expired(dry_run=False):
-    """Delete old health events, closed applications and expired tokens; erase idle workers.
+    """Erase what is past the retention period and commit; returns counts per kind.
 
-    A worker is idle when neither a login nor a profile change happened within the
-    retention period and no application of theirs remains. Returns counts per kind.
+    - closed applications (rejected, travelled, cancelled) untouched for RETENTION_DAYS;
+    - expired or long-revoked tokens;
+    - idle workers (no login or profile change within the period, no application left, and
+      consent given): their personal fields and their whole health record. A record is never
+      cut piecemeal, since the current status is derived from all of it.
     """
     cutoff = utcnow() - timedelta(days=current_app.config["RETENTION_DAYS"])
-    conditions = {
-        HealthEvent: HealthEvent.occurred_at < cutoff,
-        Application: (Application.updated_at < cutoff) & Application.status.not_in(ACTIVE_STATUSES),
-        AuthToken: or_(AuthToken.expires_at < utcnow(), AuthToken.revoked_at < cutoff),
-    }
-    has_application = select(Application.id).where(Application.worker_id == Worker.id).exists()
-    last_seen = func.coalesce(Worker.last_login_at, Worker.updated_at)
-    idle_workers = select(Worker).where(
-        Worker.updated_at < cutoff, last_seen < cutoff, Worker.consent_version.is_not(None), ~has_application
-    )
+    closed = (Application.updated_at < cutoff) & Application.status.not_in(ACTIVE_STATUSES)
+    dead_tokens = or_(AuthToken.expires_at < utcnow(), AuthToken.revoked_at < cutoff)
     counts = {
-        model.__tablename__: db.session.scalar(select(func.count()).select_from(model).where(condition))
-        for model, condition in conditions.items()
+        "applications": _count(Application, closed),
+        "auth_tokens": _count(AuthToken, dead_tokens),
     }
+    if not dry_run:
+        db.session.execute(delete(Application).where(closed))
+        db.session.execute(delete(AuthToken).where(dead_tokens))
+    # Applications purged in this run do not count, so a worker whose last one goes is erased too.
+    has_application = select(Application.id).where(Application.worker_id == Worker.id, ~closed).exists()
+    last_seen = func.coalesce(Worker.last_login_at, Worker.updated_at)
+    idle = (Worker.updated_at < cutoff) & (last_seen < cutoff) & ~has_application
+    # Someone who logged in and never consented still left an openid and a session key.
+    idle &= or_(Worker.consent_version.is_not(None), Worker.session_key_cipher.is_not(None))
+    idle_ids = db.session.scalars(select(Worker.id).where(idle)).all()
+    counts["workers"] = len(idle_ids)
+    counts["health_events"] = _count(HealthEvent, HealthEvent.worker_id.in_(idle_ids)) if idle_ids else 0
     if dry_run:
-        counts["workers"] = db.session.scalar(select(func.count()).select_from(idle_workers.subquery()))
         return counts
-    for model, condition in conditions.items():
-        db.session.execute(delete(model).where(condition))
-    # Evaluated after the deletes, so a worker whose last application just went is erased too.
-    erased = 0
-    for worker in db.session.scalars(idle_workers):
-        for name in _PERSONAL_FIELDS:
-            setattr(worker, name, None)
-        erased += 1
-    counts["workers"] = erased
+    if idle_ids:
+        db.session.execute(delete(HealthEvent).where(HealthEvent.worker_id.in_(idle_ids)))
+        db.session.execute(update(Worker).where(Worker.id.in_(idle_ids)).values(dict.fromkeys(_PERSONAL_FIELDS)))
     db.session.commit()
     return counts
+
+
+def _count(model, condition):
+    return db.session.scalar(select(func.count()).select_from(model).where(condition))

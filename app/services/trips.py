@@ -67,17 +67,12 @@ def update_trip(staff, trip_id, changes):
 
 
 def _set_phone(trip, name, value, errors):
-    if value is None:
-        setattr(trip, f"{name}_cipher", None)
-        setattr(trip, f"{name}_mask", None)
-        return
     try:
-        phone = parse_phone(value)
+        phone = None if value is None else parse_phone(value)
     except InvalidIdentity as error:
         errors[name] = str(error)
         return
-    setattr(trip, f"{name}_cipher", crypto.cipher().encrypt(phone, f"trip.{name}"))
-    setattr(trip, f"{name}_mask", mask_phone(phone))
+    crypto.seal(trip, name, phone, f"trip.{name}", mask_phone)
 
 
 def move_passenger(staff, plan_id, application_id, to_trip_id):

@@ -18,7 +18,8 @@ from app.services.identity import (
 
 # Fields a profile must have before the worker can apply to travel.
 REQUIRED_FIELDS = ("name", "id_number", "mobile", "hometown_county", "hometown_township", "current_address")
-_PLAIN_FIELDS = ("name", "hometown_county", "hometown_township", "current_address", "skills", "job_intention")
+_PLAIN_FIELDS = ("name", "hometown_county", "hometown_township", "current_address", "skills", "job_intention",
+                 "employer_id", "employer_name")
 
 
 def login(code):
@@ -53,7 +54,7 @@ def id_number_owner(index):
 def missing_fields(worker):
     """Names of the profile fields still needed before applying, consent included."""
     missing = []
-    if not worker.consent_version:
+    if not has_current_consent(worker):
         missing.append("consent")
     values = {
         "name": worker.name,
@@ -65,6 +66,11 @@ def missing_fields(worker):
     }
     missing.extend(name for name in REQUIRED_FIELDS if not values[name])
     return missing
+
+
+def has_current_consent(worker):
+    """Whether the worker accepted the privacy notice now in force."""
+    return worker.consent_version == current_app.config["PRIVACY_NOTICE_VERSION"]
 
 
 def record_consent(worker, version):
@@ -83,50 +89,26 @@ def record_consent(worker, version):
 def update_profile(worker, changes):
     """Apply a partial profile update and commit.
 
-    Personal fields are accepted only with consent, given now or before.
-    Raises Invalid for a bad ID number, mobile or county, Conflict when the
-    ID number already belongs to another worker.
+    Personal fields are accepted only with consent to the current notice, given now or before.
+    Raises Invalid for a bad ID number, mobile or employer, Conflict when the ID number
+    already belongs to another worker.
     """
     if "consent_version" in changes:
         record_consent(worker, changes.pop("consent_version"))
-    if changes and not worker.consent_version:
-        raise Invalid("consent_required", "请先阅读并同意隐私说明，再填写个人信息",
+    if changes and not has_current_consent(worker):
+        raise Invalid("consent_required", "请先阅读并同意最新的隐私说明，再填写个人信息",
                       fields={"consent_version": "必填"})
     errors = {}
-    field_cipher = crypto.cipher()
     if "id_number" in changes:
-        try:
-            parsed = parse_id_number(changes.pop("id_number"))
-        except InvalidIdentity as error:
-            errors["id_number"] = str(error)
-        else:
-            index = field_cipher.blind_index(parsed.value, "worker.id_number")
-            owner = id_number_owner(index)
-            if owner is not None and owner != worker.id:
-                raise Conflict("id_number_taken", "该身份证号已被其他账号登记，如有疑问请联系所在县区",
-                               fields={"id_number": "已被其他账号登记"})
-            worker.id_number_cipher = field_cipher.encrypt(parsed.value, "worker.id_number")
-            worker.id_number_index = index
-            worker.id_number_mask = mask_id_number(parsed.value)
-            worker.birth_date = parsed.birth_date
-            worker.gender = parsed.gender
+        _apply_id_number(worker, changes.pop("id_number"), errors)
     if "mobile" in changes:
         try:
-            mobile = parse_mobile(changes.pop("mobile"))
+            crypto.seal(worker, "mobile", parse_mobile(changes.pop("mobile")), "worker.mobile", mask_mobile,
+                        indexed=True)
         except InvalidIdentity as error:
             errors["mobile"] = str(error)
-        else:
-            worker.mobile_cipher = field_cipher.encrypt(mobile, "worker.mobile")
-            worker.mobile_index = field_cipher.blind_index(mobile, "worker.mobile")
-            worker.mobile_mask = mask_mobile(mobile)
-    if "employer_id" in changes:
-        employer_id = changes.pop("employer_id")
-        if employer_id is not None and db.session.get(Enterprise, employer_id) is None:
-            errors["employer_id"] = "没有这家企业"
-        else:
-            worker.employer_id = employer_id
-    if "employer_name" in changes:
-        worker.employer_name = changes.pop("employer_name")
+    if changes.get("employer_id") is not None and db.session.get(Enterprise, changes["employer_id"]) is None:
+        errors["employer_id"] = "没有这家企业"
     if errors:
         raise Invalid("validation_error", "个人信息有误，请检查各字段", fields=errors)
     for name in _PLAIN_FIELDS:
@@ -134,10 +116,29 @@ def update_profile(worker, changes):
             setattr(worker, name, changes[name])
     try:
         db.session.commit()
-    except IntegrityError:
-        # Two accounts saving the same ID number at the same moment: the unique index decides.
+    except IntegrityError as error:
+        # Two accounts saving one ID number at the same moment: the unique index decides.
         db.session.rollback()
-        raise Conflict("id_number_taken", "该身份证号已被其他账号登记，如有疑问请联系所在县区",
-                       fields={"id_number": "已被其他账号登记"}) from None
+        if "id_number_index" in str(error.orig):
+            raise _id_number_taken() from None
+        raise
     return worker
 
+
+def _apply_id_number(worker, raw, errors):
+    try:
+        parsed = parse_id_number(raw)
+    except InvalidIdentity as error:
+        errors["id_number"] = str(error)
+        return
+    index = crypto.cipher().blind_index(parsed.value, "worker.id_number")
+    owner = id_number_owner(index)
+    if owner is not None and owner != worker.id:
+        raise _id_number_taken()
+    crypto.seal(worker, "id_number", parsed.value, "worker.id_number", mask_id_number, indexed=True)
+    worker.birth_date, worker.gender = parsed.birth_date, parsed.gender
+
+
+def _id_number_taken():
+    return Conflict("id_number_taken", "该身份证号已被其他账号登记，如有疑问请联系所在县区",
+                    fields={"id_number": "已被其他账号登记"})

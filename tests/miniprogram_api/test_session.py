@@ -117,14 +117,20 @@ def test_dev_code_must_be_well_formed(client):
     assert response.json["error"]["code"] == "dev_code_invalid"
 
 
-def test_production_has_no_dev_login(make_app):
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "a-real-secret-of-at-least-32-chars!",
+              "REDIS_URL": "redis://127.0.0.1:1"}
+
+
+def test_production_has_no_dev_login(make_app, backend):
     # Production without WeChat refuses to start at all; the dev path is never reachable there.
     from app.config import ConfigError
 
+    database = backend["SQLALCHEMY_DATABASE_URI"]
+    if database.startswith("sqlite"):
+        database = "mysql+pymysql://nobody@127.0.0.1:1/unused"  # never reached: the code fails first
     with pytest.raises(ConfigError, match="WECHAT_APP_ID"):
-        make_app(APP_ENV="production", SECRET_KEY="a-real-secret", REDIS_URL="redis://127.0.0.1:1")
-    app = make_app(APP_ENV="production", SECRET_KEY="a-real-secret", REDIS_URL="redis://127.0.0.1:1",
-                   WECHAT_APP_ID="wx1", WECHAT_APP_SECRET="s")
+        make_app(**PRODUCTION, SQLALCHEMY_DATABASE_URI=database)
+    app = make_app(**PRODUCTION, SQLALCHEMY_DATABASE_URI=database, WECHAT_APP_ID="wx1", WECHAT_APP_SECRET="s")
     app.extensions["wechat"].session = MemoryStorage()  # this test is about the code, not the token cache
     with app.app_context(), responses.RequestsMock() as mock:
         mock.get(TOKEN_URL, json={"access_token": "AT", "expires_in": 7200})
@@ -132,7 +138,17 @@ def test_production_has_no_dev_login(make_app):
         response = app.test_client().post("/api/mp/v1/session", json={"code": "dev:alice"})
         assert response.status_code == 401 and response.json["error"]["code"] == "wechat_code_invalid"
         assert "js_code=dev%3Aalice" in mock.calls[-1].request.url  # it went to WeChat, like any code
-        assert db.session.scalar(select(Worker)) is None
+
+
+def test_production_refuses_sqlite_short_secrets_and_unknown_envs(make_app):
+    from app.config import ConfigError
+
+    with pytest.raises(ConfigError) as refused:
+        make_app(APP_ENV="production", SECRET_KEY="short", WECHAT_APP_ID="wx1", WECHAT_APP_SECRET="s",
+                 REDIS_URL="redis://127.0.0.1:1", SQLALCHEMY_DATABASE_URI="sqlite:///x.db")
+    assert "SQLite" in str(refused.value) and "32" in str(refused.value)
+    with pytest.raises(ConfigError, match="APP_ENV"):
+        make_app(APP_ENV="prod")
 
 
 def test_access_token_is_cached_in_redis_when_configured(make_app, backend):
