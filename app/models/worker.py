@@ -5,7 +5,7 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
-from app.models.base import utcnow
+from app.models.base import BINARY_TEXT, utcnow
 
 
 class Worker(db.Model):
@@ -18,7 +18,8 @@ class Worker(db.Model):
     __tablename__ = "workers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    # WeChat openids are case-sensitive: compare them byte for byte on MySQL too.
+    openid: Mapped[str] = mapped_column(String(64).with_variant(BINARY_TEXT, "mysql"), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None]

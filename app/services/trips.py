@@ -5,7 +5,7 @@ from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
 from app.models import Application, Convoy, Seat, Trip, Worker
 from app.models.base import utcnow
-from app.services import audit, crypto, planning, scope, signing
+from app.services import audit, crew, crypto, planning, scope, signing
 from app.services.identity import InvalidIdentity, mask_phone, parse_phone
 
 EDITABLE = ("draft", "published")
@@ -144,7 +144,7 @@ def _repick_crew(trip, departed_worker_id):
                                  trip.departure_date, trip.departure_date, None, application.volunteer_captain,
                                  worker.birth_date)
               for application, worker in rows if worker.id != trip.captain_worker_id]
-    first, second = planning.choose_crew(people, trip.departure_date)
+    first, second = crew.choose_crew(people, trip.departure_date)
     picked = [workers_by_application[a] for a in (first, second) if a is not None]
     if trip.captain_worker_id is None and picked:
         trip.captain_worker_id = picked.pop(0)

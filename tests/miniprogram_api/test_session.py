@@ -208,3 +208,9 @@ def test_login_is_rate_limited_per_ip(make_app):
         other_ip = client.post("/api/mp/v1/session", json={"code": "dev:u8"},
                                environ_base={"REMOTE_ADDR": "10.0.0.9"})
         assert other_ip.status_code == 201
+
+
+def test_openids_differing_only_in_case_are_different_workers(client):
+    first = client.post("/api/mp/v1/session", json={"code": "dev:CaseAlice"}).json["worker"]["id"]
+    second = client.post("/api/mp/v1/session", json={"code": "dev:casealice"}).json["worker"]["id"]
+    assert first != second
