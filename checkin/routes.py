@@ -1,9 +1,11 @@
 """Handlers of the scanner API."""
 import base64
 
-from app.services import credentials, signing
+from app.errors import Forbidden
+from app.services import checkin, credentials, manifests, signing
 from checkin import bp
 from checkin import schemas as s
+from checkin.auth import auth, current_scanner
 
 
 @bp.get("/keys")
@@ -29,3 +31,83 @@ def revocations(query):
     """Revoked serials after the cursor; call again with the returned cursor while `more`."""
     rows, cursor, more = signing.revocations_since(query["since"])
     return {"revocations": rows, "cursor": cursor, "more": more}
+
+
+_TRIP = "<int(max=2147483647):trip_id>"
+_ERRORS = {401: "未登录", 403: "无权扫码或不在扫码时间", 404: "没有该车次", 409: "状态冲突", 422: "请求参数有误"}
+
+
+def _errors(*codes):
+    return {code: _ERRORS[code] for code in codes}
+
+
+@bp.post("/scans")
+@bp.auth_required(auth)
+@bp.input(s.ScanIn, arg_name="body")
+@bp.output(s.ScanOut)
+@bp.doc(summary="扫码核验（在线）：上车、到达、卡口", responses=_errors(401, 403, 422))
+def scan(body):
+    """Judge one scan; every scan is stored, a retried client_event_id returns the first answer."""
+    return checkin.perform_scan(current_scanner(), _scan_fields(body))
+
+
+@bp.post("/scans/batch")
+@bp.auth_required(auth)
+@bp.input(s.ScanBatchIn, arg_name="body")
+@bp.output(s.ScanBatchOut)
+@bp.doc(summary="离线扫码批量上传（最多 500 条），每条一个结果", responses=_errors(401, 403, 422))
+def scan_batch(body):
+    """Upload scans collected offline; each is judged as of its scanned_at."""
+    return {"results": checkin.perform_batch(current_scanner(), [_scan_fields(item) for item in body["scans"]])}
+
+
+def _scan_fields(body):
+    return {**body, "client_event_id": str(body["client_event_id"])}
+
+
+@bp.get(f"/trips/{_TRIP}/manifest")
+@bp.auth_required(auth)
+@bp.output(s.ManifestOut)
+@bp.doc(summary="本车乘客名单与状态", responses=_errors(401, 404))
+def trip_manifest(trip_id):
+    """Every seat of the trip with masked identity, status and health."""
+    return manifests.manifest(manifests.trip_for_scanner(current_scanner(), trip_id))
+
+
+@bp.get(f"/trips/{_TRIP}/reconciliation")
+@bp.auth_required(auth)
+@bp.output(s.ReconciliationOut)
+@bp.doc(summary="上车、到达、缺失核对（本车与本班组）", responses=_errors(401, 404))
+def trip_reconciliation(trip_id):
+    """Boarded against arrived against missing, for the trip and its convoy."""
+    return manifests.reconciliation(manifests.trip_for_scanner(current_scanner(), trip_id))
+
+
+@bp.get(f"/trips/{_TRIP}/offline-bundle")
+@bp.auth_required(auth)
+@bp.doc(summary="离线包：名单、公钥、作废列表，服务器签名", responses=_errors(401, 404))
+def trip_offline_bundle(trip_id):
+    """Everything a captain's phone needs to scan with no network, signed by the server."""
+    return manifests.offline_bundle(manifests.trip_for_scanner(current_scanner(), trip_id))
+
+
+@bp.post(f"/trips/{_TRIP}/close")
+@bp.auth_required(auth)
+@bp.output(s.TripClosedOut)
+@bp.doc(summary="结束车次", responses=_errors(401, 404, 409))
+def close_trip(trip_id):
+    """Close the trip; later online scans for it are refused, uploads flagged."""
+    trip = manifests.close_trip(current_scanner(), trip_id)
+    return {"trip_id": trip.id, "status": trip.status, "closed_at": trip.closed_at}
+
+
+@bp.get("/checkpoints/<int(max=2147483647):checkpoint_id>/expected")
+@bp.auth_required(auth)
+@bp.output(s.ExpectedOut)
+@bp.doc(summary="卡口待到人员：预计到达车次与乘客健康状态，异常者在前", responses=_errors(401, 403, 404))
+def checkpoint_expected(checkpoint_id):
+    """Trips heading to the checkpoint and their passengers, flagged ones first."""
+    scanner = current_scanner()
+    if scanner.role != "admin" and scanner.checkpoint_id != checkpoint_id:
+        raise Forbidden("wrong_checkpoint", "只能查看本卡口的待到人员")
+    return {"checkpoint_id": checkpoint_id, "trips": manifests.expected_at(checkpoint_id)}

@@ -1,9 +1,13 @@
 """Request and response schemas of the scanner API."""
-from apiflask import Schema
-from apiflask.fields import Boolean, Integer, List, Nested, String
-from apiflask.validators import Range
+from datetime import UTC
 
-from app.schema_fields import RequestSchema, UtcDateTime
+from apiflask import Schema
+from apiflask.fields import UUID, AwareDateTime, Boolean, Dict, Float, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range
+
+from app.models.checkin import SCAN_KINDS
+from app.schema_fields import MAX_ID, RequestSchema, UtcDateTime
+from app.services.health_rules import SYMPTOMS
 
 
 class KeyOut(Schema):
@@ -33,3 +37,116 @@ class RevocationsOut(Schema):
     revocations = List(Nested(RevocationOut))
     cursor = Integer()
     more = Boolean()
+
+
+class ScanIn(RequestSchema):
+    qr = String(required=True, validate=Length(1, 512), metadata={"description": "扫到的二维码文本"})
+    kind = String(required=True, validate=OneOf(SCAN_KINDS), metadata={"description": "board | arrive | checkpoint"})
+    checkpoint_id = Integer(validate=Range(1, MAX_ID), allow_none=True)
+    temperature = Float(required=True, validate=Range(34.0, 43.0), metadata={"description": "℃"})
+    symptoms = List(String(validate=OneOf(list(SYMPTOMS))), load_default=list, validate=Length(max=len(SYMPTOMS)))
+    client_event_id = UUID(required=True, metadata={"description": "设备生成的 UUID；重发时保持不变"})
+    scanned_at = AwareDateTime(required=True, default_timezone=UTC, metadata={"description": "设备扫码时间"})
+    device_id = String(required=True, validate=Length(1, 64))
+    location = String(validate=Length(1, 128), allow_none=True)
+
+
+class ScanBatchIn(RequestSchema):
+    scans = List(Nested(ScanIn), required=True, validate=Length(1, 500))
+
+
+class PassengerBriefOut(Schema):
+    name = String(allow_none=True, metadata={"description": "脱敏姓名"})
+    id_last4 = String(allow_none=True)
+    seat = Integer()
+    trip = Integer()
+    plate = String(allow_none=True)
+
+
+class HealthBriefOut(Schema):
+    status = String()
+    reason = String()
+
+
+class ScanOut(Schema):
+    event_id = Integer(allow_none=True)
+    client_event_id = String()
+    verdict = String(metadata={"description": "allow | deny | isolate"})
+    reason = String()
+    message = String()
+    conflict = Boolean()
+    replayed = Boolean()
+    stored = Boolean()
+    passenger = Nested(PassengerBriefOut, allow_none=True)
+    health = Nested(HealthBriefOut, allow_none=True)
+
+
+class ScanBatchOut(Schema):
+    results = List(Nested(ScanOut))
+
+
+class ManifestSeatOut(Schema):
+    serial = Integer()
+    seat_no = Integer()
+    worker_id = Integer()
+    name = String(allow_none=True)
+    id_last4 = String(allow_none=True)
+    status = String(metadata={"description": "assigned | boarded | arrived | no_show | isolated"})
+    health = Nested(HealthBriefOut)
+    flagged = Boolean()
+
+
+class ManifestOut(Schema):
+    trip_id = Integer()
+    trip_status = String()
+    seats = List(Nested(ManifestSeatOut))
+    counts = Dict(keys=String(), values=Integer())
+
+
+class TallyOut(Schema):
+    trip_id = Integer()
+    plate = String(allow_none=True)
+    status = String()
+    seats = Integer()
+    boarded = Integer()
+    arrived = Integer()
+    missing = Integer(metadata={"description": "上车但未到达"})
+    no_show = Integer()
+    isolated = Integer()
+
+
+class ConvoyTallyOut(Schema):
+    convoy_id = Integer()
+    trips = List(Nested(TallyOut))
+    seats = Integer()
+    boarded = Integer()
+    arrived = Integer()
+    missing = Integer()
+    no_show = Integer()
+    isolated = Integer()
+
+
+class ReconciliationOut(Schema):
+    trip = Nested(TallyOut)
+    convoy = Nested(ConvoyTallyOut)
+
+
+class ExpectedTripOut(Schema):
+    trip_id = Integer()
+    plate = String(allow_none=True)
+    origin = String()
+    status = String()
+    expected_arrival_at = UtcDateTime(allow_none=True)
+    flagged = Integer()
+    passengers = List(Nested(ManifestSeatOut))
+
+
+class ExpectedOut(Schema):
+    checkpoint_id = Integer()
+    trips = List(Nested(ExpectedTripOut))
+
+
+class TripClosedOut(Schema):
+    trip_id = Integer()
+    status = String()
+    closed_at = UtcDateTime()

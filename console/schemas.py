@@ -1,6 +1,8 @@
 """Request and response schemas of the console API."""
+from datetime import UTC
+
 from apiflask import Schema
-from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String, Time
+from apiflask.fields import AwareDateTime, Boolean, Date, Float, Integer, List, Nested, String, Time
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from app.models.application import DIRECTIONS, STATUSES
@@ -161,6 +163,9 @@ class TripOut(Schema):
     captain_worker_id = Integer(allow_none=True)
     vice_captain_worker_id = Integer(allow_none=True)
     notice = String(allow_none=True)
+    arrival_checkpoint_id = Integer(allow_none=True)
+    expected_arrival_at = UtcDateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
     passengers = List(Nested(PassengerOut))
 
 
@@ -218,6 +223,8 @@ class TripPatchIn(RequestSchema):
     notice = String(validate=Length(1, 4000), allow_none=True)
     captain_worker_id = Integer(validate=_ID, allow_none=True)
     vice_captain_worker_id = Integer(validate=_ID, allow_none=True)
+    arrival_checkpoint_id = Integer(validate=_ID, allow_none=True, metadata={"description": "到达卡口"})
+    expected_arrival_at = AwareDateTime(default_timezone=UTC, allow_none=True, metadata={"description": "预计到达"})
 
 
 class TripListIn(RequestSchema):

@@ -114,3 +114,49 @@ def approved_applications(client, staff_headers, count, start=0, **overrides):
         assert response.status_code == 200, response.json
         made.append((headers, application_id))
     return made
+
+
+def publish_trip(client, passengers=4, start=0, staff_headers=None, **application_overrides):
+    """A published trip departing today with `passengers` workers; signs with a fresh key.
+
+    Returns a dict: staff (headers), trip (console view), riders [{headers, application_id,
+    worker_id}], captain and vice (the riders who hold those roles).
+    """
+    from app.services import signing
+    from app.services.timeutil import local_today
+
+    signing.ensure_key()
+    staff_headers = staff_headers or make_staff(client, f"ops{start}")
+    today = local_today().isoformat()
+    application_overrides = {"earliest_departure": today, "latest_departure": today, **application_overrides}
+    made = approved_applications(client, staff_headers, passengers, start=start, **application_overrides)
+    body = {"date_from": today, "date_to": today, "vehicle_types": [{"name": "大客车", "seats": 2 * passengers,
+            "count": 5}], "notice": "全程佩戴口罩"}
+    plan = client.post("/api/console/v1/plans", json=body, headers=staff_headers).json
+    assert plan["vehicles"] == 1, plan
+    published = client.post(f"/api/console/v1/plans/{plan['id']}/publish", headers=staff_headers).json
+    trip = published["trips"][0]
+    workers = {p["application_id"]: p["worker_id"] for p in trip["passengers"]}
+    riders = [{"headers": headers, "application_id": app_id, "worker_id": workers[app_id]} for headers, app_id in made]
+    by_worker = {rider["worker_id"]: rider for rider in riders}
+    return {"staff": staff_headers, "trip": trip, "riders": riders,
+            "captain": by_worker[trip["captain_worker_id"]], "vice": by_worker[trip["vice_captain_worker_id"]]}
+
+
+def qr_of(client, rider, trip_id):
+    """The QR text of a rider's seat."""
+    response = client.get(f"/api/mp/v1/trips/{trip_id}/qrcode", headers=rider["headers"])
+    assert response.status_code == 200, response.json
+    return response.json["text"]
+
+
+def scan_body(qr, kind="board", temperature=36.5, **overrides):
+    """A scan request as a scanner app would send it."""
+    import uuid
+    from datetime import UTC, datetime
+
+    body = {"qr": qr, "kind": kind, "temperature": temperature, "symptoms": [],
+            "client_event_id": str(uuid.uuid4()), "scanned_at": datetime.now(UTC).isoformat(),
+            "device_id": "captain-phone-1"}
+    body.update(overrides)
+    return body

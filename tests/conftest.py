@@ -92,6 +92,7 @@ def _test_config(settings, **overrides):
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "STAFF_LOGIN_RATE_LIMIT": "1000 per minute",
         "PROFILE_RATE_LIMIT": "1000 per minute",
+        "TRUST_LIST_CACHE_SECONDS": 0,
         **settings,
         **overrides,
     }

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see every table."""
 from app.models.application import Application
 from app.models.audit import AuditLog
+from app.models.checkin import IsolationOrder, ScanEvent
 from app.models.health import HealthEvent
 from app.models.reference import Checkpoint, County, Enterprise, Park
 from app.models.staff import StaffUser
@@ -22,6 +23,8 @@ __all__ = [
     "County",
     "Enterprise",
     "HealthEvent",
+    "IsolationOrder",
+    "ScanEvent",
     "Park",
     "Worker",
 ]

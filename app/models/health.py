@@ -40,3 +40,4 @@ class HealthEvent(db.Model):
     actor_kind: Mapped[str] = mapped_column(String(16))  # worker | staff | captain | system
     actor_id: Mapped[int | None]
     location: Mapped[str | None] = mapped_column(String(128))
+    scan_event_id: Mapped[int | None] = mapped_column(ForeignKey("scan_events.id"))

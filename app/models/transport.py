@@ -81,6 +81,9 @@ class Trip(db.Model):
     captain_worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
     vice_captain_worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
     notice: Mapped[str | None] = mapped_column(Text)
+    arrival_checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id"))
+    expected_arrival_at: Mapped[datetime | None]  # UTC
+    closed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

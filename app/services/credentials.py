@@ -240,9 +240,14 @@ def _candidate_keys(trusted_keys, kid):
 
 
 def _signature_holds(key, signed, signature):
+    return verify_signature(key.public_key, signed, signature)
+
+
+def verify_signature(public_key, data, signature):
+    """Whether `signature` is an Ed25519 signature of `data` by the raw 32-byte `public_key`."""
     try:
-        Ed25519PublicKey.from_public_bytes(key.public_key).verify(signature, signed)
-    except InvalidSignature:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, data)
+    except (InvalidSignature, ValueError):
         return False
     return True
 

@@ -46,6 +46,11 @@ def status_of(worker_id, events=None):
     return derive_status([to_observation(event) for event in reversed(events)], rules(), utcnow())
 
 
+def reading(temperature):
+    """A temperature as a thermometer shows it: one decimal, rounded half up (37.25 → 37.3)."""
+    return None if temperature is None else Decimal(str(temperature)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+
+
 def declare(worker, temperature, symptoms, contact_with_case, places):
     """Record a self-declaration (健康申报) as a health event and commit.
 
@@ -67,7 +72,7 @@ def declare(worker, temperature, symptoms, contact_with_case, places):
         kind="declaration",
         occurred_at=now,
         recorded_at=now,
-        temperature=Decimal(str(temperature)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP),
+        temperature=reading(temperature),
         symptoms=sorted(set(symptoms)),
         contact_with_case=contact_with_case,
         places=[place.strip() for place in places if place.strip()],

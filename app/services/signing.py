@@ -4,6 +4,7 @@ The private key is kept in the database only encrypted under DATA_KEY (which com
 the environment or instance/, never the repository); the public key is published.
 """
 import base64
+import time
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -49,6 +50,20 @@ def retire_key(kid):
     return key
 
 
+def active_key():
+    """The newest key not retired, which signs; raises Unavailable when there is none."""
+    key = _active_key()
+    if key is None:
+        raise Unavailable("signing_key_missing", "尚未配置签名密钥，请联系管理员")
+    return key
+
+
+def private_key_of(key):
+    """Decrypt a SigningKey's private half."""
+    raw = base64.b64decode(crypto.cipher().decrypt(key.private_key_cipher, _CONTEXT))
+    return credentials.private_key_from_bytes(raw)
+
+
 def _active_key():
     return db.session.scalar(
         select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.created_at.desc()).limit(1)
@@ -73,6 +88,17 @@ def trusted_keys():
     }
 
 
+def cached_trusted_keys(refresh=False):
+    """`trusted_keys()`, kept per process for TRUST_LIST_CACHE_SECONDS: scans need it every time."""
+    ttl = current_app.config["TRUST_LIST_CACHE_SECONDS"]
+    cached = current_app.extensions.get("trust_list_cache")
+    now = time.monotonic()
+    if refresh or cached is None or now - cached[0] >= ttl:
+        cached = (now, trusted_keys())
+        current_app.extensions["trust_list_cache"] = cached
+    return cached[1]
+
+
 def validity_window(departure_date):
     """(valid_from, valid_until) unix seconds around a departure date in Beijing time."""
     config = current_app.config
@@ -87,13 +113,9 @@ def issue_for_seat(seat, trip):
 
     Raises Unavailable when no signing key exists (run `flask keys rotate`).
     """
-    key = _active_key()
-    if key is None:
-        raise Unavailable("signing_key_missing", "尚未配置签名密钥，请联系管理员")
-    raw = base64.b64decode(crypto.cipher().decrypt(key.private_key_cipher, _CONTEXT))
     valid_from, valid_until = validity_window(trip.departure_date)
     text = credentials.issue_credential(
-        credentials.private_key_from_bytes(raw),
+        private_key_of(active_key()),
         serial=seat.serial, trip_id=trip.id, worker_id=seat.worker_id,
         valid_from=valid_from, valid_until=valid_until,
     )

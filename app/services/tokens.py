@@ -34,8 +34,9 @@ def resolve_token(token, subject_kind):
     """Return the live AuthToken for a presented token of that kind, or None."""
     if not token or len(token) > 128:
         return None
-    row = db.session.scalar(select(AuthToken).where(AuthToken.token_hash == _hash(token)))
-    if row is None or row.subject_kind != subject_kind:
+    row = db.session.scalar(select(AuthToken).where(AuthToken.token_hash == _hash(token),
+                                                    AuthToken.subject_kind == subject_kind))
+    if row is None:
         return None
     if row.revoked_at is not None or row.expires_at <= utcnow():
         return None

@@ -1,16 +1,18 @@
 """Trips after planning: editing the vehicle plan (一车一方案), moving passengers, seats and revocation."""
+from datetime import UTC
+
 from sqlalchemy import func, select
 
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
-from app.models import Application, Convoy, Seat, Trip, Worker
+from app.models import Application, Checkpoint, Convoy, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.services import audit, crew, crypto, planning, scope, signing
 from app.services.identity import InvalidIdentity, mask_phone, parse_phone
 
 EDITABLE = ("draft", "published")
 _PLAIN = ("plate", "driver_name", "responsible_name", "medic_name", "departure_time", "departure_place",
-          "route", "notice")
+          "route", "notice", "arrival_checkpoint_id", "expected_arrival_at")
 _PHONES = ("driver_phone", "responsible_phone", "medic_phone")
 
 
@@ -56,6 +58,11 @@ def update_trip(staff, trip_id, changes):
         if captain is not None and captain == vice:
             errors["vice_captain_worker_id"] = "车长和副车长不能是同一人"
         trip.captain_worker_id, trip.vice_captain_worker_id = captain, vice
+    checkpoint_id = changes.get("arrival_checkpoint_id")
+    if checkpoint_id is not None and db.session.get(Checkpoint, checkpoint_id) is None:
+        errors["arrival_checkpoint_id"] = "没有该卡口"
+    if changes.get("expected_arrival_at") is not None:
+        changes["expected_arrival_at"] = changes["expected_arrival_at"].astimezone(UTC).replace(tzinfo=None)
     if errors:
         raise Invalid("validation_error", "车次信息有误", fields=errors)
     for name in _PLAIN:

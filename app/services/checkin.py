@@ -1,0 +1,238 @@
+"""Check-in (扫码核验): boarding, arrival and checkpoint scans into the shared health record.
+
+`perform_scan` judges one scan with `scan_rules.decide`, stores it whatever the verdict,
+and for an accepted one adds a HealthEvent (and a pending IsolationOrder on isolate).
+Retries with the same client_event_id replay the first answer. Two scanners boarding
+one seat at once race on a unique index: exactly one boards, the other is already_boarded.
+"""
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import Forbidden
+from app.extensions import db
+from app.models import HealthEvent, IsolationOrder, Revocation, ScanEvent, Seat, Trip, Worker
+from app.models.base import utcnow
+from app.services import credentials, health, signing
+from app.services.identity import mask_name
+from app.services.scan_rules import SeatFacts, decide
+from app.services.timeutil import LOCAL_ZONE
+
+SCANNABLE_TRIPS = ("published", "departed", "arrived")
+CAPTAIN_KINDS = ("board", "arrive")
+CHECKPOINT_KINDS = ("arrive", "checkpoint")
+CAPTAIN_EARLY_HOURS = 12
+_HEALTH_KIND = {"board": "boarding", "arrive": "arrival", "checkpoint": "checkpoint"}
+
+
+@dataclass(frozen=True)
+class Scanner:
+    """Who is scanning: a captain (a worker) or checkpoint staff, with the checkpoint they hold."""
+
+    kind: str  # worker | staff
+    id: int
+    role: str | None = None
+    checkpoint_id: int | None = None
+    staff: object = None  # the StaffUser, for scope checks
+
+
+def captain_trips(worker_id, at=None):
+    """Trips the worker captains or vice-captains; with `at` (naive UTC), only those open for scanning then.
+
+    Open means from CAPTAIN_EARLY_HOURS before departure until the trip is closed.
+    """
+    trips = db.session.scalars(
+        select(Trip).where(
+            (Trip.captain_worker_id == worker_id) | (Trip.vice_captain_worker_id == worker_id),
+            Trip.status.in_(SCANNABLE_TRIPS + ("closed",)),
+        )
+    ).all()
+    if at is None:
+        return trips
+    return [trip for trip in trips if departure_utc(trip) - timedelta(hours=CAPTAIN_EARLY_HOURS) <= at
+            and (trip.closed_at is None or at <= trip.closed_at)]
+
+
+def departure_utc(trip):
+    """The trip's departure as a naive UTC datetime."""
+    local = datetime.combine(trip.departure_date, trip.departure_time, LOCAL_ZONE)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def scope_for(scanner, kind, checkpoint_id, at, mode="online"):
+    """The trips this scanner may scan at `at` (None: any trip) and the checkpoint of the scan.
+
+    Online, a captain scans only while their trip is open; an offline upload is judged
+    against all their trips, so a scan after closing is stored as a conflict, not lost.
+    Raises Forbidden for anyone who is not a captain or checkpoint staff, and for a kind
+    of scan their role does not do.
+    """
+    if scanner.kind == "worker":
+        if kind not in CAPTAIN_KINDS:
+            raise Forbidden("kind_not_allowed", "车长只能扫上车和到达")
+        trips = captain_trips(scanner.id, at if mode == "online" else None)
+        if not trips:
+            raise Forbidden("not_a_scanner", "您不是进行中车次的车长或副车长，或尚未到扫码时间")
+        return {trip.id for trip in trips}, None
+    if scanner.role == "checkpoint_staff":
+        if kind not in CHECKPOINT_KINDS:
+            raise Forbidden("kind_not_allowed", "卡口只能扫到达和卡口检查")
+        if checkpoint_id not in (None, scanner.checkpoint_id):
+            raise Forbidden("wrong_checkpoint", "只能为本卡口扫码")
+        return None, scanner.checkpoint_id
+    raise Forbidden("not_a_scanner", "当前角色不能扫码")
+
+
+class _Revoked:
+    """Membership test against the revocation list, one indexed lookup per question."""
+
+    def __contains__(self, serial):
+        return db.session.scalar(select(Revocation.id).where(Revocation.serial == serial)) is not None
+
+
+def seat_facts(serial, scan_at):
+    """SeatFacts for a serial as the server knows it now, with the Seat and Trip rows."""
+    row = db.session.execute(select(Seat, Trip).join(Trip, Trip.id == Seat.trip_id).where(Seat.id == serial)).first()
+    if row is None:
+        return None, None, None
+    seat, trip = row
+    passed = set(db.session.scalars(
+        select(ScanEvent.kind).where(ScanEvent.seat_id == seat.id,
+                                     (ScanEvent.boarded_seat_id.is_not(None)) | (ScanEvent.arrived_seat_id.is_not(None)))
+    ))
+    closed = trip.status == "closed" and trip.closed_at is not None and scan_at > trip.closed_at
+    facts = SeatFacts(serial=seat.id, trip_id=trip.id, worker_id=seat.worker_id, live=seat.status == "assigned",
+                      trip_closed=closed, boarded="board" in passed, arrived="arrive" in passed,
+                      health_status=health.status_of(seat.worker_id).status)
+    return facts, seat, trip
+
+
+def perform_scan(scanner, scan, mode="online"):
+    """Judge, store and answer one scan; commits.
+
+    Args:
+        scan: dict with qr, kind, temperature, symptoms, client_event_id, scanned_at (aware or
+            naive UTC datetime), device_id, checkpoint_id?, location?.
+        mode: "online", or "offline" for scans uploaded in a batch (judged as of scanned_at;
+            a sequence clash with another device is stored and flagged as a conflict).
+    Returns the answer dict. Raises Forbidden for a scanner outside their scope.
+    """
+    replay = _stored_answer(scan["client_event_id"])
+    if replay is not None:
+        return replay
+    scan = {**scan, "temperature": health.reading(scan.get("temperature"))}
+    scanned_at = _naive_utc(scan["scanned_at"])
+    judged_at = scanned_at if mode == "offline" else utcnow()
+    allowed, checkpoint_id = scope_for(scanner, scan["kind"], scan.get("checkpoint_id"), judged_at, mode)
+    # Online scans are judged by the server's clock (a phone's may be wrong); uploads by the scan's own.
+    verification = _verify(scan["qr"], judged_at)
+    facts, seat, trip = seat_facts(verification.payload.serial, judged_at) if verification.payload else (None,) * 3
+    decision = decide(verification, facts, scan["kind"], scan.get("temperature"), tuple(scan.get("symptoms") or ()),
+                      allowed, health.rules())
+    event = _store(scanner, scan, mode, scanned_at, checkpoint_id, verification, facts, decision)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        # Lost a race: another request stored this client_event_id, or boarded this seat first.
+        return _stored_answer(scan["client_event_id"]) or perform_scan(scanner, scan, mode)
+    if decision.accepted:
+        _record_health(event, trip, scan, scanner)
+    event.answer = _answer(event, decision, seat, trip)
+    db.session.commit()
+    return event.answer
+
+
+def _verify(qr, at):
+    now = int(at.replace(tzinfo=UTC).timestamp())
+    verification = credentials.verify_credential(qr, signing.cached_trusted_keys(), _Revoked(), now=now)
+    if verification.reason == "unknown_key":
+        # A key rotated on another host may be newer than this process's cached trust list.
+        verification = credentials.verify_credential(qr, signing.cached_trusted_keys(refresh=True), _Revoked(),
+                                                     now=now)
+    return verification
+
+
+def perform_batch(scanner, scans):
+    """Judge scans collected offline, in the order they happened; one answer per scan, in input order.
+
+    Each is stored, idempotent per client_event_id, and judged as of its scanned_at; clashes
+    with another device's scans are stored and flagged, never dropped.
+    """
+    order = sorted(range(len(scans)), key=lambda i: _naive_utc(scans[i]["scanned_at"]))
+    answers = [None] * len(scans)
+    for index in order:
+        try:
+            answers[index] = perform_scan(scanner, scans[index], mode="offline")
+        except Forbidden as error:
+            db.session.rollback()
+            answers[index] = {"client_event_id": scans[index]["client_event_id"], "verdict": "deny",
+                              "reason": error.code, "message": error.message, "stored": False}
+    return answers
+
+
+def _stored_answer(client_event_id):
+    event = db.session.scalar(select(ScanEvent).where(ScanEvent.client_event_id == client_event_id))
+    return None if event is None else {**event.answer, "replayed": True}
+
+
+def _store(scanner, scan, mode, scanned_at, checkpoint_id, verification, facts, decision):
+    payload = verification.payload
+    conflict = mode == "offline" and decision.reason in ("already_boarded", "already_arrived", "trip_closed",
+                                                         "not_boarded")
+    passing = decision.verdict == "allow" or (decision.verdict == "isolate" and scan["kind"] == "arrive")
+    event = ScanEvent(
+        client_event_id=scan["client_event_id"], kind=scan["kind"], mode=mode, scanned_at=scanned_at,
+        device_id=scan["device_id"], actor_kind=scanner.kind, actor_id=scanner.id, checkpoint_id=checkpoint_id,
+        location=scan.get("location"), serial=payload.serial if payload else None,
+        trip_id=facts.trip_id if facts else None, seat_id=facts.serial if facts else None,
+        worker_id=facts.worker_id if facts else None, temperature=scan.get("temperature"),
+        symptoms=list(scan.get("symptoms") or []), verdict=decision.verdict, reason=decision.reason,
+        conflict=conflict, conflict_reason=decision.reason if conflict else None,
+        boarded_seat_id=facts.serial if passing and scan["kind"] == "board" else None,
+        arrived_seat_id=facts.serial if passing and scan["kind"] == "arrive" else None,
+        answer={},
+    )
+    db.session.add(event)
+    return event
+
+
+def _record_health(event, trip, scan, scanner):
+    """Write the accepted scan into the shared health record; isolate opens a pending order."""
+    db.session.add(HealthEvent(
+        worker_id=event.worker_id, kind=_HEALTH_KIND[event.kind], occurred_at=event.scanned_at,
+        temperature=event.temperature, symptoms=event.symptoms, actor_kind="captain" if scanner.kind == "worker"
+        else "staff", actor_id=scanner.id, location=event.location, scan_event_id=event.id,
+    ))
+    if event.verdict == "isolate":
+        open_order = db.session.scalar(select(IsolationOrder.id).where(
+            IsolationOrder.worker_id == event.worker_id, IsolationOrder.status.in_(("pending", "active"))))
+        if open_order is None:
+            db.session.add(IsolationOrder(worker_id=event.worker_id, reason=event.reason, trip_id=event.trip_id,
+                                          checkpoint_id=event.checkpoint_id, scan_event_id=event.id))
+    if event.verdict != "deny" and event.kind == "board" and trip.status == "published":
+        trip.status = "departed"
+    elif event.verdict != "deny" and event.kind == "arrive" and trip.status in ("published", "departed"):
+        trip.status = "arrived"
+
+
+def _answer(event, decision, seat, trip):
+    passenger = None
+    health_now = None
+    if seat is not None:
+        worker = db.session.get(Worker, seat.worker_id)
+        passenger = {"name": mask_name(worker.name), "id_last4": worker.id_last4, "seat": seat.seat_no,
+                     "trip": trip.id, "plate": trip.plate}
+        status = health.status_of(worker.id)
+        health_now = {"status": status.status, "reason": status.reason}
+    return {"event_id": event.id, "client_event_id": event.client_event_id, "verdict": decision.verdict,
+            "reason": decision.reason, "message": decision.message, "conflict": event.conflict,
+            "passenger": passenger, "health": health_now}
+
+
+def _naive_utc(moment):
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)

@@ -1,0 +1,164 @@
+"""Manifests (乘客名单), reconciliation (核对), offline bundles and checkpoint lists for scanners."""
+import base64
+from collections import Counter
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.errors import Conflict, NotFound
+from app.extensions import db
+from app.models import Checkpoint, IsolationOrder, ScanEvent, Seat, Trip, Worker
+from app.models.base import utcnow
+from app.services import audit, bundles, health, scope, signing
+from app.services.checkin import captain_trips
+from app.services.identity import mask_name
+from app.services.timeutil import iso_utc
+
+SEAT_STATUSES = ("assigned", "boarded", "arrived", "no_show", "isolated")
+_UNDER_WAY = ("departed", "arrived", "closed")
+
+
+def trip_for_scanner(scanner, trip_id):
+    """A trip the scanner may read: their own vehicle (captain), their scope (staff), or heading
+    to their checkpoint (checkpoint staff). Anything else is NotFound."""
+    trip = db.session.get(Trip, trip_id)
+    if trip is not None and _may_read(scanner, trip):
+        return trip
+    raise NotFound("trip_not_found", "没有找到该车次")
+
+
+def _may_read(scanner, trip):
+    if scanner.kind == "worker":
+        return trip.id in {t.id for t in captain_trips(scanner.id)}
+    if scanner.role == "checkpoint_staff":
+        return trip.arrival_checkpoint_id == scanner.checkpoint_id
+    return scanner.staff is not None and scope.covers_trip(scanner.staff, trip)
+
+
+def manifest(trip):
+    """Every live seat with masked identity, status and health; and the counts per status."""
+    rows = db.session.execute(
+        select(Seat, Worker).join(Worker, Worker.id == Seat.worker_id)
+        .where(Seat.trip_id == trip.id, Seat.status == "assigned").order_by(Seat.seat_no)
+    ).all()
+    passages = _passages([seat.id for seat, _ in rows])
+    seats = []
+    for seat, worker in rows:
+        status = health.status_of(worker.id)
+        seats.append({
+            "serial": seat.id, "seat_no": seat.seat_no, "worker_id": worker.id, "name": mask_name(worker.name),
+            "id_last4": worker.id_last4, "status": _seat_status(trip, passages.get(seat.id, {})),
+            "health": {"status": status.status, "reason": status.reason},
+        })
+    counts = Counter(seat["status"] for seat in seats)
+    return {"trip_id": trip.id, "trip_status": trip.status, "seats": seats,
+            "counts": {name: counts.get(name, 0) for name in SEAT_STATUSES} | {"total": len(seats)}}
+
+
+def _passages(seat_ids):
+    """{seat_id: {"board": verdict, "arrive": verdict, "isolate": bool}} from accepted scans."""
+    if not seat_ids:
+        return {}
+    found = {}
+    for seat_id, kind, verdict in db.session.execute(
+        select(ScanEvent.seat_id, ScanEvent.kind, ScanEvent.verdict)
+        .where(ScanEvent.seat_id.in_(seat_ids), ScanEvent.verdict != "deny")
+    ):
+        entry = found.setdefault(seat_id, {})
+        entry.setdefault(kind, verdict)
+        entry["isolate"] = entry.get("isolate", False) or verdict == "isolate"
+    return found
+
+
+def _seat_status(trip, passage):
+    if passage.get("isolate"):
+        return "isolated"
+    if "arrive" in passage:
+        return "arrived"
+    if passage.get("board") == "allow":
+        return "boarded"
+    return "no_show" if trip.status in _UNDER_WAY else "assigned"
+
+
+def reconciliation(trip):
+    """Boarded against arrived against missing, for the trip and for its whole convoy."""
+    convoy_trips = db.session.scalars(
+        select(Trip).where(Trip.convoy_id == trip.convoy_id, Trip.status != "cancelled").order_by(Trip.id)
+    ).all()
+    per_trip = [_tally(t) for t in convoy_trips]
+    totals = Counter()
+    for tally in per_trip:
+        totals.update({k: v for k, v in tally.items() if isinstance(v, int) and k != "trip_id"})
+    return {"trip": next(t for t in per_trip if t["trip_id"] == trip.id),
+            "convoy": {"convoy_id": trip.convoy_id, "trips": per_trip, **totals}}
+
+
+def _tally(trip):
+    counts = manifest(trip)["counts"]
+    boarded = counts["boarded"] + counts["arrived"]
+    return {"trip_id": trip.id, "plate": trip.plate, "status": trip.status, "seats": counts["total"],
+            "boarded": boarded, "arrived": counts["arrived"], "missing": counts["boarded"],
+            "no_show": counts["no_show"], "isolated": counts["isolated"]}
+
+
+def offline_bundle(trip):
+    """What a captain's phone needs to scan with no network, signed with the active key.
+
+    The signature covers the canonical JSON (sorted keys, no spaces, UTF-8) of every field
+    but `signature`.
+    """
+    body = {
+        "version": 1,
+        "issued_at": iso_utc(utcnow()),
+        "trip": {"id": trip.id, "plate": trip.plate, "origin": trip.origin, "destination": trip.destination,
+                 "departure_date": trip.departure_date.isoformat(),
+                 "departure_time": trip.departure_time.strftime("%H:%M")},
+        "manifest": manifest(trip)["seats"],
+        "keys": [{"kid": key.kid, "algorithm": key.algorithm, "public_key": base64.b64encode(key.public_key).decode(),
+                  "retired_at": iso_utc(key.retired_at)} for key in signing.trust_list()],
+        "revocations": sorted(signing.revoked_serials()),
+        "rules": {"fever_threshold": str(health.rules().fever_threshold)},
+    }
+    key = signing.active_key()
+    private_key = signing.private_key_of(key)
+    signature = private_key.sign(bundles.canonical(body))
+    return {**body, "signature": {"kid": key.kid, "algorithm": "Ed25519",
+                                  "value": base64.b64encode(signature).decode()}}
+
+
+def expected_at(checkpoint_id):
+    """Trips heading to a checkpoint with their passengers, flagged people (red, yellow, isolation) first."""
+    if db.session.get(Checkpoint, checkpoint_id) is None:
+        raise NotFound("checkpoint_not_found", "没有该卡口")
+    trips = db.session.scalars(
+        select(Trip).where(Trip.arrival_checkpoint_id == checkpoint_id,
+                           Trip.status.in_(("published", "departed", "arrived")))
+        .order_by(Trip.expected_arrival_at, Trip.departure_date, Trip.id)
+    ).all()
+    isolated = set(db.session.scalars(select(IsolationOrder.worker_id).where(
+        IsolationOrder.status.in_(("pending", "active")))))
+    result = []
+    for trip in trips:
+        passengers = manifest(trip)["seats"]
+        for passenger in passengers:
+            passenger["flagged"] = (passenger["health"]["status"] in ("red", "yellow")
+                                    or passenger["worker_id"] in isolated or passenger["status"] == "isolated")
+        passengers.sort(key=lambda p: (not p["flagged"], p["seat_no"]))
+        result.append({"trip_id": trip.id, "plate": trip.plate, "origin": trip.origin, "status": trip.status,
+                       "expected_arrival_at": trip.expected_arrival_at, "passengers": passengers,
+                       "flagged": sum(p["flagged"] for p in passengers)})
+    result.sort(key=lambda t: (-t["flagged"], t["expected_arrival_at"] or datetime.max))
+    return result
+
+
+def close_trip(scanner, trip_id):
+    """Close a trip (captain of it, or staff in scope) and commit; later online scans are refused."""
+    trip = trip_for_scanner(scanner, trip_id)
+    if scanner.role == "checkpoint_staff":
+        raise NotFound("trip_not_found", "没有找到该车次")
+    if trip.status not in ("published", "departed", "arrived"):
+        raise Conflict("trip_not_open", "车次未发布或已结束")
+    trip.status, trip.closed_at = "closed", utcnow()
+    audit.record(scanner.kind, scanner.id, "trip.close", "trip", trip.id)
+    db.session.commit()
+    return trip
