@@ -2,8 +2,10 @@
 import os
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
+from app import simulate
 from app.errors import DomainError
 from app.models.staff import ROLES
 from app.services import reference_data, retention, signing, staff
@@ -22,6 +24,17 @@ def register(app):
         """Load Yinchuan's counties, parks, checkpoints and sample enterprises (idempotent)."""
         created = reference_data.load_reference_data()
         click.echo(f"reference data loaded: {created} new rows")
+
+    @app.cli.command("simulate")
+    @click.option("--workers", default=300, show_default=True, help="How many workers to sign up.")
+    @click.option("--seed", type=int, default=None, help="Random seed, for a repeatable run.")
+    @click.option("--fever-rate", default=0.03, show_default=True, help="Share of boardings with a fever.")
+    def simulate_command(workers, seed, fever_rate):
+        """Drive the whole flow through the HTTP API: sign-up to arrival, with a few fevers."""
+        summary = simulate.run(current_app._get_current_object(), workers=workers, seed=seed, fever_rate=fever_rate)
+        click.echo("staff logins for the console (username / password):")
+        for code, (username, password) in summary["staff"].items():
+            click.echo(f"  {code}  {username}  {password}")
 
     @app.cli.command("purge-expired")
     @click.option("--dry-run", is_flag=True, help="Count what would be purged, change nothing.")

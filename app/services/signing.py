@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.errors import Unavailable
 from app.extensions import db
@@ -26,10 +26,16 @@ def rotate_key():
     private_key = credentials.generate_private_key()
     public = credentials.public_key_bytes(private_key)
     raw = credentials.private_key_to_bytes(private_key)
+    # MySQL DATETIME keeps whole seconds: a key made within the same second as the last must
+    # still sort after it, since "newest not retired" is the one that signs.
+    newest = db.session.scalar(select(func.max(SigningKey.created_at)))
+    created = utcnow() if newest is None else max(utcnow(), newest + timedelta(seconds=1))
     key = SigningKey(
         kid=credentials.key_id(public),
         public_key=public,
         private_key_cipher=crypto.cipher().encrypt(base64.b64encode(raw).decode("ascii"), _CONTEXT),
+        created_at=created,
+        valid_from=created,
     )
     db.session.add(key)
     db.session.commit()

@@ -1,0 +1,149 @@
+"""Where an online scan spends its time: SQL statements per request and a cProfile of the handler.
+
+Run from the repository root after bench/scan_bench.py has built the `fangang_bench` database:
+
+    .venv/bin/python bench/scan_profile.py [--scans 500] [--batch 500] [--top 40]
+
+It makes its own passengers (one plan, 80-seat trips), then sends boarding scans through the
+app's test client (the whole Flask/APIFlask/marshmallow/SQLAlchemy path, no HTTP server),
+counting every SQL statement by its shape, and profiles them with cProfile. With --batch N it
+also profiles one offline upload of N scans (N/2 boards and N/2 arrivals).
+"""
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import random
+import re
+import sys
+import time
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import scan_bench  # noqa: E402
+
+
+def shape(statement):
+    """A statement with its literals and parameter lists folded, to count statements by kind."""
+    text = " ".join(statement.split())
+    text = re.sub(r"%\(\w+\)s|%s|\?", "?", text)
+    text = re.sub(r"\(\?(, \?)*\)", "(?…)", text)
+    text = re.sub(r"SELECT .*? FROM", "SELECT … FROM", text, count=1)
+    return text[:150]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scans", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args()
+
+    import base64
+    env = scan_bench.bench_env(os.environ.get("DATA_KEY") or base64.urlsafe_b64encode(os.urandom(32)).decode())
+    # The database was made with another DATA_KEY: the signing key must be readable, so make a fresh one.
+    app = scan_bench.make_app(env)
+    from sqlalchemy import event
+
+    from app.extensions import db
+    from app.services import signing
+
+    rng = random.Random(2)
+    with app.app_context():
+        signing.rotate_key()
+        online = scan_bench.make_passengers("profile", max(args.scans, 80), 80, "压测城市-剖析", rng)
+        batch = scan_bench.make_passengers("profile-batch", max(1, args.batch // 2), max(1, args.batch // 2),
+                                           "压测城市-剖析离线", rng) if args.batch else []
+        engine = db.engine
+    pairs = [(token, qr) for _, token, qrs in online for _, qr in qrs][:args.scans]
+
+    statements = Counter()
+    counting = {"on": False}
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(conn, cursor, statement, parameters, context, executemany):
+        if counting["on"]:
+            statements[shape(statement)] += 1
+
+    client = app.test_client()
+
+    def scan(token, qr):
+        body = {"qr": qr, "kind": "board", "temperature": 36.5, "symptoms": [], "client_event_id": str(uuid.uuid4()),
+                "scanned_at": datetime.now(UTC).isoformat(), "device_id": "profile"}
+        response = client.post("/api/checkin/v1/scans", json=body, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.json
+
+    for token, qr in pairs[:5]:  # warm-up: imports, schema caches, the trust list
+        scan(token, qr)
+    pairs = pairs[5:]
+    # A third of the scans unprofiled, for honest wall-clock and CPU figures.
+    plain, pairs = pairs[:len(pairs) // 3], pairs[len(pairs) // 3:]
+    wall, cpu = time.perf_counter(), time.process_time()
+    for token, qr in plain:
+        scan(token, qr)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"online, unprofiled: {len(plain)} scans, {wall / len(plain) * 1000:.2f} ms wall and "
+          f"{cpu / len(plain) * 1000:.2f} ms CPU of this process each (the rest is waiting for MariaDB)")
+    counting["on"] = True
+    profiler = cProfile.Profile()
+    verdicts = Counter()
+    started = time.perf_counter()
+    profiler.enable()
+    for token, qr in pairs:
+        verdicts[scan(token, qr)["verdict"]] += 1
+    profiler.disable()
+    elapsed = time.perf_counter() - started
+    counting["on"] = False
+    n = len(pairs)
+    print(f"online: {n} scans in {elapsed:.2f} s in-process = {elapsed / n * 1000:.2f} ms each "
+          f"({n / elapsed:.0f}/s on one core, under the profiler); verdicts {dict(verdicts)}")
+    print(f"SQL statements per scan: {sum(statements.values()) / n:.1f}")
+    for text, count in statements.most_common():
+        print(f"  {count / n:5.2f}  {text}")
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+    print(out.getvalue())
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(args.top)
+    print(out.getvalue())
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(
+        r"/(app|checkin)/|session.py.*\((commit|flush)\)|marshmallow/schema.py.*\((load|dump)\)|"
+        r"apiflask/scaffold.py|webargs/core.py.*\(parse\)|flask_httpauth.py.*authenticate|verify'", 40)
+    print("project functions, commit/flush, schema load/dump, auth, by cumulative time:")
+    print(out.getvalue())
+
+    if batch:
+        _, token, qrs = batch[0]
+        body = json.loads(scan_bench.batch_body(qrs, "profile-batch"))
+        statements.clear()
+        counting["on"] = True
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        response = client.post("/api/checkin/v1/scans/batch", json=body, headers={"Authorization": f"Bearer {token}"})
+        profiler.disable()
+        elapsed = time.perf_counter() - started
+        counting["on"] = False
+        assert response.status_code == 200, response.get_data(as_text=True)[:500]
+        n = len(body["scans"])
+        print(f"batch: {n} scans in {elapsed:.2f} s = {n / elapsed:.0f} scans/s in-process; "
+              f"answers {Counter(r['verdict'] for r in response.json['results'])}")
+        print(f"SQL statements per batched scan: {sum(statements.values()) / n:.1f}")
+        for text, count in statements.most_common(25):
+            print(f"  {count / n:5.2f}  {text}")
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.top)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
