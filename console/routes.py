@@ -63,7 +63,7 @@ def list_applications(query):
 
 @bp.post("/applications/<int(max=2147483647):application_id>/approve")
 @bp.auth_required(auth)
-@bp.output(s.ReviewedApplicationOut)
+@bp.output(s.DecidedApplicationOut)
 @bp.doc(summary="审核通过", responses=_errors(401, 403, 404, 409))
 def approve(application_id):
     """Approve one application."""
@@ -74,7 +74,7 @@ def approve(application_id):
 @bp.post("/applications/<int(max=2147483647):application_id>/reject")
 @bp.auth_required(auth)
 @bp.input(s.DecisionIn, arg_name="body")
-@bp.output(s.ReviewedApplicationOut)
+@bp.output(s.DecidedApplicationOut)
 @bp.doc(summary="驳回（需填写原因）", responses=_errors(401, 403, 404, 409, 422))
 def reject(application_id, body):
     """Reject one application with a reason."""
@@ -155,7 +155,7 @@ def list_trips(query):
 
 @bp.get("/trips/<int(max=2147483647):trip_id>")
 @bp.auth_required(auth)
-@bp.output(s.TripOut)
+@bp.output(s.StaffTripOut)
 @bp.doc(summary="车次详情", responses=_errors(401, 403, 404))
 def get_trip(trip_id):
     """One trip with its passengers."""
@@ -165,7 +165,7 @@ def get_trip(trip_id):
 @bp.patch("/trips/<int(max=2147483647):trip_id>")
 @bp.auth_required(auth)
 @bp.input(s.TripPatchIn, arg_name="body")
-@bp.output(s.TripOut)
+@bp.output(s.StaffTripOut)
 @bp.doc(summary="填写车次方案：车牌、司机、跟车负责人、医务人员、车长", responses=_errors(401, 403, 404, 409, 422))
 def patch_trip(trip_id, body):
     """Fill or change the trip's plan."""
@@ -175,7 +175,7 @@ def patch_trip(trip_id, body):
 
 @bp.post("/trips/<int(max=2147483647):trip_id>/seats/<int(max=2147483647):seat_id>/cancel")
 @bp.auth_required(auth)
-@bp.output(s.TripOut)
+@bp.output(s.StaffTripOut)
 @bp.doc(summary="将乘客移出车次（二维码作废）", responses=_errors(401, 403, 404, 409))
 def cancel_seat(trip_id, seat_id):
     """Take a passenger off a trip; the application returns to approved."""

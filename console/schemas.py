@@ -92,6 +92,10 @@ class BulkDecisionIn(RequestSchema):
     reason = String(validate=Length(1, 255))
 
 
+class DecidedApplicationOut(ReviewedApplicationOut):
+    """One application as a response of its own (the base is also nested in pages)."""
+
+
 class BulkResultOut(Schema):
     id = Integer()
     ok = Boolean()
@@ -167,6 +171,10 @@ class TripOut(Schema):
     expected_arrival_at = UtcDateTime(allow_none=True)
     closed_at = UtcDateTime(allow_none=True)
     passengers = List(Nested(PassengerOut))
+
+
+class StaffTripOut(TripOut):
+    """One trip as a response of its own (TripOut is also nested in lists and plans)."""
 
 
 class ConvoyOut(Schema):
