@@ -287,6 +287,93 @@ class Gunicorn:
         self.log.close()
 
 
+# --- CPU accounting -----------------------------------------------------------------------------
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _busy_seconds():
+    """CPU seconds the whole machine has spent busy since boot (all cores, /proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(value) for value in fields[:8])
+    return (user + nice + system + irq + softirq) / _TICK
+
+
+def _stat_seconds(pid):
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None, 0.0
+    rest = raw[raw.rindex(")") + 2:].split()
+    return raw[raw.index("(") + 1:raw.rindex(")")], (int(rest[11]) + int(rest[12])) / _TICK
+
+
+def _named_seconds(names):
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            name, seconds = _stat_seconds(entry.name)
+            if name in names:
+                total += seconds
+    return total
+
+
+def _own_seconds():
+    """CPU of this process and its finished children (wrk, the flask CLI)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+class CpuMeter:
+    """Where the machine's CPU went during a measurement, in cores: gunicorn, MariaDB, Redis, the
+    load generator (wrk or the Python uploaders) and everything else. On a shared machine, other
+    people's work skews the figures: "other" says how much."""
+
+    def __init__(self, server):
+        self.server = server
+
+    def _sample(self):
+        pids = [self.server.process.pid, *self.server.worker_pids()]
+        return {"busy": _busy_seconds(), "gunicorn": sum(_stat_seconds(pid)[1] for pid in pids),
+                "mariadb": _named_seconds(("mariadbd", "mysqld")), "redis": _named_seconds(("redis-server",)),
+                "client": _own_seconds()}
+
+    def __enter__(self):
+        self.wall, self.before = time.perf_counter(), self._sample()
+        return self
+
+    def __exit__(self, *exc):
+        wall = time.perf_counter() - self.wall
+        after = self._sample()
+        delta = {key: max(0.0, after[key] - self.before[key]) / wall for key in after}
+        self.cores = {key: delta[key] for key in ("gunicorn", "mariadb", "redis", "client")}
+        self.cores["other"] = max(0.0, delta["busy"] - sum(self.cores.values()))
+        self.cores["total"] = delta["busy"]
+        return False
+
+    def text(self):
+        return "CPU in cores: " + ", ".join(f"{name} {value:.2f}" for name, value in self.cores.items())
+
+
+def wait_for_quiet(max_wait, threshold=0.25):
+    """Wait (at most max_wait s) until the machine idles: busy below `threshold` cores over 2 s."""
+    deadline = time.monotonic() + max_wait
+    warned = False
+    while True:
+        before = _busy_seconds()
+        time.sleep(2)
+        busy = (_busy_seconds() - before) / 2
+        if busy < threshold:
+            return busy
+        if time.monotonic() >= deadline:
+            print(f"  WARNING: the machine is busy with other work ({busy:.2f} cores); measuring anyway")
+            return busy
+        if not warned:
+            print(f"  the machine is busy with other work ({busy:.2f} cores); waiting up to {max_wait} s for it "
+                  f"to settle ...")
+            warned = True
+
+
 # --- measurements ------------------------------------------------------------------------------
 
 
@@ -328,7 +415,6 @@ def parse_wrk(output):
 
 
 def measure_healthz(args, server):
-    run_wrk(args, server.base + "/healthz", 3)  # warm-up: imports, DB and Redis connections in every worker
     return parse_wrk(run_wrk(args, server.base + "/healthz", args.duration))
 
 
@@ -454,9 +540,14 @@ def print_summary(args, settings, results):
                                          for label in labels])
     row("scan / healthz", [results[label]["scan"]["rps"] / results[label]["healthz"]["rps"]
                            if results[label]["healthz"]["rps"] else None for label in labels], "{:.2f}")
+    row("CPU cores during scans: gunicorn/db/wrk", [
+        "{gunicorn:.2f}/{mariadb:.2f}/{client:.2f}".format(**results[label]["scan"]["cpu"]) for label in labels])
+    row("CPU cores used by others (scans)", [results[label]["scan"]["cpu"]["other"] for label in labels], "{:.2f}")
     row("batch scans/s", [results[label]["batch"]["sps"] for label in labels], "{:.0f}")
     row("batch upload p50 / max s", [f"{results[label]['batch']['batch_p50_s']:.2f} / "
                                      f"{results[label]['batch']['batch_max_s']:.2f}" for label in labels])
+    row("CPU cores during batch: gunicorn/db/py", [
+        "{gunicorn:.2f}/{mariadb:.2f}/{client:.2f}".format(**results[label]["batch"]["cpu"]) for label in labels])
     row("batch failed requests", [results[label]["batch"]["bad_status"] for label in labels])
     row(f"online ≥{TARGET_ONLINE_RPS}/s, p99 ≤{TARGET_P99_MS} ms, 0 err",
         [met(online_ok[label]) for label in labels])
@@ -510,6 +601,9 @@ def main():
     parser.add_argument("--batch-trips", type=int, default=16, help="batches (one trip each) per configuration")
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--wait-quiet", type=int, default=120,
+                        help="before each measurement wait up to this many seconds for other work on the machine "
+                             "to stop (default 120; 0 = do not wait)")
     parser.add_argument("--hold", action="store_true",
                         help="after preparing, start gunicorn (first configuration) and wait for Enter (for profiling)")
     args = parser.parse_args()
@@ -556,23 +650,36 @@ def main():
                       f"pairs {data[label]['pairs']}. Press Enter to stop.")
                 input()
                 return 0
-            healthz = measure_healthz(args, server)
+            run_wrk(args, server.base + "/healthz", 3)  # warm-up: imports, DB and Redis connections per worker
+            wait_for_quiet(args.wait_quiet)
+            with CpuMeter(server) as cpu:
+                healthz = measure_healthz(args, server)
+            healthz["cpu"] = cpu.cores
             print(f"  healthz: {healthz['rps']:.0f} req/s, p50 {healthz['p50_ms']:.1f} ms, "
                   f"p99 {healthz['p99_ms']:.1f} ms, non-2xx {healthz['non2xx']}, socket errors {healthz['socket_errors']}")
+            print(f"           {cpu.text()}")
             device = f"wrk-{label}"
-            scan = measure_scans(args, server, data[label]["pairs"], device)
+            wait_for_quiet(args.wait_quiet)
+            with CpuMeter(server) as cpu:
+                scan = measure_scans(args, server, data[label]["pairs"], device)
+            scan["cpu"] = cpu.cores
             print(f"  scans:   {scan['rps']:.0f} req/s, p50 {scan['p50_ms']:.1f} ms, p90 {scan['p90_ms']:.1f} ms, "
                   f"p99 {scan['p99_ms']:.1f} ms, max {scan['max_ms']:.0f} ms, {scan['requests']} requests, "
                   f"non-2xx {scan['non2xx']}, socket errors {scan['socket_errors']}")
+            print(f"           {cpu.text()}")
             mix = verdict_mix(device)
             stored = sum(count for *_, count in mix)
             print(f"  stored scan events: {stored} (" + ", ".join(f"{verdict}/{reason} {count}"
                                                               for verdict, reason, count in mix) + ")")
-            batch = measure_batch(args, server, data[label]["batch"], f"batch-{label}")
+            wait_for_quiet(args.wait_quiet)
+            with CpuMeter(server) as cpu:
+                batch = measure_batch(args, server, data[label]["batch"], f"batch-{label}")
+            batch["cpu"] = cpu.cores
             print(f"  batch:   {batch['sps']:.0f} scans/s ({batch['scans']} scans in {batch['requests']} uploads, "
                   f"{batch['seconds']:.1f} s; upload p50 {batch['batch_p50_s']:.2f} s, max {batch['batch_max_s']:.2f} s,"
                   f" failed {batch['bad_status']}); answers: "
                   + ", ".join(f"{key} {count}" for key, count in sorted(batch["verdicts"].items())))
+            print(f"           {cpu.text()}")
             results[label] = {"describe": describe(args, threads), "healthz": healthz, "scan": scan,
                               "batch": batch, "mix": mix}
             server.stop()

@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import Forbidden
 from app.extensions import db
-from app.models import HealthEvent, IsolationOrder, Revocation, ScanEvent, Seat, Trip, Worker
+from app.models import HealthEvent, IsolationOrder, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.services import credentials, health, signing
+from app.services.health_rules import Observation
 from app.services.identity import mask_name
 from app.services.scan_rules import SeatFacts, decide
 from app.services.timeutil import LOCAL_ZONE
@@ -85,28 +86,44 @@ def scope_for(scanner, kind, checkpoint_id, at, mode="online"):
     raise Forbidden("not_a_scanner", "当前角色不能扫码")
 
 
-class _Revoked:
-    """Membership test against the revocation list, one indexed lookup per question."""
+@dataclass
+class _Seen:
+    """What the server knows of the seat a credential names: rows, facts and the health record."""
 
-    def __contains__(self, serial):
-        return db.session.scalar(select(Revocation.id).where(Revocation.serial == serial)) is not None
+    seat: Seat
+    trip: Trip
+    worker: Worker
+    facts: SeatFacts
+    observations: list
 
 
-def seat_facts(serial, scan_at):
-    """SeatFacts for a serial as the server knows it now, with the Seat and Trip rows."""
-    row = db.session.execute(select(Seat, Trip).join(Trip, Trip.id == Seat.trip_id).where(Seat.id == serial)).first()
+def _seen(serial, at):
+    """Load the seat, its trip and passenger, its passages and the passenger's record; None if no seat."""
+    row = db.session.execute(
+        select(Seat, Trip, Worker).join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
+        .where(Seat.id == serial)
+    ).first()
     if row is None:
-        return None, None, None
-    seat, trip = row
+        return None
+    seat, trip, worker = row
     passed = set(db.session.scalars(
         select(ScanEvent.kind).where(ScanEvent.seat_id == seat.id,
                                      (ScanEvent.boarded_seat_id.is_not(None)) | (ScanEvent.arrived_seat_id.is_not(None)))
     ))
-    closed = trip.status == "closed" and trip.closed_at is not None and scan_at > trip.closed_at
-    facts = SeatFacts(serial=seat.id, trip_id=trip.id, worker_id=seat.worker_id, live=seat.status == "assigned",
+    observations = [health.to_observation(event) for event in reversed(health.events_of(worker.id))]
+    closed = trip.status == "closed" and trip.closed_at is not None and at > trip.closed_at
+    facts = SeatFacts(serial=seat.id, trip_id=trip.id, worker_id=worker.id, live=seat.status == "assigned",
                       trip_closed=closed, boarded="board" in passed, arrived="arrive" in passed,
-                      health_status=health.status_of(seat.worker_id).status)
-    return facts, seat, trip
+                      health_status=health.derive(observations).status)
+    return _Seen(seat, trip, worker, facts, observations)
+
+
+def _peek_serial(qr):
+    """The serial a QR text names, before any check (to load its seat in the same breath)."""
+    try:
+        return credentials.decode_credential(qr)[0].serial
+    except ValueError:
+        return None
 
 
 def perform_scan(scanner, scan, mode="online"):
@@ -122,16 +139,22 @@ def perform_scan(scanner, scan, mode="online"):
     replay = _stored_answer(scan["client_event_id"])
     if replay is not None:
         return replay
-    scan = {**scan, "temperature": health.reading(scan.get("temperature"))}
+    scan = {**scan, "temperature": health.reading(scan.get("temperature")),
+            "symptoms": list(scan.get("symptoms") or [])}
     scanned_at = _naive_utc(scan["scanned_at"])
+    # Online scans are judged by the server's clock (a phone's may be wrong); uploads by the scan's own.
     judged_at = scanned_at if mode == "offline" else utcnow()
     allowed, checkpoint_id = scope_for(scanner, scan["kind"], scan.get("checkpoint_id"), judged_at, mode)
-    # Online scans are judged by the server's clock (a phone's may be wrong); uploads by the scan's own.
-    verification = _verify(scan["qr"], judged_at)
-    facts, seat, trip = seat_facts(verification.payload.serial, judged_at) if verification.payload else (None,) * 3
-    decision = decide(verification, facts, scan["kind"], scan.get("temperature"), tuple(scan.get("symptoms") or ()),
-                      allowed, health.rules())
+    serial = _peek_serial(scan["qr"])
+    seen = _seen(serial, judged_at) if serial is not None else None
+    # A seat taken out of service is exactly a serial on the revocation list.
+    revoked = {serial} if seen is not None and seen.seat.status == "revoked" else ()
+    verification = _verify(scan["qr"], judged_at, revoked)
+    facts = seen.facts if seen is not None and verification.payload is not None else None
+    decision = decide(verification, facts, scan["kind"], scan["temperature"], tuple(scan["symptoms"]), allowed,
+                      health.rules())
     event = _store(scanner, scan, mode, scanned_at, checkpoint_id, verification, facts, decision)
+    event.answer = _answer(event, decision, seen if facts else None)
     try:
         db.session.flush()
     except IntegrityError:
@@ -139,19 +162,18 @@ def perform_scan(scanner, scan, mode="online"):
         # Lost a race: another request stored this client_event_id, or boarded this seat first.
         return _stored_answer(scan["client_event_id"]) or perform_scan(scanner, scan, mode)
     if decision.accepted:
-        _record_health(event, trip, scan, scanner)
-    event.answer = _answer(event, decision, seat, trip)
+        _record_health(event, seen.trip, scanner)
+    answer = {**event.answer, "event_id": event.id}
     db.session.commit()
-    return event.answer
+    return answer
 
 
-def _verify(qr, at):
+def _verify(qr, at, revoked):
     now = int(at.replace(tzinfo=UTC).timestamp())
-    verification = credentials.verify_credential(qr, signing.cached_trusted_keys(), _Revoked(), now=now)
+    verification = credentials.verify_credential(qr, signing.cached_trusted_keys(), revoked, now=now)
     if verification.reason == "unknown_key":
         # A key rotated on another host may be newer than this process's cached trust list.
-        verification = credentials.verify_credential(qr, signing.cached_trusted_keys(refresh=True), _Revoked(),
-                                                     now=now)
+        verification = credentials.verify_credential(qr, signing.cached_trusted_keys(refresh=True), revoked, now=now)
     return verification
 
 
@@ -174,8 +196,9 @@ def perform_batch(scanner, scans):
 
 
 def _stored_answer(client_event_id):
-    event = db.session.scalar(select(ScanEvent).where(ScanEvent.client_event_id == client_event_id))
-    return None if event is None else {**event.answer, "replayed": True}
+    row = db.session.execute(select(ScanEvent.id, ScanEvent.answer)
+                             .where(ScanEvent.client_event_id == client_event_id)).first()
+    return None if row is None else {**row.answer, "event_id": row.id, "replayed": True}
 
 
 def _store(scanner, scan, mode, scanned_at, checkpoint_id, verification, facts, decision):
@@ -189,7 +212,7 @@ def _store(scanner, scan, mode, scanned_at, checkpoint_id, verification, facts, 
         location=scan.get("location"), serial=payload.serial if payload else None,
         trip_id=facts.trip_id if facts else None, seat_id=facts.serial if facts else None,
         worker_id=facts.worker_id if facts else None, temperature=scan.get("temperature"),
-        symptoms=list(scan.get("symptoms") or []), verdict=decision.verdict, reason=decision.reason,
+        symptoms=scan["symptoms"], verdict=decision.verdict, reason=decision.reason,
         conflict=conflict, conflict_reason=decision.reason if conflict else None,
         boarded_seat_id=facts.serial if passing and scan["kind"] == "board" else None,
         arrived_seat_id=facts.serial if passing and scan["kind"] == "arrive" else None,
@@ -199,7 +222,7 @@ def _store(scanner, scan, mode, scanned_at, checkpoint_id, verification, facts, 
     return event
 
 
-def _record_health(event, trip, scan, scanner):
+def _record_health(event, trip, scanner):
     """Write the accepted scan into the shared health record; isolate opens a pending order."""
     db.session.add(HealthEvent(
         worker_id=event.worker_id, kind=_HEALTH_KIND[event.kind], occurred_at=event.scanned_at,
@@ -212,24 +235,27 @@ def _record_health(event, trip, scan, scanner):
         if open_order is None:
             db.session.add(IsolationOrder(worker_id=event.worker_id, reason=event.reason, trip_id=event.trip_id,
                                           checkpoint_id=event.checkpoint_id, scan_event_id=event.id))
-    if event.verdict != "deny" and event.kind == "board" and trip.status == "published":
+    if event.kind == "board" and trip.status == "published":
         trip.status = "departed"
-    elif event.verdict != "deny" and event.kind == "arrive" and trip.status in ("published", "departed"):
+    elif event.kind == "arrive" and trip.status in ("published", "departed"):
         trip.status = "arrived"
 
 
-def _answer(event, decision, seat, trip):
-    passenger = None
-    health_now = None
-    if seat is not None:
-        worker = db.session.get(Worker, seat.worker_id)
+def _answer(event, decision, seen):
+    """The answer, without the event id (added once stored): it is kept to replay retries."""
+    passenger = health_now = None
+    if seen is not None:
+        worker, seat, trip = seen.worker, seen.seat, seen.trip
         passenger = {"name": mask_name(worker.name), "id_last4": worker.id_last4, "seat": seat.seat_no,
                      "trip": trip.id, "plate": trip.plate}
-        status = health.status_of(worker.id)
+        observations = seen.observations
+        if decision.accepted:  # the scan itself is now part of the record
+            observations = [*observations, Observation(_HEALTH_KIND[event.kind], event.scanned_at,
+                                                       event.temperature, tuple(event.symptoms))]
+        status = health.derive(observations)
         health_now = {"status": status.status, "reason": status.reason}
-    return {"event_id": event.id, "client_event_id": event.client_event_id, "verdict": decision.verdict,
-            "reason": decision.reason, "message": decision.message, "conflict": event.conflict,
-            "passenger": passenger, "health": health_now}
+    return {"client_event_id": event.client_event_id, "verdict": decision.verdict, "reason": decision.reason,
+            "message": decision.message, "conflict": event.conflict, "passenger": passenger, "health": health_now}
 
 
 def _naive_utc(moment):

@@ -40,10 +40,15 @@ def events_of(worker_id):
 
 
 def status_of(worker_id, events=None):
-    """Derive the worker's current HealthStatus from their record."""
+    """Derive the worker's current HealthStatus from their record (events newest first, as events_of gives)."""
     events = events_of(worker_id) if events is None else events
     # Oldest first; the rules sort stably, so events of the same second keep their insertion order.
-    return derive_status([to_observation(event) for event in reversed(events)], rules(), utcnow())
+    return derive([to_observation(event) for event in reversed(events)])
+
+
+def derive(observations):
+    """The status the configured rules derive from observations (oldest first) as of now."""
+    return derive_status(observations, rules(), utcnow())
 
 
 def reading(temperature):
