@@ -112,7 +112,8 @@ class HealthEventOut(Schema):
     symptoms = List(String(), allow_none=True)
     contact_with_case = Boolean(allow_none=True)
     places = List(String(), allow_none=True)
-    actor_kind = String()
+    actor_kind = String(metadata={"description": "worker | captain | staff"})
+    actor = String(metadata={"description": "记录人：本人、车长、卡口工作人员"})
     location = String(allow_none=True)
     note = String(allow_none=True)
 

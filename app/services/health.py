@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from app.errors import Invalid
 from app.extensions import db
-from app.models import HealthEvent
+from app.models import Checkpoint, HealthEvent, ScanEvent, StaffUser, Worker
+from app.services.identity import mask_name
 from app.models.base import utcnow
 from app.services import workers
 from app.services.health_rules import SYMPTOMS, HealthRules, Observation, derive_status
@@ -90,9 +91,33 @@ def declare(worker, temperature, symptoms, contact_with_case, places):
 
 
 def record_of(worker):
-    """The worker's status with its reason, and every event newest first: what GET /health shows."""
+    """The worker's status with its reason, and every event newest first with who recorded it and where."""
     events = events_of(worker.id)
-    return {**vars(status_of(worker.id, events)), "history": events}
+    return {**vars(status_of(worker.id, events)), "history": [_with_actor(event) for event in events]}
+
+
+def _with_actor(event):
+    view = {column.key: getattr(event, column.key) for column in HealthEvent.__table__.columns}
+    view["actor"] = _actor_label(event)
+    if event.scan_event_id and not event.location:
+        checkpoint = db.session.scalar(
+            select(Checkpoint.name).join(ScanEvent, ScanEvent.checkpoint_id == Checkpoint.id)
+            .where(ScanEvent.id == event.scan_event_id))
+        view["location"] = checkpoint
+    return view
+
+
+def _actor_label(event):
+    """Who recorded an event, as the worker reads it: 本人, 车长 王*, 银川火车站 工作人员."""
+    if event.actor_kind == "worker":
+        return "本人"
+    if event.actor_kind == "captain":
+        captain = db.session.get(Worker, event.actor_id)
+        return f"车长 {mask_name(captain.name)}" if captain and captain.name else "车长"
+    staff = db.session.get(StaffUser, event.actor_id) if event.actor_id else None
+    if staff is not None and staff.checkpoint_id:
+        return f"{db.session.get(Checkpoint, staff.checkpoint_id).name} 工作人员"
+    return "工作人员"
 
 
 def latest_declaration_within(events, hours):

@@ -35,6 +35,8 @@ def test_boarding_scan_allows_and_writes_the_health_record(client, trip):
     boarding = [event for event in record["history"] if event["kind"] == "boarding"]
     assert len(boarding) == 1 and boarding[0]["temperature"] == 36.5
     assert boarding[0]["actor_kind"] == "captain" and boarding[0]["location"] == "永宁县汽车站"
+    assert boarding[0]["actor"].startswith("车长 ") and "*" in boarding[0]["actor"]
+    assert [e["actor"] for e in record["history"] if e["kind"] == "declaration"] == ["本人"]
     manifest = client.get(f"/api/checkin/v1/trips/{trip['trip']['id']}/manifest", headers=trip["captain"]["headers"])
     assert manifest.json["counts"]["boarded"] == 1
 
@@ -162,7 +164,8 @@ def test_checkpoint_staff_scan_and_expected_list(client, trip):
                                                device_id="railway-gate-3"), headers=officer).json
     assert answer["verdict"] == "allow"
     history = client.get("/api/mp/v1/health", headers=healthy["headers"]).json["history"]
-    assert any(event["kind"] == "checkpoint" and event["actor_kind"] == "staff" for event in history)
+    passes = [event for event in history if event["kind"] == "checkpoint"]
+    assert passes and passes[0]["actor"] == "银川火车站 工作人员" and passes[0]["location"] == "银川火车站"
     other = db.session.scalar(select(Checkpoint.id).where(Checkpoint.code == "hedong-airport"))
     assert client.get(f"/api/checkin/v1/checkpoints/{other}/expected", headers=officer).status_code == 403
     assert client.post(SCANS, json=scan_body("x", kind="board"), headers=officer).status_code == 403
