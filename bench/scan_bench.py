@@ -538,6 +538,11 @@ def print_summary(args, settings, results):
     row("scan errors (non-2xx+socket)", [f"{results[label]['scan']['errors']} "
                                          f"({results[label]['scan']['non2xx']}+{results[label]['scan']['socket_errors']})"
                                          for label in labels])
+    row("scan verdicts allow/deny/isolate", ["/".join(str(sum(count for verdict, _, count in results[label]["mix"]
+                                                           if verdict == wanted))
+                                                   for wanted in ("allow", "deny", "isolate")) for label in labels])
+    row("  of which already_boarded", [sum(count for _, reason, count in results[label]["mix"]
+                                           if reason == "already_boarded") for label in labels])
     row("scan / healthz", [results[label]["scan"]["rps"] / results[label]["healthz"]["rps"]
                            if results[label]["healthz"]["rps"] else None for label in labels], "{:.2f}")
     row("CPU cores during scans: gunicorn/db/wrk", [
@@ -592,8 +597,9 @@ def main():
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (WEB_CONCURRENCY, default 4)")
     parser.add_argument("--threads", default="1,4",
                         help="comma-separated GUNICORN_THREADS to compare: 1 = sync workers, N = gthread (default 1,4)")
-    parser.add_argument("--passengers", type=int, default=5000,
-                        help="passengers with a QR for the online scans, per configuration (default 5000)")
+    parser.add_argument("--passengers", type=int, default=20000,
+                        help="passengers with a QR for the online scans, per configuration (default 20000: "
+                             "enough that a 30 s run at the 500/s target boards each at most once)")
     parser.add_argument("--order", choices=("sequential", "random"), default="sequential",
                         help="sequential: no passenger twice until the pairs run out; random: with replacement")
     parser.add_argument("--uploaders", type=int, default=4, help="concurrent batch uploaders (default 4)")
@@ -605,7 +611,8 @@ def main():
                         help="before each measurement wait up to this many seconds for other work on the machine "
                              "to stop (default 120; 0 = do not wait)")
     parser.add_argument("--hold", action="store_true",
-                        help="after preparing, start gunicorn (first configuration) and wait for Enter (for profiling)")
+                        help="after preparing, start gunicorn (first configuration) and wait for Ctrl-C: "
+                             "drive it with wrk and bench/scan.lua and profile it (py-spy)")
     args = parser.parse_args()
     threads_list = [int(value) for value in args.threads.split(",") if value.strip()]
     configs = [config_label(threads) for threads in threads_list]
@@ -623,9 +630,10 @@ def main():
         print("WARNING: innodb_flush_log_at_trx_commit is not 1: commits are not durable, "
               "so the figures are not those the targets ask for")
     expected = args.duration * TARGET_ONLINE_RPS
-    if args.order == "sequential" and args.passengers < expected:
+    if args.order == "sequential" and args.passengers < expected * 1.3:
         print(f"note: {args.passengers} passengers; at {TARGET_ONLINE_RPS}/s a {args.duration} s run scans about "
-              f"{expected}, so after the first pass the repeats are already_boarded (use --passengers to change)")
+              f"{expected}, and each wrk thread walks its own share: once a share runs out its repeats are "
+              f"already_boarded (cheaper refusals; the summary counts them)")
 
     env = bench_env(base64.urlsafe_b64encode(os.urandom(32)).decode())
     workdir = Path(tempfile.mkdtemp(prefix="fangang-scan-bench-"))
@@ -646,10 +654,10 @@ def main():
             server = Gunicorn(env, args.workers, threads, port, workdir / f"gunicorn-{label}.log")
             server.wait_ready()
             if args.hold:
-                print(f"  holding: master pid {server.process.pid}, workers {server.worker_pids()}; "
-                      f"pairs {data[label]['pairs']}. Press Enter to stop.")
-                input()
-                return 0
+                print(f"  holding for profiling: master pid {server.process.pid}, workers {server.worker_pids()}, "
+                      f"pairs {data[label]['pairs']}, {server.base}. Ctrl-C (or SIGTERM) stops it.", flush=True)
+                while True:
+                    signal.pause()
             run_wrk(args, server.base + "/healthz", 3)  # warm-up: imports, DB and Redis connections per worker
             wait_for_quiet(args.wait_quiet)
             with CpuMeter(server) as cpu:

@@ -2,7 +2,7 @@
 import base64
 
 from app.errors import Forbidden
-from app.services import checkin, credentials, manifests, signing
+from app.services import checkin, checkin_batch, credentials, manifests, signing
 from checkin import bp
 from checkin import schemas as s
 from checkin.auth import auth, current_scanner
@@ -58,7 +58,7 @@ def scan(body):
 @bp.doc(summary="离线扫码批量上传（最多 500 条），每条一个结果", responses=_errors(401, 403, 422))
 def scan_batch(body):
     """Upload scans collected offline; each is judged as of its scanned_at."""
-    return {"results": checkin.perform_batch(current_scanner(), [_scan_fields(item) for item in body["scans"]])}
+    return {"results": checkin_batch.perform_batch(current_scanner(), [_scan_fields(item) for item in body["scans"]])}
 
 
 def _scan_fields(body):

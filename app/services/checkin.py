@@ -87,17 +87,35 @@ def scope_for(scanner, kind, checkpoint_id, at, mode="online"):
 
 
 @dataclass
-class _Seen:
-    """What the server knows of the seat a credential names: rows, facts and the health record."""
+class Seen:
+    """What the server knows of the seat a credential names: rows, passages and the health record."""
 
     seat: Seat
     trip: Trip
     worker: Worker
-    facts: SeatFacts
-    observations: list
+    boarded: bool
+    arrived: bool
+    observations: list  # the passenger's health record, oldest first
+
+    def facts(self, at):
+        """SeatFacts for a scan judged at `at` (naive UTC)."""
+        trip = self.trip
+        closed = trip.status == "closed" and trip.closed_at is not None and at > trip.closed_at
+        return SeatFacts(serial=self.seat.id, trip_id=trip.id, worker_id=self.worker.id,
+                         live=self.seat.status == "assigned", trip_closed=closed, boarded=self.boarded,
+                         arrived=self.arrived, health_status=health.derive(self.observations).status)
+
+    def absorb(self, event, decision):
+        """Take an accepted scan into account, for the next scan of the same batch."""
+        if event.boarded_seat_id:
+            self.boarded = True
+        if event.arrived_seat_id:
+            self.arrived = True
+        if decision.accepted:
+            self.observations = [*self.observations, _observation(event)]
 
 
-def _seen(serial, at):
+def _seen(serial):
     """Load the seat, its trip and passenger, its passages and the passenger's record; None if no seat."""
     row = db.session.execute(
         select(Seat, Trip, Worker).join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
@@ -111,19 +129,21 @@ def _seen(serial, at):
                                      (ScanEvent.boarded_seat_id.is_not(None)) | (ScanEvent.arrived_seat_id.is_not(None)))
     ))
     observations = [health.to_observation(event) for event in reversed(health.events_of(worker.id))]
-    closed = trip.status == "closed" and trip.closed_at is not None and at > trip.closed_at
-    facts = SeatFacts(serial=seat.id, trip_id=trip.id, worker_id=worker.id, live=seat.status == "assigned",
-                      trip_closed=closed, boarded="board" in passed, arrived="arrive" in passed,
-                      health_status=health.derive(observations).status)
-    return _Seen(seat, trip, worker, facts, observations)
+    return Seen(seat, trip, worker, "board" in passed, "arrive" in passed, observations)
 
 
-def _peek_serial(qr):
+def peek_serial(qr):
     """The serial a QR text names, before any check (to load its seat in the same breath)."""
     try:
         return credentials.decode_credential(qr)[0].serial
     except ValueError:
         return None
+
+
+def normalized(scan):
+    """A scan with its temperature as a reading, its symptoms as a list and its time as naive UTC."""
+    return {**scan, "temperature": health.reading(scan.get("temperature")),
+            "symptoms": list(scan.get("symptoms") or []), "scanned_at": _naive_utc(scan["scanned_at"])}
 
 
 def perform_scan(scanner, scan, mode="online"):
@@ -139,22 +159,14 @@ def perform_scan(scanner, scan, mode="online"):
     replay = _stored_answer(scan["client_event_id"])
     if replay is not None:
         return replay
-    scan = {**scan, "temperature": health.reading(scan.get("temperature")),
-            "symptoms": list(scan.get("symptoms") or [])}
-    scanned_at = _naive_utc(scan["scanned_at"])
+    scan = normalized(scan)
     # Online scans are judged by the server's clock (a phone's may be wrong); uploads by the scan's own.
-    judged_at = scanned_at if mode == "offline" else utcnow()
+    judged_at = scan["scanned_at"] if mode == "offline" else utcnow()
     allowed, checkpoint_id = scope_for(scanner, scan["kind"], scan.get("checkpoint_id"), judged_at, mode)
-    serial = _peek_serial(scan["qr"])
-    seen = _seen(serial, judged_at) if serial is not None else None
-    # A seat taken out of service is exactly a serial on the revocation list.
-    revoked = {serial} if seen is not None and seen.seat.status == "revoked" else ()
-    verification = _verify(scan["qr"], judged_at, revoked)
-    facts = seen.facts if seen is not None and verification.payload is not None else None
-    decision = decide(verification, facts, scan["kind"], scan["temperature"], tuple(scan["symptoms"]), allowed,
-                      health.rules())
-    event = _store(scanner, scan, mode, scanned_at, checkpoint_id, verification, facts, decision)
-    event.answer = _answer(event, decision, seen if facts else None)
+    serial = peek_serial(scan["qr"])
+    seen = _seen(serial) if serial is not None else None
+    event, decision = judge(scanner, scan, mode, judged_at, allowed, checkpoint_id, seen)
+    db.session.add(event)
     try:
         db.session.flush()
     except IntegrityError:
@@ -162,10 +174,23 @@ def perform_scan(scanner, scan, mode="online"):
         # Lost a race: another request stored this client_event_id, or boarded this seat first.
         return _stored_answer(scan["client_event_id"]) or perform_scan(scanner, scan, mode)
     if decision.accepted:
-        _record_health(event, seen.trip, scanner)
+        record_health(event, seen.trip, scanner)
     answer = {**event.answer, "event_id": event.id}
     db.session.commit()
     return answer
+
+
+def judge(scanner, scan, mode, judged_at, allowed, checkpoint_id, seen):
+    """Decide a normalized scan against what is known of its seat; returns (unsaved ScanEvent, Decision)."""
+    # A seat taken out of service is exactly a serial on the revocation list.
+    revoked = {seen.seat.id} if seen is not None and seen.seat.status == "revoked" else ()
+    verification = _verify(scan["qr"], judged_at, revoked)
+    facts = seen.facts(judged_at) if seen is not None and verification.payload is not None else None
+    decision = decide(verification, facts, scan["kind"], scan["temperature"], tuple(scan["symptoms"]), allowed,
+                      health.rules())
+    event = _event(scanner, scan, mode, checkpoint_id, verification, facts, decision)
+    event.answer = _answer(event, decision, seen if facts else None)
+    return event, decision
 
 
 def _verify(qr, at, revoked):
@@ -177,37 +202,19 @@ def _verify(qr, at, revoked):
     return verification
 
 
-def perform_batch(scanner, scans):
-    """Judge scans collected offline, in the order they happened; one answer per scan, in input order.
-
-    Each is stored, idempotent per client_event_id, and judged as of its scanned_at; clashes
-    with another device's scans are stored and flagged, never dropped.
-    """
-    order = sorted(range(len(scans)), key=lambda i: _naive_utc(scans[i]["scanned_at"]))
-    answers = [None] * len(scans)
-    for index in order:
-        try:
-            answers[index] = perform_scan(scanner, scans[index], mode="offline")
-        except Forbidden as error:
-            db.session.rollback()
-            answers[index] = {"client_event_id": scans[index]["client_event_id"], "verdict": "deny",
-                              "reason": error.code, "message": error.message, "stored": False}
-    return answers
-
-
 def _stored_answer(client_event_id):
     row = db.session.execute(select(ScanEvent.id, ScanEvent.answer)
                              .where(ScanEvent.client_event_id == client_event_id)).first()
     return None if row is None else {**row.answer, "event_id": row.id, "replayed": True}
 
 
-def _store(scanner, scan, mode, scanned_at, checkpoint_id, verification, facts, decision):
+def _event(scanner, scan, mode, checkpoint_id, verification, facts, decision):
     payload = verification.payload
     conflict = mode == "offline" and decision.reason in ("already_boarded", "already_arrived", "trip_closed",
                                                          "not_boarded")
     passing = decision.verdict == "allow" or (decision.verdict == "isolate" and scan["kind"] == "arrive")
     event = ScanEvent(
-        client_event_id=scan["client_event_id"], kind=scan["kind"], mode=mode, scanned_at=scanned_at,
+        client_event_id=scan["client_event_id"], kind=scan["kind"], mode=mode, scanned_at=scan["scanned_at"],
         device_id=scan["device_id"], actor_kind=scanner.kind, actor_id=scanner.id, checkpoint_id=checkpoint_id,
         location=scan.get("location"), serial=payload.serial if payload else None,
         trip_id=facts.trip_id if facts else None, seat_id=facts.serial if facts else None,
@@ -218,26 +225,40 @@ def _store(scanner, scan, mode, scanned_at, checkpoint_id, verification, facts, 
         arrived_seat_id=facts.serial if passing and scan["kind"] == "arrive" else None,
         answer={},
     )
-    db.session.add(event)
     return event
 
 
-def _record_health(event, trip, scanner):
-    """Write the accepted scan into the shared health record; isolate opens a pending order."""
-    db.session.add(HealthEvent(
-        worker_id=event.worker_id, kind=_HEALTH_KIND[event.kind], occurred_at=event.scanned_at,
-        temperature=event.temperature, symptoms=event.symptoms, actor_kind="captain" if scanner.kind == "worker"
-        else "staff", actor_id=scanner.id, location=event.location, scan_event_id=event.id,
-    ))
+def record_health(event, trip, scanner):
+    """Write an accepted scan into the shared health record; isolate opens a pending order."""
+    db.session.add(health_event(event, scanner))
     if event.verdict == "isolate":
         open_order = db.session.scalar(select(IsolationOrder.id).where(
             IsolationOrder.worker_id == event.worker_id, IsolationOrder.status.in_(("pending", "active"))))
         if open_order is None:
-            db.session.add(IsolationOrder(worker_id=event.worker_id, reason=event.reason, trip_id=event.trip_id,
-                                          checkpoint_id=event.checkpoint_id, scan_event_id=event.id))
-    if event.kind == "board" and trip.status == "published":
+            db.session.add(isolation_order(event))
+    advance_trip(trip, event.kind)
+
+
+def health_event(event, scanner):
+    """The health-record entry (boarding, arrival, checkpoint) of an accepted scan."""
+    return HealthEvent(
+        worker_id=event.worker_id, kind=_HEALTH_KIND[event.kind], occurred_at=event.scanned_at,
+        temperature=event.temperature, symptoms=event.symptoms, actor_kind="captain" if scanner.kind == "worker"
+        else "staff", actor_id=scanner.id, location=event.location, scan_event_id=event.id,
+    )
+
+
+def isolation_order(event):
+    """A pending isolation order opened by an isolate verdict, for a health officer to decide."""
+    return IsolationOrder(worker_id=event.worker_id, reason=event.reason, trip_id=event.trip_id,
+                          checkpoint_id=event.checkpoint_id, scan_event_id=event.id)
+
+
+def advance_trip(trip, kind):
+    """The first boarding means the trip left; the first arrival means it arrived."""
+    if kind == "board" and trip.status == "published":
         trip.status = "departed"
-    elif event.kind == "arrive" and trip.status in ("published", "departed"):
+    elif kind == "arrive" and trip.status in ("published", "departed"):
         trip.status = "arrived"
 
 
@@ -250,12 +271,15 @@ def _answer(event, decision, seen):
                      "trip": trip.id, "plate": trip.plate}
         observations = seen.observations
         if decision.accepted:  # the scan itself is now part of the record
-            observations = [*observations, Observation(_HEALTH_KIND[event.kind], event.scanned_at,
-                                                       event.temperature, tuple(event.symptoms))]
+            observations = [*observations, _observation(event)]
         status = health.derive(observations)
         health_now = {"status": status.status, "reason": status.reason}
     return {"client_event_id": event.client_event_id, "verdict": decision.verdict, "reason": decision.reason,
             "message": decision.message, "conflict": event.conflict, "passenger": passenger, "health": health_now}
+
+
+def _observation(event):
+    return Observation(_HEALTH_KIND[event.kind], event.scanned_at, event.temperature, tuple(event.symptoms))
 
 
 def _naive_utc(moment):

@@ -86,8 +86,12 @@ def test_batch_limits_and_scope(client, trip):
     denied = client.post(BATCH, json={"scans": [scan_body(qr, kind="checkpoint")]},
                          headers=trip["captain"]["headers"]).json["results"][0]
     assert denied["reason"] == "kind_not_allowed" and denied["stored"] is False
-    assert client.post(BATCH, json={"scans": [scan_body(qr)]}, headers=passenger(trip, 1)["headers"]).json[
-        "results"][0]["reason"] == "not_a_scanner"
+    stranger = client.post(BATCH, json={"scans": [scan_body(qr)]}, headers=passenger(trip, 1)["headers"])
+    assert stranger.status_code == 403 and stranger.json["error"]["code"] == "not_a_scanner"
+    twice = scan_body(qr)
+    results = client.post(BATCH, json={"scans": [twice, twice]}, headers=trip["captain"]["headers"]).json["results"]
+    assert results[0] == results[1] and results[0]["verdict"] == "allow"
+    assert db.session.scalar(select(func.count()).select_from(ScanEvent)) == 1
 
 
 def _cases(client, trip):
@@ -149,3 +153,25 @@ def test_uuid_must_be_a_uuid(client, trip):
     response = client.post("/api/checkin/v1/scans", json=scan_body(qr, client_event_id="not-a-uuid"),
                            headers=trip["captain"]["headers"])
     assert response.status_code == 422 and "client_event_id" in response.json["error"]["fields"]
+
+
+def test_batch_that_loses_a_race_is_judged_one_by_one(client, trip, monkeypatch):
+    from app.services import checkin_batch
+
+    captain = trip["captain"]["headers"]
+    qr = qr_of(client, passenger(trip), trip["trip"]["id"])
+    client.post("/api/checkin/v1/scans", json=scan_body(qr), headers=captain)
+    # As if an online scan boarded the seat between this upload's reads and its insert.
+    real = checkin_batch._seen_many
+
+    def stale(serials):
+        seen = real(serials)
+        for place in seen.values():
+            place.boarded = False
+        return seen
+
+    monkeypatch.setattr(checkin_batch, "_seen_many", stale)
+    late = scan_body(qr, scanned_at=(datetime.now(UTC) - timedelta(minutes=1)).isoformat())
+    result = client.post(BATCH, json={"scans": [late]}, headers=captain).json["results"][0]
+    assert (result["reason"], result["conflict"]) == ("already_boarded", True)
+    assert db.session.scalar(select(func.count()).select_from(ScanEvent)) == 2

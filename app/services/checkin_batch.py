@@ -1,0 +1,132 @@
+"""Offline uploads (离线补传): up to 500 scans judged together, in the order they happened.
+
+Each scan gets exactly the judgement `checkin.judge` gives a single scan, as of its own
+scanned_at; the batch only saves round trips: seats, passages and health records are loaded
+in a few queries, the scans are stored in one transaction. If that transaction loses a race
+with a concurrent scan (a unique index fires), the batch is replayed one scan at a time.
+"""
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.errors import Forbidden
+from app.extensions import db
+from app.models import HealthEvent, IsolationOrder, ScanEvent, Seat, Trip, Worker
+from app.services import checkin, health
+
+
+def perform_batch(scanner, scans):
+    """Judge and store scans collected offline; one answer per scan, in input order. Commits.
+
+    A scan the scanner had no right to make (wrong kind, wrong checkpoint) is answered with
+    its reason and not stored; every other scan is stored, conflicts flagged, never dropped.
+    Raises Forbidden when the scanner is no captain and no checkpoint staff at all.
+    """
+    scans = [checkin.normalized(scan) for scan in scans]
+    captain_trip_ids = _captain_trip_ids(scanner)
+    answers = [None] * len(scans)
+    replays = _stored_answers([scan["client_event_id"] for scan in scans])
+    seen = _seen_many({serial for scan in scans if (serial := checkin.peek_serial(scan["qr"])) is not None})
+    accepted, first_of = [], {}
+    for index in sorted(range(len(scans)), key=lambda i: scans[i]["scanned_at"]):
+        scan = scans[index]
+        if scan["client_event_id"] in replays:
+            answers[index] = replays[scan["client_event_id"]]
+            continue
+        if scan["client_event_id"] in first_of:  # the same event twice in one upload
+            first_of[scan["client_event_id"]].append(index)
+            continue
+        try:
+            allowed, checkpoint_id = _scope(scanner, scan, captain_trip_ids)
+        except Forbidden as error:
+            answers[index] = {"client_event_id": scan["client_event_id"], "verdict": "deny", "reason": error.code,
+                              "message": error.message, "stored": False}
+            continue
+        place = seen.get(checkin.peek_serial(scan["qr"]))
+        event, decision = checkin.judge(scanner, scan, "offline", scan["scanned_at"], allowed, checkpoint_id, place)
+        if place is not None:
+            place.absorb(event, decision)
+        db.session.add(event)
+        first_of[scan["client_event_id"]] = [index]
+        accepted.append((index, event, decision, place))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        # A concurrent scan boarded one of these seats first: judge them one by one instead.
+        return [checkin.perform_scan(scanner, scan, "offline") for scan in scans]
+    _record_health(scanner, accepted)
+    for index, event, _, _ in accepted:
+        for position in first_of[event.client_event_id]:
+            answers[position] = {**event.answer, "event_id": event.id}
+    db.session.commit()
+    return answers
+
+
+def _captain_trip_ids(scanner):
+    if scanner.kind != "worker":
+        return None
+    trips = checkin.captain_trips(scanner.id)
+    if not trips:
+        raise Forbidden("not_a_scanner", "您不是车长或副车长")
+    return {trip.id for trip in trips}
+
+
+def _scope(scanner, scan, captain_trip_ids):
+    """The checks of `checkin.scope_for` for an upload, with the captain's trips loaded once."""
+    if scanner.kind == "worker":
+        if scan["kind"] not in checkin.CAPTAIN_KINDS:
+            raise Forbidden("kind_not_allowed", "车长只能扫上车和到达")
+        return captain_trip_ids, None
+    return checkin.scope_for(scanner, scan["kind"], scan.get("checkpoint_id"), scan["scanned_at"], "offline")
+
+
+def _stored_answers(client_event_ids):
+    rows = db.session.execute(
+        select(ScanEvent.id, ScanEvent.client_event_id, ScanEvent.answer)
+        .where(ScanEvent.client_event_id.in_(client_event_ids))
+    )
+    return {row.client_event_id: {**row.answer, "event_id": row.id, "replayed": True} for row in rows}
+
+
+def _seen_many(serials):
+    """{serial: checkin.Seen} for every seat named, in three queries."""
+    if not serials:
+        return {}
+    rows = db.session.execute(
+        select(Seat, Trip, Worker).join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
+        .where(Seat.id.in_(serials))
+    ).all()
+    passed = defaultdict(set)
+    for seat_id, kind in db.session.execute(
+        select(ScanEvent.seat_id, ScanEvent.kind).where(
+            ScanEvent.seat_id.in_(serials),
+            (ScanEvent.boarded_seat_id.is_not(None)) | (ScanEvent.arrived_seat_id.is_not(None)))
+    ):
+        passed[seat_id].add(kind)
+    records = defaultdict(list)
+    workers = {worker.id for _, _, worker in rows}
+    for event in db.session.scalars(
+        select(HealthEvent).where(HealthEvent.worker_id.in_(workers)).order_by(HealthEvent.occurred_at, HealthEvent.id)
+    ):
+        records[event.worker_id].append(health.to_observation(event))
+    return {seat.id: checkin.Seen(seat, trip, worker, "board" in passed[seat.id], "arrive" in passed[seat.id],
+                                  records[worker.id])
+            for seat, trip, worker in rows}
+
+
+def _record_health(scanner, accepted):
+    """Health events for the accepted scans, pending isolation orders, trip progress."""
+    isolating = {event.worker_id for _, event, decision, _ in accepted if decision.verdict == "isolate"}
+    open_orders = set(db.session.scalars(select(IsolationOrder.worker_id).where(
+        IsolationOrder.worker_id.in_(isolating), IsolationOrder.status.in_(("pending", "active"))))) if isolating \
+        else set()
+    for _, event, decision, place in accepted:
+        if not decision.accepted:
+            continue
+        db.session.add(checkin.health_event(event, scanner))
+        if decision.verdict == "isolate" and event.worker_id not in open_orders:
+            open_orders.add(event.worker_id)
+            db.session.add(checkin.isolation_order(event))
+        checkin.advance_trip(place.trip, event.kind)
