@@ -49,7 +49,7 @@ def from_environment():
         "HIGH_RISK_AREAS": _env_list("HIGH_RISK_AREAS", ["湖北", "武汉"]),
         "DECLARATION_MAX_AGE_HOURS": _env_int("DECLARATION_MAX_AGE_HOURS", 24),
         "PROXY_COUNT": _env_int("PROXY_COUNT", 0),
-        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 256 * 1024),
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "PROFILE_RATE_LIMIT": os.environ.get("PROFILE_RATE_LIMIT", "30 per hour"),
         "STAFF_LOGIN_RATE_LIMIT": os.environ.get("STAFF_LOGIN_RATE_LIMIT", "10 per minute"),
         "STAFF_MAX_FAILED_LOGINS": _env_int("STAFF_MAX_FAILED_LOGINS", 5),

@@ -1,11 +1,13 @@
 """Schema pieces shared by every face: the request base schema, and field types."""
 import unicodedata
 
+from datetime import UTC, datetime, timedelta
+
 from apiflask import Schema
-from apiflask.fields import DateTime
+from apiflask.fields import AwareDateTime, DateTime
 from marshmallow import ValidationError, pre_load
 
-from app.services.timeutil import iso_utc
+from app.services.timeutil import LOCAL_ZONE, iso_utc
 
 MAX_ID = 2**31 - 1
 _ALLOWED_CONTROLS = {"\n", "\t"}
@@ -16,6 +18,23 @@ class UtcDateTime(DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return iso_utc(value)
+
+
+class LocalDateTime(AwareDateTime):
+    """A moment from a client: ISO 8601; without an offset it means Beijing time. Kept within a year of now."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=LOCAL_ZONE, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        now = datetime.now(UTC)
+        try:
+            if abs(moment.astimezone(UTC) - now) > timedelta(days=366):
+                raise ValidationError("时间应在当前前后一年之内")
+        except OverflowError:
+            raise ValidationError("时间超出范围") from None
+        return moment
 
 
 class RequestSchema(Schema):

@@ -2,7 +2,7 @@
 
     python -m checkin.offline BUNDLE.json QRTEXT [--kind board] [--temperature 36.5]
         [--symptoms cough,fever] [--at 2020-02-24T08:00:00+08:00] [--boarded 12,15] [--arrived 12]
-        [--keys KEYS.json]
+        --keys KEYS.json
 
 Prints the decision as JSON; exits 0 for allow, 1 for deny, 2 for isolate, 3 when the
 bundle's signature does not hold. Uses only the pure rule modules, as a phone would.
@@ -33,14 +33,15 @@ def main(argv=None):
     parser.add_argument("--at", type=datetime.fromisoformat, default=None, help="scan time, ISO 8601 with offset")
     parser.add_argument("--boarded", default="", help="serials this device boarded since downloading")
     parser.add_argument("--arrived", default="", help="serials this device landed since downloading")
-    parser.add_argument("--keys", help="trust list from GET /api/checkin/v1/keys, to check the bundle against")
+    parser.add_argument("--keys", required=True,
+                        help="trust list saved from GET /api/checkin/v1/keys: the bundle must be signed by one of them")
     args = parser.parse_args(argv)
     with open(args.bundle, encoding="utf-8") as handle:
         bundle = json.load(handle)
-    pinned = None
-    if args.keys:
-        with open(args.keys, encoding="utf-8") as handle:
-            pinned = {key["kid"]: base64.b64decode(key["public_key"]) for key in json.load(handle)["keys"]}
+    # The bundle carries keys, but trusting those would let anyone re-sign a bundle with their own.
+    with open(args.keys, encoding="utf-8") as handle:
+        pinned = {key["kid"]: base64.b64decode(key["public_key"]) for key in json.load(handle)["keys"]
+                  if not key.get("valid_until")}
     if not verify_bundle(bundle, pinned):
         print(json.dumps({"error": "bundle_signature_invalid", "message": "离线包签名无效"}, ensure_ascii=False))
         return 3

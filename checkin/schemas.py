@@ -1,12 +1,10 @@
 """Request and response schemas of the scanner API."""
-from datetime import UTC
-
 from apiflask import Schema
-from apiflask.fields import UUID, AwareDateTime, Boolean, Dict, Float, Integer, List, Nested, String
+from apiflask.fields import UUID, Boolean, Dict, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 
 from app.models.checkin import SCAN_KINDS
-from app.schema_fields import MAX_ID, RequestSchema, UtcDateTime
+from app.schema_fields import MAX_ID, LocalDateTime, RequestSchema, UtcDateTime
 from app.services.health_rules import SYMPTOMS
 
 
@@ -46,7 +44,7 @@ class ScanIn(RequestSchema):
     temperature = Float(required=True, validate=Range(34.0, 43.0), metadata={"description": "℃"})
     symptoms = List(String(validate=OneOf(list(SYMPTOMS))), load_default=list, validate=Length(max=len(SYMPTOMS)))
     client_event_id = UUID(required=True, metadata={"description": "设备生成的 UUID；重发时保持不变"})
-    scanned_at = AwareDateTime(required=True, default_timezone=UTC, metadata={"description": "设备扫码时间"})
+    scanned_at = LocalDateTime(required=True, metadata={"description": "设备扫码时间，ISO 8601；不带时区按北京时间"})
     device_id = String(required=True, validate=Length(1, 64))
     location = String(validate=Length(1, 128), allow_none=True)
 

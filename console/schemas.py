@@ -1,12 +1,10 @@
 """Request and response schemas of the console API."""
-from datetime import UTC
-
 from apiflask import Schema
-from apiflask.fields import AwareDateTime, Boolean, Date, Float, Integer, List, Nested, String, Time
+from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String, Time
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from app.models.application import DIRECTIONS, STATUSES
-from app.schema_fields import MAX_ID, RequestSchema, UtcDateTime
+from app.schema_fields import MAX_ID, LocalDateTime, RequestSchema, UtcDateTime
 
 _ID = Range(1, MAX_ID)
 
@@ -229,10 +227,10 @@ class TripPatchIn(RequestSchema):
     departure_place = String(validate=Length(1, 255), allow_none=True)
     route = String(validate=Length(1, 255), allow_none=True)
     notice = String(validate=Length(1, 4000), allow_none=True)
-    captain_worker_id = Integer(validate=_ID, allow_none=True)
+    captain_worker_id = Integer(validate=_ID, metadata={"description": "车长：本车乘客之一，不能为空"})
     vice_captain_worker_id = Integer(validate=_ID, allow_none=True)
     arrival_checkpoint_id = Integer(validate=_ID, allow_none=True, metadata={"description": "到达卡口"})
-    expected_arrival_at = AwareDateTime(default_timezone=UTC, allow_none=True, metadata={"description": "预计到达"})
+    expected_arrival_at = LocalDateTime(allow_none=True, metadata={"description": "预计到达，不带时区按北京时间"})
 
 
 class TripListIn(RequestSchema):

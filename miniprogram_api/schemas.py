@@ -223,7 +223,7 @@ class TripListOut(Schema):
 
 class CrewOut(Schema):
     name = String(allow_none=True)
-    phone = String(allow_none=True, metadata={"description": "完整号码，仅本车乘客可见"})
+    phone = String(allow_none=True, metadata={"description": "车长为完整号码（仅本车乘客、车次结束前可见），副车长为脱敏号码"})
     is_me = Boolean()
 
 

@@ -43,7 +43,7 @@ def test_pathological_json_is_400(client, body):
 
 def test_oversized_body_is_413(client):
     headers = login(client)
-    body = json.dumps({"current_address": "x" * (300 * 1024)})
+    body = json.dumps({"current_address": "x" * (1100 * 1024)})
     response = client.put("/api/mp/v1/me", data=body, content_type="application/json", headers=headers)
     assert response.status_code == 413 and response.json["error"]["code"] == "payload_too_large"
 

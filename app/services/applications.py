@@ -122,6 +122,8 @@ def cancel(worker, application_id):
     db.session.refresh(application, with_for_update=True)
     if not application.can_become("cancelled"):
         raise Conflict("application_not_cancellable", "该报名当前状态不能取消")
+    if application.status == "assigned" and trips.under_way(application):
+        raise Conflict("trip_under_way", "车次已出发，不能取消报名，请联系车长或所在县区")
     trips.release_application_seat(application, "cancelled")
     application.move_to("cancelled", "本人取消")
     db.session.commit()

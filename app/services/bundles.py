@@ -19,9 +19,9 @@ def canonical(body):
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def verify_bundle(bundle, public_keys=None):
-    """Whether the bundle's signature holds, against {kid: raw public key} (default: the bundle's own keys)."""
-    keys = public_keys or {key["kid"]: base64.b64decode(key["public_key"]) for key in bundle.get("keys", [])}
+def verify_bundle(bundle, public_keys):
+    """Whether the bundle's signature holds against a pinned trust list {kid: raw public key}."""
+    keys = public_keys
     signature = bundle.get("signature") or {}
     public = keys.get(signature.get("kid"))
     if public is None:
@@ -61,6 +61,11 @@ def decide_offline(bundle, qr, kind, temperature, symptoms=(), at=None, boarded=
     facts = None
     if verification.payload is not None:
         entry = next((seat for seat in bundle["manifest"] if seat["serial"] == verification.payload.serial), None)
+    if entry is None and verification.payload is not None and verification.payload.trip_id != bundle["trip"]["id"]:
+        # Another bus's passenger: the server says wrong_trip, and so must the phone.
+        payload = verification.payload
+        facts = SeatFacts(serial=payload.serial, trip_id=payload.trip_id, worker_id=payload.worker_id, live=True,
+                          trip_closed=False, boarded=False, arrived=False, health_status="unknown")
     if entry is not None:
         facts = SeatFacts(
             serial=entry["serial"], trip_id=bundle["trip"]["id"], worker_id=entry["worker_id"], live=True,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Forbidden
+from app.errors import Conflict, Forbidden
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
@@ -26,6 +26,7 @@ CAPTAIN_KINDS = ("board", "arrive")
 CHECKPOINT_KINDS = ("arrive", "checkpoint")
 CAPTAIN_EARLY_HOURS = 12
 _HEALTH_KIND = {"board": "boarding", "arrive": "arrival", "checkpoint": "checkpoint"}
+_UNDISCLOSED = ("invalid", "unknown_key", "revoked", "wrong_trip")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ def scope_for(scanner, kind, checkpoint_id, at, mode="online"):
             raise Forbidden("kind_not_allowed", "卡口只能扫到达和卡口检查")
         if checkpoint_id not in (None, scanner.checkpoint_id):
             raise Forbidden("wrong_checkpoint", "只能为本卡口扫码")
+        if kind == "arrive":  # an arrival is recorded only where the bus is expected
+            expected = db.session.scalars(select(Trip.id).where(Trip.arrival_checkpoint_id == scanner.checkpoint_id))
+            return set(expected), scanner.checkpoint_id
         return None, scanner.checkpoint_id
     raise Forbidden("not_a_scanner", "当前角色不能扫码")
 
@@ -156,7 +160,7 @@ def perform_scan(scanner, scan, mode="online"):
             a sequence clash with another device is stored and flagged as a conflict).
     Returns the answer dict. Raises Forbidden for a scanner outside their scope.
     """
-    replay = _stored_answer(scan["client_event_id"])
+    replay = _stored_answer(scan["client_event_id"], scanner)
     if replay is not None:
         return replay
     scan = normalized(scan)
@@ -172,7 +176,7 @@ def perform_scan(scanner, scan, mode="online"):
     except IntegrityError:
         db.session.rollback()
         # Lost a race: another request stored this client_event_id, or boarded this seat first.
-        return _stored_answer(scan["client_event_id"]) or perform_scan(scanner, scan, mode)
+        return _stored_answer(scan["client_event_id"], scanner) or perform_scan(scanner, scan, mode)
     if decision.accepted:
         record_health(event, seen.trip, scanner)
     answer = {**event.answer, "event_id": event.id}
@@ -189,7 +193,9 @@ def judge(scanner, scan, mode, judged_at, allowed, checkpoint_id, seen):
     decision = decide(verification, facts, scan["kind"], scan["temperature"], tuple(scan["symptoms"]), allowed,
                       health.rules())
     event = _event(scanner, scan, mode, checkpoint_id, verification, facts, decision)
-    event.answer = _answer(event, decision, seen if facts else None)
+    # A refused credential says nothing about whose it is, least of all to another bus's captain.
+    shown = seen if facts is not None and decision.reason not in _UNDISCLOSED else None
+    event.answer = _answer(event, decision, shown)
     return event, decision
 
 
@@ -202,10 +208,15 @@ def _verify(qr, at, revoked):
     return verification
 
 
-def _stored_answer(client_event_id):
-    row = db.session.execute(select(ScanEvent.id, ScanEvent.answer)
+def _stored_answer(client_event_id, scanner):
+    """The first answer to a retried event; someone else's event id is a conflict, not a replay."""
+    row = db.session.execute(select(ScanEvent.id, ScanEvent.answer, ScanEvent.actor_kind, ScanEvent.actor_id)
                              .where(ScanEvent.client_event_id == client_event_id)).first()
-    return None if row is None else {**row.answer, "event_id": row.id, "replayed": True}
+    if row is None:
+        return None
+    if (row.actor_kind, row.actor_id) != (scanner.kind, scanner.id):
+        raise Conflict("client_event_id_taken", "该扫码编号已被其他设备使用，请重新扫码")
+    return {**row.answer, "event_id": row.id, "replayed": True}
 
 
 def _event(scanner, scan, mode, checkpoint_id, verification, facts, decision):
@@ -241,8 +252,9 @@ def record_health(event, trip, scanner):
 
 def health_event(event, scanner):
     """The health-record entry (boarding, arrival, checkpoint) of an accepted scan."""
+    # A phone's clock can run ahead: the record never holds a scan later than its arrival here.
     return HealthEvent(
-        worker_id=event.worker_id, kind=_HEALTH_KIND[event.kind], occurred_at=event.scanned_at,
+        worker_id=event.worker_id, kind=_HEALTH_KIND[event.kind], occurred_at=min(event.scanned_at, utcnow()),
         temperature=event.temperature, symptoms=event.symptoms, actor_kind="captain" if scanner.kind == "worker"
         else "staff", actor_id=scanner.id, location=event.location, scan_event_id=event.id,
     )

@@ -26,13 +26,17 @@ def perform_batch(scanner, scans):
     scans = [checkin.normalized(scan) for scan in scans]
     captain_trip_ids = _captain_trip_ids(scanner)
     answers = [None] * len(scans)
-    replays = _stored_answers([scan["client_event_id"] for scan in scans])
+    replays, foreign = _stored_answers([scan["client_event_id"] for scan in scans], scanner)
     seen = _seen_many({serial for scan in scans if (serial := checkin.peek_serial(scan["qr"])) is not None})
     accepted, first_of = [], {}
     for index in sorted(range(len(scans)), key=lambda i: scans[i]["scanned_at"]):
         scan = scans[index]
         if scan["client_event_id"] in replays:
             answers[index] = replays[scan["client_event_id"]]
+            continue
+        if scan["client_event_id"] in foreign:
+            answers[index] = {"client_event_id": scan["client_event_id"], "verdict": "deny",
+                              "reason": "client_event_id_taken", "message": "该扫码编号已被其他设备使用", "stored": False}
             continue
         if scan["client_event_id"] in first_of:  # the same event twice in one upload
             first_of[scan["client_event_id"]].append(index)
@@ -55,13 +59,22 @@ def perform_batch(scanner, scans):
     except IntegrityError:
         db.session.rollback()
         # A concurrent scan boarded one of these seats first: judge them one by one instead.
-        return [checkin.perform_scan(scanner, scan, "offline") for scan in scans]
+        return [_one_by_one(scanner, scan) for scan in scans]
     _record_health(scanner, accepted)
     for index, event, _, _ in accepted:
         for position in first_of[event.client_event_id]:
             answers[position] = {**event.answer, "event_id": event.id}
     db.session.commit()
     return answers
+
+
+def _one_by_one(scanner, scan):
+    try:
+        return checkin.perform_scan(scanner, scan, "offline")
+    except Forbidden as error:
+        db.session.rollback()
+        return {"client_event_id": scan["client_event_id"], "verdict": "deny", "reason": error.code,
+                "message": error.message, "stored": False}
 
 
 def _captain_trip_ids(scanner):
@@ -82,12 +95,19 @@ def _scope(scanner, scan, captain_trip_ids):
     return checkin.scope_for(scanner, scan["kind"], scan.get("checkpoint_id"), scan["scanned_at"], "offline")
 
 
-def _stored_answers(client_event_ids):
+def _stored_answers(client_event_ids, scanner):
+    """({event id: first answer} for this scanner's retries, {event ids stored by someone else})."""
     rows = db.session.execute(
-        select(ScanEvent.id, ScanEvent.client_event_id, ScanEvent.answer)
+        select(ScanEvent.id, ScanEvent.client_event_id, ScanEvent.answer, ScanEvent.actor_kind, ScanEvent.actor_id)
         .where(ScanEvent.client_event_id.in_(client_event_ids))
     )
-    return {row.client_event_id: {**row.answer, "event_id": row.id, "replayed": True} for row in rows}
+    mine, foreign = {}, set()
+    for row in rows:
+        if (row.actor_kind, row.actor_id) == (scanner.kind, scanner.id):
+            mine[row.client_event_id] = {**row.answer, "event_id": row.id, "replayed": True}
+        else:
+            foreign.add(row.client_event_id)
+    return mine, foreign
 
 
 def _seen_many(serials):

@@ -63,8 +63,8 @@ class TrustedKey:
 
     valid_from records when the key came into use; it is informational and not
     checked, because a credential's valid_from may precede the moment it was
-    issued. valid_until retires the key: credentials whose validity starts after
-    it are refused as "unknown_key". None means the key is still in use.
+    issued. valid_until retires the key: from that moment on, everything it signed is
+    refused as "unknown_key" (a retired key may have leaked). None means it is in use.
     """
 
     kid: str
@@ -279,11 +279,11 @@ def verify_credential(text, trusted_keys, revoked_serials=(), now=None):
     key = next((key for key in candidates if _signature_holds(key, signed, signature)), None)
     if key is None:
         return Verification(False, "invalid", None)
-    if key.valid_until is not None and payload.valid_from > key.valid_until:
+    now = int(time.time()) if now is None else now
+    if key.valid_until is not None and now >= key.valid_until:
         return Verification(False, "unknown_key", None)
     if payload.serial in revoked_serials:
         return Verification(False, "revoked", payload)
-    now = int(time.time()) if now is None else now
     if now < payload.valid_from:
         return Verification(False, "not_yet_valid", payload)
     if now > payload.valid_until:

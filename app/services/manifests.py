@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.models import Checkpoint, IsolationOrder, ScanEvent, Seat, Trip, Worker
+from app.models import Application, Checkpoint, IsolationOrder, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.services import audit, bundles, health, scope, signing
 from app.services.checkin import captain_trips
@@ -15,7 +15,6 @@ from app.services.identity import mask_name
 from app.services.timeutil import iso_utc
 
 SEAT_STATUSES = ("assigned", "boarded", "arrived", "no_show", "isolated")
-_UNDER_WAY = ("departed", "arrived", "closed")
 
 
 def trip_for_scanner(scanner, trip_id):
@@ -28,8 +27,8 @@ def trip_for_scanner(scanner, trip_id):
 
 
 def _may_read(scanner, trip):
-    if scanner.kind == "worker":
-        return trip.id in {t.id for t in captain_trips(scanner.id)}
+    if scanner.kind == "worker":  # a captain sees their own vehicle while it is open for scanning
+        return trip.id in {t.id for t in captain_trips(scanner.id, utcnow())}
     if scanner.role == "checkpoint_staff":
         return trip.arrival_checkpoint_id == scanner.checkpoint_id
     return scanner.staff is not None and scope.covers_trip(scanner.staff, trip)
@@ -45,14 +44,20 @@ def manifest(trip):
     seats = []
     for seat, worker in rows:
         status = health.status_of(worker.id)
+        passage = passages.get(seat.id, {})
         seats.append({
             "serial": seat.id, "seat_no": seat.seat_no, "worker_id": worker.id, "name": mask_name(worker.name),
-            "id_last4": worker.id_last4, "status": _seat_status(trip, passages.get(seat.id, {})),
+            "id_last4": worker.id_last4, "status": _seat_status(trip, passage),
+            "boarded": passage.get("board") == "allow", "arrived": "arrive" in passage,
             "health": {"status": status.status, "reason": status.reason},
         })
     counts = Counter(seat["status"] for seat in seats)
     return {"trip_id": trip.id, "trip_status": trip.status, "seats": seats,
             "counts": {name: counts.get(name, 0) for name in SEAT_STATUSES} | {"total": len(seats)}}
+
+
+def _live_seats(trip_id):
+    return db.session.scalars(select(Seat).where(Seat.trip_id == trip_id, Seat.status == "assigned")).all()
 
 
 def _passages(seat_ids):
@@ -77,7 +82,7 @@ def _seat_status(trip, passage):
         return "arrived"
     if passage.get("board") == "allow":
         return "boarded"
-    return "no_show" if trip.status in _UNDER_WAY else "assigned"
+    return "no_show" if trip.status in ("arrived", "closed") else "assigned"
 
 
 def reconciliation(trip):
@@ -94,10 +99,12 @@ def reconciliation(trip):
 
 
 def _tally(trip):
-    counts = manifest(trip)["counts"]
-    boarded = counts["boarded"] + counts["arrived"]
+    listed = manifest(trip)
+    seats, counts = listed["seats"], listed["counts"]
+    boarded = sum(seat["boarded"] for seat in seats)
+    arrived = sum(seat["arrived"] for seat in seats)
     return {"trip_id": trip.id, "plate": trip.plate, "status": trip.status, "seats": counts["total"],
-            "boarded": boarded, "arrived": counts["arrived"], "missing": counts["boarded"],
+            "boarded": boarded, "arrived": arrived, "missing": sum(s["boarded"] and not s["arrived"] for s in seats),
             "no_show": counts["no_show"], "isolated": counts["isolated"]}
 
 
@@ -152,13 +159,32 @@ def expected_at(checkpoint_id):
 
 
 def close_trip(scanner, trip_id):
-    """Close a trip (captain of it, or staff in scope) and commit; later online scans are refused."""
+    """Close a trip and commit: later online scans are refused, its passengers move on.
+
+    The captain may close it once it has left; planners in scope at any time. Passengers
+    who boarded have travelled; those who never did go back to approved, to be planned again.
+    """
     trip = trip_for_scanner(scanner, trip_id)
-    if scanner.role == "checkpoint_staff":
+    planner = scanner.staff is not None and scanner.role in scope.PLANNERS
+    if not planner and scanner.kind != "worker":
         raise NotFound("trip_not_found", "没有找到该车次")
     if trip.status not in ("published", "departed", "arrived"):
         raise Conflict("trip_not_open", "车次未发布或已结束")
+    if not planner and trip.status == "published":
+        raise Conflict("trip_not_departed", "车次尚未出发，不能结束")
     trip.status, trip.closed_at = "closed", utcnow()
+    seats = _live_seats(trip.id)
+    passages = _passages([seat.id for seat in seats])
+    for seat in seats:
+        application = db.session.get(Application, seat.application_id)
+        if application.status != "assigned":
+            continue
+        if passages.get(seat.id, {}).get("board") == "allow":
+            application.move_to("travelled", "已乘车")
+        else:
+            application.move_to("approved", "未乘车，待重新编班")
+            seat.status, seat.live_application_id, seat.revoked_at = "revoked", None, utcnow()
+            signing.revoke_serial(seat.id, "no_show")
     audit.record(scanner.kind, scanner.id, "trip.close", "trip", trip.id)
     db.session.commit()
     return trip

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from app.errors import Conflict, Invalid
 from app.extensions import db
-from app.models import Application, Convoy, Enterprise, Plan, Seat, Trip, Worker
+from app.models import Application, Convoy, County, Enterprise, Park, Plan, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.services import audit, planning, scope
 from app.services.timeutil import local_today
@@ -24,6 +24,9 @@ def create_plan(staff, request):
     """
     scope.require_role(staff, scope.PLANNERS)
     county_code, park_id = _plan_scope(staff, request)
+    names = [vehicle["name"] for vehicle in request["vehicle_types"]]
+    if len(set(names)) != len(names):
+        raise Invalid("validation_error", "车型名称不能重复", fields={"vehicle_types": "车型名称重复"})
     date_from, date_to = max(request["date_from"], local_today()), request["date_to"]
     if date_to < date_from or (date_to - date_from).days > MAX_RANGE_DAYS:
         raise Invalid("validation_error", f"日期范围应为今天以后、最长{MAX_RANGE_DAYS}天",
@@ -52,6 +55,10 @@ def _plan_scope(staff, request):
     if bool(request.get("county_code")) == bool(request.get("park_id")):
         raise Invalid("validation_error", "管理员编班需指定一个县区或园区",
                       fields={"county_code": "县区或园区二选一"})
+    if request.get("county_code") and db.session.get(County, request["county_code"]) is None:
+        raise Invalid("validation_error", "没有该县区", fields={"county_code": "不是银川市的县区代码"})
+    if request.get("park_id") and db.session.get(Park, request["park_id"]) is None:
+        raise Invalid("validation_error", "没有该园区", fields={"park_id": "没有该园区"})
     return request.get("county_code"), request.get("park_id")
 
 

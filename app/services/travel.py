@@ -36,7 +36,8 @@ def seat_for_worker(worker, trip_id):
 def trip_details(worker, trip_id):
     """Everything the passenger needs: trip, seat, convoy, captain and vice-captain with full phones.
 
-    The captain's phone is shown in full to the trip's own passengers only; each such read is audited.
+    The captain's phone is shown in full to the trip's own passengers, until the trip is closed;
+    each such read is audited. The vice-captain's is shown masked.
     """
     trip, seat = seat_for_worker(worker, trip_id)
     convoy = db.session.get(Convoy, trip.convoy_id)
@@ -46,9 +47,11 @@ def trip_details(worker, trip_id):
         if person is None:
             crew[role] = None
             continue
-        phone = crypto.cipher().decrypt(person.mobile_cipher, "worker.mobile") if person.mobile_cipher else None
+        phone = person.mobile_mask
+        if role == "captain" and trip.status != "closed" and person.mobile_cipher:
+            phone = crypto.cipher().decrypt(person.mobile_cipher, "worker.mobile")
+            audit.record("worker", worker.id, "read.full_phone", "worker", person.id, trip_id=trip.id, role=role)
         crew[role] = {"name": person.name, "phone": phone, "is_me": person.id == worker.id}
-        audit.record("worker", worker.id, "read.full_phone", "worker", person.id, trip_id=trip.id, role=role)
     db.session.commit()
     convoy_size = db.session.scalar(
         select(func.count()).select_from(Trip).where(Trip.convoy_id == convoy.id, Trip.status.in_(VISIBLE_STATUSES))

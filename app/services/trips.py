@@ -166,6 +166,13 @@ def _revoke(seat, reason):
         signing.revoke_serial(seat.serial, reason)
 
 
+def under_way(application):
+    """Whether the application's seat is on a trip that has left (departed, arrived or closed)."""
+    trip_status = db.session.scalar(
+        select(Trip.status).join(Seat, Seat.trip_id == Trip.id).where(Seat.live_application_id == application.id))
+    return trip_status is not None and trip_status not in EDITABLE
+
+
 def release_application_seat(application, reason):
     """Free the live seat of an application leaving the process (cancelled, rejected); caller commits."""
     seat = db.session.scalar(select(Seat).where(Seat.live_application_id == application.id).with_for_update())

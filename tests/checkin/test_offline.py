@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ScanEvent
-from app.services.bundles import decide_offline, verify_bundle
+from app.services import credentials
+from app.services.bundles import canonical, decide_offline, verify_bundle
 from checkin import offline as offline_cli
 from tests.builders import publish_trip, qr_of, scan_body
 from tests.checkin.test_scans import passenger
@@ -23,6 +24,17 @@ def trip(client):
     return publish_trip(client, passengers=4)
 
 
+def pinned_keys(client):
+    """The trust list a phone saved from GET /keys, as {kid: raw key}."""
+    return {key["kid"]: base64.b64decode(key["public_key"]) for key in client.get("/api/checkin/v1/keys").json["keys"]}
+
+
+def save_keys(client, tmp_path):
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(client.get("/api/checkin/v1/keys").json), encoding="utf-8")
+    return str(path)
+
+
 def bundle_of(client, trip):
     response = client.get(f"/api/checkin/v1/trips/{trip['trip']['id']}/offline-bundle",
                           headers=trip["captain"]["headers"])
@@ -32,14 +44,21 @@ def bundle_of(client, trip):
 
 def test_bundle_is_signed_and_holds_what_a_phone_needs(client, trip):
     bundle = bundle_of(client, trip)
-    assert verify_bundle(bundle)
-    keys = client.get("/api/checkin/v1/keys").json
-    pinned = {key["kid"]: base64.b64decode(key["public_key"]) for key in keys["keys"]}
+    pinned = pinned_keys(client)
     assert verify_bundle(bundle, pinned)
     assert len(bundle["manifest"]) == 4 and all(len(seat["id_last4"]) == 4 for seat in bundle["manifest"])
     assert all("*" in seat["name"] for seat in bundle["manifest"])
     tampered = {**bundle, "revocations": [*bundle["revocations"], 999]}
-    assert not verify_bundle(tampered)
+    assert not verify_bundle(tampered, pinned)
+    # Re-signed by someone else with their own key, shipped inside the bundle: refused.
+    forger = credentials.generate_private_key()
+    public = credentials.public_key_bytes(forger)
+    body = {k: v for k, v in tampered.items() if k != "signature"}
+    body["keys"] = [{"kid": credentials.key_id(public), "algorithm": "Ed25519",
+                     "public_key": base64.b64encode(public).decode(), "retired_at": None}]
+    forged = {**body, "signature": {"kid": credentials.key_id(public), "algorithm": "Ed25519",
+                                    "value": base64.b64encode(forger.sign(canonical(body))).decode()}}
+    assert not verify_bundle(forged, pinned)
     assert client.get(f"/api/checkin/v1/trips/{trip['trip']['id']}/offline-bundle",
                       headers=passenger(trip)["headers"]).status_code == 404
 
@@ -72,11 +91,12 @@ def test_batch_is_judged_as_of_scanned_at_and_flags_conflicts(client, trip):
 def test_scan_after_the_trip_closed_is_kept_as_a_conflict(client, trip):
     captain = trip["captain"]["headers"]
     qr = qr_of(client, passenger(trip), trip["trip"]["id"])
-    client.post(f"/api/checkin/v1/trips/{trip['trip']['id']}/close", headers=captain)
-    late = scan_body(qr, kind="board", scanned_at=(datetime.now(UTC) + timedelta(minutes=5)).isoformat())
+    client.post("/api/checkin/v1/scans", json=scan_body(qr), headers=captain)
+    assert client.post(f"/api/checkin/v1/trips/{trip['trip']['id']}/close", headers=captain).status_code == 200
+    late = scan_body(qr, kind="arrive", scanned_at=(datetime.now(UTC) + timedelta(minutes=5)).isoformat())
     result = client.post(BATCH, json={"scans": [late]}, headers=captain).json["results"][0]
     assert (result["reason"], result["conflict"]) == ("trip_closed", True)
-    assert db.session.scalar(select(ScanEvent.conflict_reason)) == "trip_closed"
+    assert db.session.scalar(select(ScanEvent.conflict_reason).where(ScanEvent.conflict)) == "trip_closed"
 
 
 def test_batch_limits_and_scope(client, trip):
@@ -100,19 +120,24 @@ def _cases(client, trip):
     good = qr_of(client, riders[0], trip["trip"]["id"])
     other = qr_of(client, riders[1], trip["trip"]["id"])
     tampered = good[:-5] + ("A" if good[-5] != "A" else "B") + good[-4:]
-    return [("allow", good, "board", 36.6), ("fever", other, "board", 38.4), ("not boarded", good, "arrive", 36.5),
-            ("tampered", tampered, "board", 36.5), ("garbage", "FG1:NOTACODE", "board", 36.5)]
+    bus = publish_trip(client, passengers=2, start=20, staff_headers=trip["staff"], destination_city="江苏省苏州市")
+    elsewhere = qr_of(client, bus["riders"][0], bus["trip"]["id"])
+    return [("allow", good, "board", 36.6), ("fever", other, "board", 38.4), ("arrives", good, "arrive", 36.5),
+            ("tampered", tampered, "board", 36.5), ("garbage", "FG1:NOTACODE", "board", 36.5),
+            ("another bus", elsewhere, "board", 36.5), ("arrived twice", good, "arrive", 36.5),
+            ("not boarded", other, "arrive", 36.5)]
 
 
 def test_offline_decision_matches_the_server(client, trip):
     bundle = bundle_of(client, trip)
     cases = _cases(client, trip)
-    offline, boarded = [], set()
-    for _, qr, kind, temperature in cases:  # the phone remembers whom it boarded, as the server does
-        decision, entry = decide_offline(bundle, qr, kind, temperature, boarded=boarded)
+    offline, passed = [], {"board": set(), "arrive": set()}
+    for _, qr, kind, temperature in cases:  # the phone remembers whom it boarded and landed, as the server does
+        decision, entry = decide_offline(bundle, qr, kind, temperature, boarded=passed["board"],
+                                         arrived=passed["arrive"])
         offline.append(decision)
-        if decision.verdict == "allow" and kind == "board":
-            boarded.add(entry["serial"])
+        if decision.verdict == "allow" and kind in passed:
+            passed[kind].add(entry["serial"])
     online = [client.post("/api/checkin/v1/scans", json=scan_body(qr, kind=kind, temperature=temperature),
                           headers=trip["captain"]["headers"]).json for _, qr, kind, temperature in cases]
     assert [(d.verdict, d.reason) for d in offline] == [(a["verdict"], a["reason"]) for a in online]
@@ -120,20 +145,22 @@ def test_offline_decision_matches_the_server(client, trip):
 
 
 def test_server_decisions_are_reproduced_by_the_cli(client, trip, tmp_path, capsys):
+    keys = save_keys(client, tmp_path)
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle_of(client, trip), ensure_ascii=False), encoding="utf-8")
     cases = _cases(client, trip)
     online = [client.post("/api/checkin/v1/scans", json=scan_body(qr, kind=kind, temperature=temperature),
                           headers=trip["captain"]["headers"]).json for _, qr, kind, temperature in cases]
-    boarded = set()  # what the phone itself boarded since downloading, replayed in the same order
+    passed = {"board": set(), "arrive": set()}  # what the phone itself did since downloading, in the same order
     for (label, qr, kind, temperature), answer in zip(cases, online, strict=True):
         code = offline_cli.main([str(path), qr, "--kind", kind, "--temperature", str(temperature),
-                                 "--boarded", ",".join(map(str, boarded))])
+                                 "--boarded", ",".join(map(str, passed["board"])),
+                                 "--arrived", ",".join(map(str, passed["arrive"])), "--keys", keys])
         decided = json.loads(capsys.readouterr().out)
         assert (decided["verdict"], decided["reason"]) == (answer["verdict"], answer["reason"]), label
         assert code == {"allow": 0, "deny": 1, "isolate": 2}[answer["verdict"]]
-        if answer["verdict"] == "allow" and kind == "board":
-            boarded.add(db.session.scalar(select(ScanEvent.serial).where(ScanEvent.id == answer["event_id"])))
+        if answer["verdict"] == "allow" and kind in passed:
+            passed[kind].add(db.session.scalar(select(ScanEvent.serial).where(ScanEvent.id == answer["event_id"])))
 
 
 def test_cli_refuses_a_tampered_bundle(client, trip, tmp_path):
@@ -143,8 +170,8 @@ def test_cli_refuses_a_tampered_bundle(client, trip, tmp_path):
     path = tmp_path / "bundle.json"
     path.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
     # Run as a phone-side tool would be: a separate process, `python -m checkin.offline`.
-    done = subprocess.run([sys.executable, "-m", "checkin.offline", str(path), "FG1:X"], capture_output=True,
-                          text=True, check=False)
+    done = subprocess.run([sys.executable, "-m", "checkin.offline", str(path), "FG1:X", "--keys",
+                           save_keys(client, tmp_path)], capture_output=True, text=True, check=False)
     assert done.returncode == 3 and "bundle_signature_invalid" in done.stdout
 
 

@@ -1,12 +1,13 @@
 """Online scans: who may scan, the checks in order, the health record, idempotency, races."""
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent
-from tests.builders import make_staff, make_worker, profile, publish_trip, qr_of, scan_body
+from tests.builders import application, make_staff, make_worker, profile, publish_trip, qr_of, scan_body
 
 SCANS = "/api/checkin/v1/scans"
 
@@ -133,23 +134,37 @@ def test_only_captains_and_checkpoint_staff_may_scan(client, trip):
     assert db.session.scalar(select(func.count()).select_from(ScanEvent)) == 0
 
 
-def test_closed_trip_stops_online_scanning(client, trip):
+def test_closing_the_trip_stops_scanning_and_moves_passengers_on(client, trip):
     captain = trip["captain"]["headers"]
-    qr = qr_of(client, passenger(trip), trip["trip"]["id"])
+    rider, absent = passenger(trip), passenger(trip, 1)
+    qr = qr_of(client, rider, trip["trip"]["id"])
+    too_early = client.post(f"/api/checkin/v1/trips/{trip['trip']['id']}/close", headers=captain)
+    assert too_early.status_code == 409 and too_early.json["error"]["code"] == "trip_not_departed"
+    client.post(SCANS, json=scan_body(qr), headers=captain)
+    refused = client.post(f"/api/mp/v1/applications/{rider['application_id']}/cancel", headers=rider["headers"])
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "trip_under_way"
     closed = client.post(f"/api/checkin/v1/trips/{trip['trip']['id']}/close", headers=captain)
     assert closed.status_code == 200 and closed.json["status"] == "closed"
-    response = client.post(SCANS, json=scan_body(qr), headers=captain)
+    response = client.post(SCANS, json=scan_body(qr, kind="arrive"), headers=captain)
     assert response.status_code == 403 and response.json["error"]["code"] == "not_a_scanner"
-    again = client.post(f"/api/checkin/v1/trips/{trip['trip']['id']}/close", headers=captain)
+    again = client.post(f"/api/checkin/v1/trips/{trip['trip']['id']}/close", headers=trip["staff"])
     assert again.status_code == 409
+    statuses = {r["worker_id"]: client.get(f"/api/mp/v1/applications/{r['application_id']}", headers=r["headers"])
+                .json["status"] for r in (rider, absent)}
+    assert statuses == {rider["worker_id"]: "travelled", absent["worker_id"]: "approved"}
+    assert client.post("/api/mp/v1/applications", json=application(), headers=rider["headers"]).status_code == 201
 
 
 def test_checkpoint_staff_scan_and_expected_list(client, trip):
     from app.models import Checkpoint
 
     checkpoint_id = db.session.scalar(select(Checkpoint.id).where(Checkpoint.code == "yinchuan-railway"))
-    client.patch(f"/api/console/v1/trips/{trip['trip']['id']}", headers=trip["staff"],
-                 json={"arrival_checkpoint_id": checkpoint_id, "expected_arrival_at": "2030-01-01T10:00:00+08:00"})
+    arriving = (datetime.now(UTC) + timedelta(hours=6)).replace(tzinfo=None).isoformat(timespec="minutes")
+    patched = client.patch(f"/api/console/v1/trips/{trip['trip']['id']}", headers=trip["staff"],
+                           json={"arrival_checkpoint_id": checkpoint_id, "expected_arrival_at": arriving})
+    assert patched.status_code == 200, patched.json
+    # No offset means Beijing time: stored 8 hours earlier in UTC.
+    assert patched.json["expected_arrival_at"] == (datetime.fromisoformat(arriving) - timedelta(hours=8)).isoformat() + "Z"
     officer = make_staff(client, "railway", role="checkpoint_staff", checkpoint_id=checkpoint_id)
     sick = passenger(trip)
     client.post(SCANS, json=scan_body(qr_of(client, sick, trip["trip"]["id"]), temperature=38.0),

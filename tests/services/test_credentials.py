@@ -277,13 +277,13 @@ def test_revoked_serial_is_refused_before_time_checks():
     assert verify(text, revoked_serials={FIELDS["serial"] + 1}).ok
 
 
-def test_retired_key_refuses_credentials_issued_after_retirement():
+def test_retired_key_stops_verifying_from_its_retirement():
     public = public_key_bytes(ISSUER)
-    retired = [TrustedKey.from_public_key(public, valid_until=VALID_FROM - 1)]
+    retired = [TrustedKey.from_public_key(public, valid_until=DURING - 1)]
     result = verify(issue(), trusted=retired)
     assert (result.ok, result.reason, result.payload) == (False, "unknown_key", None)
-    still_covering = [TrustedKey.from_public_key(public, valid_until=VALID_FROM)]
-    assert verify(issue(), trusted=still_covering).ok
+    retiring_later = [TrustedKey.from_public_key(public, valid_until=DURING + 1)]
+    assert verify(issue(), trusted=retiring_later).ok
 
 
 def test_trust_list_as_mapping_and_with_rotated_keys():
