@@ -248,12 +248,14 @@ def free_port(used):
 class Gunicorn:
     """gunicorn in its own session, stopped (TERM, then KILL) on exit, error or Ctrl-C."""
 
-    def __init__(self, env, workers, threads, port, log_path):
+    def __init__(self, env, workers, threads, port, log_path, wsgi_app="wsgi:app", driver="pymysql"):
         self.port, self.log_path = port, log_path
         env = {**env, "WEB_CONCURRENCY": str(workers), "GUNICORN_THREADS": str(threads)}
+        if driver != "pymysql":
+            env["DATABASE_URL"] = DATABASE_URL.replace("+pymysql", f"+{driver}")
         self.log = open(log_path, "w")
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", wsgi_app],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         self.base = f"http://127.0.0.1:{port}"
 
@@ -292,11 +294,16 @@ class Gunicorn:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _busy_seconds():
-    """CPU seconds the whole machine has spent busy since boot (all cores, /proc/stat)."""
+def _cpu_seconds():
+    """(busy, stolen) CPU seconds of the whole machine since boot (all cores, /proc/stat). Stolen time is
+    time the hypervisor gave our virtual CPUs to someone else: a noisy host."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     user, nice, system, idle, iowait, irq, softirq, steal = (int(value) for value in fields[:8])
-    return (user + nice + system + irq + softirq) / _TICK
+    return (user + nice + system + irq + softirq) / _TICK, steal / _TICK
+
+
+def _busy_seconds():
+    return _cpu_seconds()[0]
 
 
 def _stat_seconds(pid):
@@ -334,7 +341,8 @@ class CpuMeter:
 
     def _sample(self):
         pids = [self.server.process.pid, *self.server.worker_pids()]
-        return {"busy": _busy_seconds(), "gunicorn": sum(_stat_seconds(pid)[1] for pid in pids),
+        busy, stolen = _cpu_seconds()
+        return {"busy": busy, "stolen": stolen, "gunicorn": sum(_stat_seconds(pid)[1] for pid in pids),
                 "mariadb": _named_seconds(("mariadbd", "mysqld")), "redis": _named_seconds(("redis-server",)),
                 "client": _own_seconds()}
 
@@ -349,6 +357,7 @@ class CpuMeter:
         self.cores = {key: delta[key] for key in ("gunicorn", "mariadb", "redis", "client")}
         self.cores["other"] = max(0.0, delta["busy"] - sum(self.cores.values()))
         self.cores["total"] = delta["busy"]
+        self.cores["stolen"] = delta["stolen"]
         return False
 
     def text(self):
@@ -547,7 +556,9 @@ def print_summary(args, settings, results):
                            if results[label]["healthz"]["rps"] else None for label in labels], "{:.2f}")
     row("CPU cores during scans: gunicorn/db/wrk", [
         "{gunicorn:.2f}/{mariadb:.2f}/{client:.2f}".format(**results[label]["scan"]["cpu"]) for label in labels])
-    row("CPU cores used by others (scans)", [results[label]["scan"]["cpu"]["other"] for label in labels], "{:.2f}")
+    row("CPU by others+stolen: hz/scan/batch", [
+        "/".join(f"{results[label][phase]['cpu']['other'] + results[label][phase]['cpu']['stolen']:.2f}"
+                 for phase in ("healthz", "scan", "batch")) for label in labels])
     row("batch scans/s", [results[label]["batch"]["sps"] for label in labels], "{:.0f}")
     row("batch upload p50 / max s", [f"{results[label]['batch']['batch_p50_s']:.2f} / "
                                      f"{results[label]['batch']['batch_max_s']:.2f}" for label in labels])
@@ -563,7 +574,9 @@ def print_summary(args, settings, results):
     column = max(14, *(len(value) + 2 for _, values in rows for value in values))
     print()
     print("=" * (width + column * len(labels)))
-    print(f"SUMMARY  {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}  {machine()}")
+    print(f"SUMMARY  {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}  {machine()}  commit {git_commit()}")
+    if args.app != "wsgi:app" or args.driver != "pymysql":
+        print(f"VARIANT: app {args.app}, driver {args.driver}")
     print(f"MariaDB {settings['version']}, innodb_flush_log_at_trx_commit={settings['innodb_flush_log_at_trx_commit']}"
           f", sync_binlog={settings['sync_binlog']}, log_bin={settings['log_bin']}; wrk -t{args.wrk_threads} "
           f"-c{args.connections} -d{args.duration}s on the same machine; order={args.order}; "
@@ -573,6 +586,16 @@ def print_summary(args, settings, results):
     for name, values in rows:
         print(name.ljust(width) + "".join(value.rjust(column) for value in values))
     print("=" * (width + column * len(labels)))
+    noisy = [f"{label} {phase}" for label in labels for phase in ("healthz", "scan", "batch")
+             if results[label][phase]["cpu"]["other"] + results[label][phase]["cpu"]["stolen"] > 0.2]
+    if noisy:
+        print(f"WARNING: other work on the machine (or the hypervisor) took more than 0.2 cores during: "
+              f"{', '.join(noisy)}; those figures are low. Run again on a quiet machine.")
+
+
+def git_commit():
+    result = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True)
+    return result.stdout.strip() or "?"
 
 
 def machine():
@@ -607,6 +630,12 @@ def main():
     parser.add_argument("--batch-trips", type=int, default=16, help="batches (one trip each) per configuration")
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--app", default="wsgi:app",
+                        help="the WSGI app gunicorn serves (default wsgi:app; another module on PYTHONPATH lets "
+                             "you measure a variant)")
+    parser.add_argument("--driver", default="pymysql",
+                        help="the SQLAlchemy MySQL driver gunicorn uses: pymysql (default, as in requirements) or "
+                             "mysqldb (mysqlclient, if installed) to compare")
     parser.add_argument("--wait-quiet", type=int, default=120,
                         help="before each measurement wait up to this many seconds for other work on the machine "
                              "to stop (default 120; 0 = do not wait)")
@@ -651,7 +680,8 @@ def main():
             port = free_port(used_ports)
             used_ports.add(port)
             print(f"\n[{label}] gunicorn {describe(args, threads)} on 127.0.0.1:{port}")
-            server = Gunicorn(env, args.workers, threads, port, workdir / f"gunicorn-{label}.log")
+            server = Gunicorn(env, args.workers, threads, port, workdir / f"gunicorn-{label}.log", args.app,
+                              args.driver)
             server.wait_ready()
             if args.hold:
                 print(f"  holding for profiling: master pid {server.process.pid}, workers {server.worker_pids()}, "
