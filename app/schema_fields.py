@@ -1,5 +1,5 @@
 """Schema pieces shared by every face: the request base schema, and field types."""
-import unicodedata
+import re
 
 from datetime import UTC, datetime, timedelta
 
@@ -10,7 +10,8 @@ from marshmallow import ValidationError, pre_load
 from app.services.timeutil import LOCAL_ZONE, iso_utc
 
 MAX_ID = 2**31 - 1
-_ALLOWED_CONTROLS = {"\n", "\t"}
+# Unicode category Cc (C0 and C1 controls, DEL) except tab and newline.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class UtcDateTime(DateTime):
@@ -65,4 +66,4 @@ def _storable(text):
         text.encode("utf-8")
     except UnicodeEncodeError:  # lone surrogates from JSON "\ud800" escapes
         return False
-    return not any(unicodedata.category(ch) == "Cc" and ch not in _ALLOWED_CONTROLS for ch in text)
+    return _CONTROL.search(text) is None

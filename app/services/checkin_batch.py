@@ -27,7 +27,8 @@ def perform_batch(scanner, scans):
     captain_trip_ids = _captain_trip_ids(scanner)
     answers = [None] * len(scans)
     replays, foreign = _stored_answers([scan["client_event_id"] for scan in scans], scanner)
-    seen = _seen_many({serial for scan in scans if (serial := checkin.peek_serial(scan["qr"])) is not None})
+    serials = {scan["qr"]: checkin.peek_serial(scan["qr"]) for scan in scans}  # decode each text once
+    seen = _seen_many({serial for serial in serials.values() if serial is not None})
     accepted, first_of = [], {}
     for index in sorted(range(len(scans)), key=lambda i: scans[i]["scanned_at"]):
         scan = scans[index]
@@ -47,7 +48,7 @@ def perform_batch(scanner, scans):
             answers[index] = {"client_event_id": scan["client_event_id"], "verdict": "deny", "reason": error.code,
                               "message": error.message, "stored": False}
             continue
-        place = seen.get(checkin.peek_serial(scan["qr"]))
+        place = seen.get(serials[scan["qr"]])
         event, decision = checkin.judge(scanner, scan, "offline", scan["scanned_at"], allowed, checkpoint_id, place)
         if place is not None:
             place.absorb(event, decision)
