@@ -14,7 +14,7 @@ import hashlib
 import io
 import struct
 import time
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import qrcode
