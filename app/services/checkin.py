@@ -8,7 +8,7 @@ one seat at once race on a unique index: exactly one boards, the other is alread
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, Forbidden
@@ -121,19 +121,23 @@ class Seen:
 
 def _seen(serial):
     """Load the seat, its trip and passenger, its passages and the passenger's record; None if no seat."""
-    row = db.session.execute(
-        select(Seat, Trip, Worker).join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
-        .where(Seat.id == serial)
-    ).first()
+    row = db.session.execute(_SEEN.params(serial=serial)).first()
     if row is None:
         return None
-    seat, trip, worker = row
-    passed = set(db.session.scalars(
-        select(ScanEvent.kind).where(ScanEvent.seat_id == seat.id,
-                                     (ScanEvent.boarded_seat_id.is_not(None)) | (ScanEvent.arrived_seat_id.is_not(None)))
-    ))
+    seat, trip, worker, boarded, arrived = row
     observations = [health.to_observation(event) for event in reversed(health.events_of(worker.id))]
-    return Seen(seat, trip, worker, "board" in passed, "arrive" in passed, observations)
+    return Seen(seat, trip, worker, bool(boarded), bool(arrived), observations)
+
+
+# One round trip for the seat, its trip, its passenger and whether it boarded or arrived
+# (the boarding and arrival scans are unique per seat).
+_SEEN = (
+    select(Seat, Trip, Worker,
+           select(ScanEvent.id).where(ScanEvent.boarded_seat_id == Seat.id).exists().label("boarded"),
+           select(ScanEvent.id).where(ScanEvent.arrived_seat_id == Seat.id).exists().label("arrived"))
+    .join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
+    .where(Seat.id == bindparam("serial"))
+)
 
 
 def peek_serial(qr):
@@ -166,9 +170,10 @@ def perform_scan(scanner, scan, mode="online"):
     scan = normalized(scan)
     # Online scans are judged by the server's clock (a phone's may be wrong); uploads by the scan's own.
     judged_at = scan["scanned_at"] if mode == "offline" else utcnow()
-    allowed, checkpoint_id = scope_for(scanner, scan["kind"], scan.get("checkpoint_id"), judged_at, mode)
     serial = peek_serial(scan["qr"])
     seen = _seen(serial) if serial is not None else None
+    allowed, checkpoint_id = _own_trip(scanner, scan["kind"], seen, judged_at, mode) or scope_for(
+        scanner, scan["kind"], scan.get("checkpoint_id"), judged_at, mode)
     event, decision = judge(scanner, scan, mode, judged_at, allowed, checkpoint_id, seen)
     db.session.add(event)
     try:
@@ -182,6 +187,21 @@ def perform_scan(scanner, scan, mode="online"):
     answer = {**event.answer, "event_id": event.id}
     db.session.commit()
     return answer
+
+
+def _own_trip(scanner, kind, seen, at, mode):
+    """The common case answered without a query: a captain scanning a passenger of their own open trip."""
+    if scanner.kind != "worker" or kind not in CAPTAIN_KINDS or seen is None:
+        return None
+    trip = seen.trip
+    if scanner.id not in (trip.captain_worker_id, trip.vice_captain_worker_id):
+        return None
+    if trip.status not in SCANNABLE_TRIPS + ("closed",):
+        return None
+    if mode == "online" and not (departure_utc(trip) - timedelta(hours=CAPTAIN_EARLY_HOURS) <= at
+                                 and (trip.closed_at is None or at <= trip.closed_at)):
+        return None
+    return {trip.id}, None
 
 
 def judge(scanner, scan, mode, judged_at, allowed, checkpoint_id, seen):
