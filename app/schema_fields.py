@@ -4,9 +4,10 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from apiflask import Schema
-from apiflask.fields import AwareDateTime, DateTime
+from apiflask.fields import AwareDateTime, Boolean, Date, DateTime, Integer, String
 from marshmallow import ValidationError, pre_load
 
+from app.models.application import STATUSES
 from app.services.timeutil import LOCAL_ZONE, iso_utc
 
 MAX_ID = 2**31 - 1
@@ -67,3 +68,26 @@ def _storable(text):
     except UnicodeEncodeError:  # lone surrogates from JSON "\ud800" escapes
         return False
     return _CONTROL.search(text) is None
+
+
+class ApplicationOut(Schema):
+    """A travel application as its worker and the reviewing staff see it (contact phone masked)."""
+
+
+    id = Integer()
+    direction = String()
+    status = String(metadata={"description": " | ".join(STATUSES)})
+    status_reason = String(allow_none=True)
+    county_code = String()
+    origin = String()
+    origin_address = String(allow_none=True)
+    destination_city = String()
+    destination_address = String()
+    employer_id = Integer(allow_none=True)
+    employer_name = String(allow_none=True)
+    employer_contact = String(attribute="employer_contact_mask", allow_none=True)
+    earliest_departure = Date()
+    latest_departure = Date()
+    volunteer_captain = Boolean()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()

@@ -4,7 +4,7 @@ from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String,
 from apiflask.validators import Length, OneOf, Range, Regexp
 
 from app.models.application import DIRECTIONS, STATUSES
-from app.schema_fields import MAX_ID, LocalDateTime, RequestSchema, UtcDateTime
+from app.schema_fields import MAX_ID, ApplicationOut, LocalDateTime, RequestSchema, UtcDateTime
 
 _ID = Range(1, MAX_ID)
 
@@ -54,23 +54,8 @@ class WorkerBriefOut(Schema):
     gender = String(allow_none=True)
 
 
-class ReviewedApplicationOut(Schema):
-    id = Integer()
-    status = String()
-    status_reason = String(allow_none=True)
-    direction = String()
-    county_code = String()
-    origin = String()
-    origin_address = String(allow_none=True)
-    destination_city = String()
-    destination_address = String()
-    employer_id = Integer(allow_none=True)
-    employer_name = String(allow_none=True)
-    earliest_departure = Date()
-    latest_departure = Date()
-    volunteer_captain = Boolean()
+class ReviewedApplicationOut(ApplicationOut):
     worker = Nested(WorkerBriefOut)
-    created_at = UtcDateTime()
 
 
 class ApplicationPageOut(Schema):

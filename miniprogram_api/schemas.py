@@ -8,9 +8,9 @@ from apiflask.fields import Boolean, Date, Float, Integer, List, Method, Nested,
 from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import ValidationError
 
-from app.models.application import DIRECTIONS, STATUSES
+from app.models.application import DIRECTIONS
 from app.services.health_rules import SYMPTOMS
-from app.schema_fields import MAX_ID, RequestSchema, UtcDateTime
+from app.schema_fields import MAX_ID, ApplicationOut, RequestSchema, UtcDateTime
 
 # Han characters (basic, extension A and the supplementary planes), letters, and the middle dot of
 # minority names.
@@ -153,26 +153,6 @@ class ApplicationIn(RequestSchema):
     earliest_departure = Date(required=True)
     latest_departure = Date(required=True)
     volunteer_captain = Boolean(load_default=False, metadata={"description": "愿意担任车长"})
-
-
-class ApplicationOut(Schema):
-    id = Integer()
-    direction = String()
-    status = String(metadata={"description": " | ".join(STATUSES)})
-    status_reason = String(allow_none=True)
-    county_code = String()
-    origin = String()
-    origin_address = String(allow_none=True)
-    destination_city = String()
-    destination_address = String()
-    employer_id = Integer(allow_none=True)
-    employer_name = String(allow_none=True)
-    employer_contact = String(attribute="employer_contact_mask", allow_none=True)
-    earliest_departure = Date()
-    latest_departure = Date()
-    volunteer_captain = Boolean()
-    created_at = UtcDateTime()
-    updated_at = UtcDateTime()
 
 
 class ApplicationListOut(Schema):

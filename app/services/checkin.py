@@ -63,21 +63,22 @@ def departure_utc(trip):
     return local.astimezone(UTC).replace(tzinfo=None)
 
 
-def scope_for(scanner, kind, checkpoint_id, at, mode="online"):
+def scope_for(scanner, kind, checkpoint_id, at, mode="online", captain_trip_ids=None):
     """The trips this scanner may scan at `at` (None: any trip) and the checkpoint of the scan.
 
     Online, a captain scans only while their trip is open; an offline upload is judged
     against all their trips, so a scan after closing is stored as a conflict, not lost.
     Raises Forbidden for anyone who is not a captain or checkpoint staff, and for a kind
-    of scan their role does not do.
+    of scan their role does not do. `captain_trip_ids`, when given, saves loading a captain's trips.
     """
     if scanner.kind == "worker":
         if kind not in CAPTAIN_KINDS:
             raise Forbidden("kind_not_allowed", "车长只能扫上车和到达")
-        trips = captain_trips(scanner.id, at if mode == "online" else None)
-        if not trips:
+        if captain_trip_ids is None:
+            captain_trip_ids = {trip.id for trip in captain_trips(scanner.id, at if mode == "online" else None)}
+        if not captain_trip_ids:
             raise Forbidden("not_a_scanner", "您不是进行中车次的车长或副车长，或尚未到扫码时间")
-        return {trip.id for trip in trips}, None
+        return captain_trip_ids, None
     if scanner.role == "checkpoint_staff":
         if kind not in CHECKPOINT_KINDS:
             raise Forbidden("kind_not_allowed", "卡口只能扫到达和卡口检查")

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.errors import Forbidden
 from app.extensions import db
-from app.models import HealthEvent, IsolationOrder, ScanEvent, Seat, Trip, Worker
+from app.models import IsolationOrder, ScanEvent, Seat, Trip, Worker
 from app.services import checkin, health
 
 
@@ -88,12 +88,9 @@ def _captain_trip_ids(scanner):
 
 
 def _scope(scanner, scan, captain_trip_ids):
-    """The checks of `checkin.scope_for` for an upload, with the captain's trips loaded once."""
-    if scanner.kind == "worker":
-        if scan["kind"] not in checkin.CAPTAIN_KINDS:
-            raise Forbidden("kind_not_allowed", "车长只能扫上车和到达")
-        return captain_trip_ids, None
-    return checkin.scope_for(scanner, scan["kind"], scan.get("checkpoint_id"), scan["scanned_at"], "offline")
+    """`checkin.scope_for` for one scan of an upload, with the captain's trips loaded once."""
+    return checkin.scope_for(scanner, scan["kind"], scan.get("checkpoint_id"), scan["scanned_at"], "offline",
+                             captain_trip_ids=captain_trip_ids)
 
 
 def _stored_answers(client_event_ids, scanner):
@@ -126,12 +123,7 @@ def _seen_many(serials):
             (ScanEvent.boarded_seat_id.is_not(None)) | (ScanEvent.arrived_seat_id.is_not(None)))
     ):
         passed[seat_id].add(kind)
-    records = defaultdict(list)
-    workers = {worker.id for _, _, worker in rows}
-    for event in db.session.scalars(
-        select(HealthEvent).where(HealthEvent.worker_id.in_(workers)).order_by(HealthEvent.occurred_at, HealthEvent.id)
-    ):
-        records[event.worker_id].append(health.to_observation(event))
+    records = health.observations_by_worker({worker.id for _, _, worker in rows})
     return {seat.id: checkin.Seen(seat, trip, worker, "board" in passed[seat.id], "arrive" in passed[seat.id],
                                   records[worker.id])
             for seat, trip, worker in rows}

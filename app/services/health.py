@@ -40,6 +40,16 @@ def events_of(worker_id):
     ).all()
 
 
+def observations_by_worker(worker_ids):
+    """{worker_id: [Observation, oldest first]} for many workers in one query."""
+    records = {worker_id: [] for worker_id in worker_ids}
+    if records:
+        for event in db.session.scalars(select(HealthEvent).where(HealthEvent.worker_id.in_(records))
+                                        .order_by(HealthEvent.occurred_at, HealthEvent.id)):
+            records[event.worker_id].append(to_observation(event))
+    return records
+
+
 def status_of(worker_id, events=None):
     """Derive the worker's current HealthStatus from their record (events newest first, as events_of gives)."""
     events = events_of(worker_id) if events is None else events

@@ -41,9 +41,10 @@ def manifest(trip):
         .where(Seat.trip_id == trip.id, Seat.status == "assigned").order_by(Seat.seat_no)
     ).all()
     passages = _passages([seat.id for seat, _ in rows])
+    records = health.observations_by_worker({worker.id for _, worker in rows})
     seats = []
     for seat, worker in rows:
-        status = health.status_of(worker.id)
+        status = health.derive(records[worker.id])
         passage = passages.get(seat.id, {})
         seats.append({
             "serial": seat.id, "seat_no": seat.seat_no, "worker_id": worker.id, "name": mask_name(worker.name),

@@ -8,7 +8,7 @@ from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.models import Application, Convoy, County, Enterprise, Park, Plan, Seat, Trip, Worker
 from app.models.base import utcnow
-from app.services import audit, planning, scope
+from app.services import audit, planning, scope, trips
 from app.services.timeutil import local_today
 
 MAX_RANGE_DAYS = 31
@@ -162,8 +162,11 @@ def publish(staff, plan_id):
     for chunk in _chunks(sorted(still_approved)):
         db.session.execute(update(Application).where(Application.id.in_(chunk))
                            .values(status="assigned", updated_at=now))
-    for trip in db.session.scalars(select(Trip).where(Trip.plan_id == plan.id)):
-        trip.status = "published" if _has_passengers(trip.id) else "cancelled"
+    plan_trips = db.session.scalars(select(Trip).where(Trip.plan_id == plan.id)).all()
+    db.session.flush()
+    passengers = trips.seat_counts([trip.id for trip in plan_trips])
+    for trip in plan_trips:
+        trip.status = "published" if passengers.get(trip.id) else "cancelled"
     plan.status, plan.published_by, plan.published_at = "published", staff.id, now
     audit.record("staff", staff.id, "plan.publish", "plan", plan.id, seats=len(seats) - len(dropped),
                  dropped=dropped)
@@ -185,12 +188,6 @@ def _lock_approved(application_ids):
 def _chunks(items, size=500):
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def _has_passengers(trip_id):
-    return db.session.scalar(
-        select(Seat.id).where(Seat.trip_id == trip_id, Seat.status.in_(("proposed", "assigned"))).limit(1)
-    ) is not None
 
 
 def discard(staff, plan_id):
