@@ -2,6 +2,7 @@
 from app.models.application import Application
 from app.models.audit import AuditLog
 from app.models.checkin import IsolationOrder, ScanEvent
+from app.models.employment import EnterpriseJob, LiaisonUnit, RosterEntry, VacancyInterest
 from app.models.health import HealthEvent
 from app.models.reference import Checkpoint, County, Enterprise, Park
 from app.models.staff import StaffUser
@@ -22,6 +23,10 @@ __all__ = [
     "Checkpoint",
     "County",
     "Enterprise",
+    "EnterpriseJob",
+    "LiaisonUnit",
+    "RosterEntry",
+    "VacancyInterest",
     "HealthEvent",
     "IsolationOrder",
     "ScanEvent",

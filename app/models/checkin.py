@@ -1,5 +1,5 @@
 """Check-in: every scan of a trip QR code, and the isolation orders scans open."""
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import JSON, ForeignKey, Index, Numeric, String
@@ -52,7 +52,11 @@ class ScanEvent(db.Model):
 
 
 class IsolationOrder(db.Model):
-    """An order to isolate a worker (集中/居家隔离); scans open it pending, health officers decide."""
+    """An order to isolate a worker (集中/居家隔离); scans and follow-ups open it pending, health officers decide.
+
+    A health officer activates it with the kind, place and dates, or opens one directly,
+    and releases it (解除隔离); each step adds an isolation event to the health record.
+    """
 
     __tablename__ = "isolation_orders"
     __table_args__ = (Index("ix_isolation_orders_worker", "worker_id", "status"),)
@@ -65,5 +69,13 @@ class IsolationOrder(db.Model):
     trip_id: Mapped[int | None] = mapped_column(ForeignKey("trips.id"))
     checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id"))
     scan_event_id: Mapped[int | None] = mapped_column(ForeignKey("scan_events.id"))
+    health_event_id: Mapped[int | None] = mapped_column(ForeignKey("health_events.id"))  # the abnormal follow-up
+    place: Mapped[str | None] = mapped_column(String(128))  # 隔离地点
+    starts_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    note: Mapped[str | None] = mapped_column(String(255))
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))  # None: opened by a scan
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     closed_at: Mapped[datetime | None]
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))

@@ -1,8 +1,11 @@
 """Reference data: Yinchuan's counties, industrial parks, checkpoints and enterprises."""
+from datetime import date, datetime
+
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
+from app.models.base import utcnow
 
 
 class County(db.Model):
@@ -38,7 +41,7 @@ class Checkpoint(db.Model):
 
 
 class Enterprise(db.Model):
-    """An employer in Yinchuan (企业) that workers return to."""
+    """An employer in Yinchuan (企业) that workers return to; one row of 附件2 with its job rows."""
 
     __tablename__ = "enterprises"
 
@@ -48,3 +51,6 @@ class Enterprise(db.Model):
     park_id: Mapped[int | None] = mapped_column(ForeignKey("parks.id"))
     work_location: Mapped[str | None] = mapped_column(String(255))
     products: Mapped[str | None] = mapped_column(String(255))
+    resume_date: Mapped[date | None]  # 开工复工时间
+    remarks: Mapped[str | None] = mapped_column(String(255))  # 备注
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -11,6 +11,10 @@ from app.models.base import BINARY_TEXT, utcnow
 class Worker(db.Model):
     """A worker known by their WeChat openid; personal fields exist only after consent.
 
+    A worker who came back on their own (零散返岗) may be registered by their employer's
+    HR before ever opening the mini-program: such a row has no openid and `registered_by`
+    names the enterprise.
+
     ID number and mobile are stored encrypted (`*_cipher`), findable by a keyed HMAC
     (`*_index`) and displayable through a stored mask; the plain value is never stored.
     """
@@ -19,7 +23,8 @@ class Worker(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # WeChat openids are case-sensitive: compare them byte for byte on MySQL too.
-    openid: Mapped[str] = mapped_column(String(64).with_variant(BINARY_TEXT, "mysql"), unique=True)
+    openid: Mapped[str | None] = mapped_column(String(64).with_variant(BINARY_TEXT, "mysql"), unique=True)
+    registered_by: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None]
