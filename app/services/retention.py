@@ -5,7 +5,7 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 
 from app.extensions import db
-from app.models import Application, AuthToken, HealthEvent, Worker
+from app.models import Application, AuthToken, HealthEvent, IsolationOrder, RosterEntry, VacancyInterest, Worker
 from app.models.application import ACTIVE_STATUSES
 from app.models.base import utcnow
 
@@ -22,9 +22,11 @@ def purge_expired(dry_run=False):
 
     - closed applications (rejected, travelled, cancelled) untouched for RETENTION_DAYS;
     - expired or long-revoked tokens;
-    - idle workers (no login or profile change within the period, no application left, and
-      consent given): their personal fields and their whole health record. A record is never
-      cut piecemeal, since the current status is derived from all of it.
+    - idle workers (no login or profile change within the period, no application left, no
+      isolation order still open, and consent given or registered by an employer): their
+      personal fields and their whole health record, with the isolation orders, roster entries
+      and vacancy interests that hang on it. A record is never cut piecemeal, since the
+      current status is derived from all of it.
     """
     cutoff = utcnow() - timedelta(days=current_app.config["RETENTION_DAYS"])
     closed = (Application.updated_at < cutoff) & Application.status.not_in(ACTIVE_STATUSES)
@@ -39,17 +41,23 @@ def purge_expired(dry_run=False):
     # Applications purged in this run do not count, so a worker whose last one goes is erased too.
     has_application = select(Application.id).where(Application.worker_id == Worker.id, ~closed).exists()
     last_seen = func.coalesce(Worker.last_login_at, Worker.updated_at)
-    idle = (Worker.updated_at < cutoff) & (last_seen < cutoff) & ~has_application
-    # Someone who logged in and never consented still left an openid and a session key.
-    idle &= or_(Worker.consent_version.is_not(None), Worker.session_key_cipher.is_not(None))
+    open_order = select(IsolationOrder.id).where(IsolationOrder.worker_id == Worker.id,
+                                                 IsolationOrder.status.in_(("pending", "active"))).exists()
+    idle = (Worker.updated_at < cutoff) & (last_seen < cutoff) & ~has_application & ~open_order
+    # Someone who logged in and never consented still left an openid and a session key; someone
+    # HR registered (零散返岗) never consented here but their employer gave their data.
+    idle &= or_(Worker.consent_version.is_not(None), Worker.session_key_cipher.is_not(None),
+                Worker.registered_by.is_not(None))
     idle_ids = db.session.scalars(select(Worker.id).where(idle)).all()
     counts["workers"] = len(idle_ids)
     counts["health_events"] = _count(HealthEvent, HealthEvent.worker_id.in_(idle_ids)) if idle_ids else 0
     if dry_run:
         return counts
     if idle_ids:
-        db.session.execute(delete(HealthEvent).where(HealthEvent.worker_id.in_(idle_ids)))
-        db.session.execute(update(Worker).where(Worker.id.in_(idle_ids)).values(dict.fromkeys(_PERSONAL_FIELDS)))
+        # Orders point at health events, so they go first.
+        for model in (IsolationOrder, RosterEntry, VacancyInterest, HealthEvent):
+            db.session.execute(delete(model).where(model.worker_id.in_(idle_ids)))
+        db.session.execute(update(Worker).where(Worker.id.in_(idle_ids)).values(dict.fromkeys(_PERSONAL_FIELDS + ("registered_by",))))
     db.session.commit()
     return counts
 

@@ -46,3 +46,40 @@ def test_recent_or_active_records_are_kept(client, app):
 def test_purge_command(app):
     result = app.test_cli_runner().invoke(args=["purge-expired", "--dry-run"])
     assert result.exit_code == 0 and result.output.startswith("would purge:")
+
+
+def _registered_returnee(status):
+    """A worker HR registered (零散返岗), with a roster entry, a health event and an isolation order."""
+    from datetime import date
+
+    from app.models import Enterprise, IsolationOrder, RosterEntry, StaffUser
+
+    enterprise = db.session.scalar(select(Enterprise))
+    clerk = StaffUser(username=f"hr-{status}", password_hash="x", display_name="HR", role="enterprise_hr",
+                      enterprise_id=enterprise.id)
+    worker = Worker(name="王五", id_number_mask="640104********1234", registered_by=enterprise.id)
+    db.session.add_all([clerk, worker])
+    db.session.flush()
+    event = HealthEvent(worker_id=worker.id, kind="follow_up", occurred_at=utcnow(), actor_kind="staff",
+                        temperature=38)
+    db.session.add_all([event, RosterEntry(enterprise_id=enterprise.id, worker_id=worker.id, origin="甘肃",
+                                           arrival_date=date(2020, 2, 20), transport="train",
+                                           registered_by=clerk.id)])
+    db.session.flush()
+    db.session.add(IsolationOrder(worker_id=worker.id, status=status, reason="fever", health_event_id=event.id))
+    db.session.commit()
+    return worker.id
+
+
+def test_workers_registered_by_an_employer_are_erased_with_their_orders_and_roster(app):
+    from app.models import IsolationOrder, RosterEntry
+
+    released = _registered_returnee("released")
+    still_isolated = _registered_returnee("active")
+    _age_everything(app.config["RETENTION_DAYS"] + 1)
+    counts = purge_expired()
+    assert counts["workers"] == 1 and counts["health_events"] == 1
+    assert db.session.get(Worker, released).name is None
+    assert db.session.get(Worker, still_isolated).name == "王五"  # an open order keeps the record
+    assert db.session.scalars(select(IsolationOrder.worker_id)).all() == [still_isolated]
+    assert db.session.scalars(select(RosterEntry.worker_id)).all() == [still_isolated]
