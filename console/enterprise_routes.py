@@ -71,7 +71,7 @@ def update_enterprise(enterprise_id, body):
 @bp.post(_ENTERPRISE + "/jobs")
 @bp.auth_required(auth)
 @bp.input(s.EnterpriseJobIn, arg_name="body")
-@bp.output(s.EnterpriseJobOut, status_code=201)
+@bp.output(s.EnterpriseJobDetailOut, status_code=201)
 @bp.doc(summary="添加工种：解决用工人数、缺工人数", responses=_errors(401, 403, 404, 409, 422))
 def add_job(enterprise_id, body):
     """Add a job row; one row per job type."""
@@ -81,7 +81,7 @@ def add_job(enterprise_id, body):
 @bp.patch(_JOB)
 @bp.auth_required(auth)
 @bp.input(s.EnterpriseJobPatchIn, arg_name="body")
-@bp.output(s.EnterpriseJobOut)
+@bp.output(s.EnterpriseJobDetailOut)
 @bp.doc(summary="修改工种行", responses=_errors(401, 403, 404, 409, 422))
 def update_job(enterprise_id, job_id, body):
     """Change a job row."""

@@ -75,6 +75,10 @@ class EnterpriseJobOut(Schema):
     updated_at = UtcDateTime()
 
 
+class EnterpriseJobDetailOut(EnterpriseJobOut):
+    """One job row as a response of its own (EnterpriseJobOut is also nested in sheets)."""
+
+
 class EnterpriseSheetOut(Schema):
     id = Integer()
     name = String()

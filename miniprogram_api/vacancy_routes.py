@@ -44,7 +44,7 @@ def suggested_vacancies(query):
 @bp.post(_VACANCY + "/interest")
 @bp.auth_required(auth)
 @bp.input(s.InterestIn, arg_name="body")
-@bp.output(s.MyInterestItemOut, status_code=200)
+@bp.output(s.MyInterestDetailOut, status_code=200)
 @bp.doc(summary="报名岗位意向（可重复提交以修改是否同意联系；新建时返回 201）",
         responses={201: "已报名", **_errors(401, 404, 409, 422)})
 def express_interest(job_id, body):

@@ -65,6 +65,10 @@ class MyInterestItemOut(Schema):
     vacancy = Nested(VacancyOut)
 
 
+class MyInterestDetailOut(MyInterestItemOut):
+    """One interest as a response of its own (MyInterestItemOut is also nested in the list)."""
+
+
 class MyInterestListOut(Schema):
     items = List(Nested(MyInterestItemOut))
 

@@ -59,7 +59,7 @@ def create_enterprise(staff, data):
     an unknown county or park or a park of another county, Conflict for a name already taken.
     """
     scope.require_role(staff, scope.ENTERPRISE_REGISTRARS)
-    county_code, park_id = _placement(staff, data.get("county_code"), data.get("park_id"))
+    county_code, park_id = _placement(staff, data.get("county_code"), data.get("park_id"), creating=True)
     enterprise = Enterprise(name=data["name"], county_code=county_code, park_id=park_id,
                             **{name: data.get(name) for name in _DETAILS})
     db.session.add(enterprise)
@@ -90,12 +90,16 @@ def update_enterprise(staff, enterprise_id, changes):
     return enterprise
 
 
-def _placement(staff, county_code, park_id):
-    """The (county_code, park_id) an enterprise may get from this staff member."""
+def _placement(staff, county_code, park_id, creating=False):
+    """The (county_code, park_id) an enterprise may get from this staff member.
+
+    On creation a missing county or park means the staff member's own; on update None means none.
+    """
     if staff.role == "park_operator":
-        if park_id is not None and park_id != staff.park_id:
+        if creating and park_id is None:
+            park_id = staff.park_id
+        if park_id != staff.park_id:
             raise Forbidden("enterprise_out_of_scope", "只能登记本园区的企业")
-        park_id = staff.park_id
     elif staff.role == "county_operator":
         if county_code is not None and county_code != staff.county_code:
             raise Forbidden("enterprise_out_of_scope", "只能登记本县区的企业")
