@@ -6,7 +6,7 @@ The enterprises are samples for trying the system, not real companies.
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Checkpoint, County, Enterprise, Park
+from app.models import Checkpoint, County, Enterprise, EnterpriseJob, Park
 
 COUNTIES = [
     ("640104", "兴庆区"),
@@ -42,6 +42,18 @@ ENTERPRISES = [
     ("（示例）银川兴庆建设工程有限公司", "640104", None, "兴庆区各工地", "建筑工程"),
 ]
 
+# Sample job rows (工种, 解决用工人数, 缺工人数) of the sample enterprises, so the mini-program shows vacancies.
+JOBS = [
+    ("（示例）银川塞上纺织有限公司", "纺织工", 20, 15),
+    ("（示例）银川塞上纺织有限公司", "包装工", 10, 5),
+    ("（示例）宁夏贺兰山食品有限公司", "普工", 30, 20),
+    ("（示例）宁夏贺兰山食品有限公司", "叉车司机", 2, 3),
+    ("（示例）灵武羊绒制品有限公司", "缝纫工", 12, 8),
+    ("（示例）永宁新材料科技有限公司", "电焊工", 6, 4),
+    ("（示例）银川兴庆建设工程有限公司", "钢筋工", 15, 10),
+    ("（示例）银川兴庆建设工程有限公司", "木工", 8, 0),
+]
+
 
 def _upsert(model, key, values):
     row = db.session.scalar(select(model).filter_by(**key))
@@ -71,7 +83,23 @@ def load_reference_data():
             {"name": name},
             {"county_code": county, "park_id": parks.get(park), "work_location": location, "products": products},
         )
+    db.session.flush()
+    created += _add_sample_jobs()
     db.session.commit()
+    return created
+
+
+def _add_sample_jobs():
+    """Add the sample job rows that are missing; counts already there (hires moved them) are kept."""
+    enterprises = {e.name: e.id for e in db.session.scalars(select(Enterprise).where(
+        Enterprise.name.in_({name for name, *_ in JOBS})))}
+    existing = set(db.session.execute(select(EnterpriseJob.enterprise_id, EnterpriseJob.job_type)).all())
+    created = 0
+    for name, job_type, filled, short in JOBS:
+        if (enterprises[name], job_type) not in existing:
+            db.session.add(EnterpriseJob(enterprise_id=enterprises[name], job_type=job_type, filled=filled,
+                                         short=short))
+            created += 1
     return created
 
 

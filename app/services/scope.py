@@ -93,3 +93,42 @@ def application_in_scope(staff, application_id):
     require_role(staff, PLANNERS)
     return get_in_scope(staff, Application, application_id, "application_not_found", "没有找到这条报名",
                         covers_application)
+
+
+# --- enterprises (附件2) and their job rows -----------------------------------
+
+ENTERPRISE_READERS = ("admin", "county_operator", "park_operator", "enterprise_hr")
+ENTERPRISE_REGISTRARS = ("admin", "county_operator", "park_operator")
+
+
+def filter_enterprises(query, staff):
+    """Restrict an Enterprise query to the staff member's county, park or own enterprise."""
+    if staff.role == "admin":
+        return query
+    if staff.role == "county_operator":
+        return query.where(Enterprise.county_code == staff.county_code)
+    if staff.role == "park_operator":
+        return query.where(Enterprise.park_id == staff.park_id)
+    if staff.role == "enterprise_hr":
+        return query.where(Enterprise.id == staff.enterprise_id)
+    raise Forbidden("forbidden_role", "当前角色无权查看企业信息")
+
+
+def covers_enterprise(staff, enterprise):
+    """Whether the enterprise lies in the staff member's scope."""
+    if staff.role == "admin":
+        return True
+    if staff.role == "county_operator":
+        return enterprise.county_code == staff.county_code
+    if staff.role == "park_operator":
+        return enterprise.park_id is not None and enterprise.park_id == staff.park_id
+    if staff.role == "enterprise_hr":
+        return enterprise.id == staff.enterprise_id
+    return False
+
+
+def enterprise_in_scope(staff, enterprise_id):
+    """An enterprise the staff member may see and keep (its sheet, job rows and interested workers)."""
+    require_role(staff, ENTERPRISE_READERS)
+    return get_in_scope(staff, Enterprise, enterprise_id, "enterprise_not_found", "没有找到该企业",
+                        covers_enterprise)
