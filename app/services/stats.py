@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import String, and_, case, func, or_, select
+from sqlalchemy import Date, and_, case, func, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -31,9 +31,9 @@ ORDER_STATUSES = ("pending", "active", "released")
 
 
 class local_day(FunctionElement):  # noqa: N801  (reads as a SQL function)
-    """The Beijing calendar day (YYYY-MM-DD) of a naive-UTC timestamp column."""
+    """The Beijing calendar day (a date) of a naive-UTC timestamp column."""
 
-    type = String()
+    type = Date()
     inherit_cache = True
 
 
@@ -45,7 +45,7 @@ def _local_day_sqlite(element, compiler, **kw):
 @compiles(local_day, "mysql")
 @compiles(local_day, "mariadb")
 def _local_day_mysql(element, compiler, **kw):
-    return "DATE_FORMAT(DATE_ADD(%s, INTERVAL 8 HOUR), '%%Y-%%m-%%d')" % compiler.process(element.clauses, **kw)
+    return "DATE(DATE_ADD(%s, INTERVAL 8 HOUR))" % compiler.process(element.clauses, **kw)
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ def _applications(area):
         by_status[status] += count
         by_direction[direction] += count
         by_county[county] += count
-        by_day[str(day)] += count
+        by_day[day.isoformat()] += count
     return {"total": sum(by_status.values()),
             "by_status": {name: by_status.get(name, 0) for name in APPLICATION_STATUSES},
             "by_direction": {name: by_direction.get(name, 0) for name in DIRECTIONS},
