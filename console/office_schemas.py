@@ -191,7 +191,8 @@ class ReturneeOut(Schema):
     isolate_verdict = Boolean()
     health = Nested(FeedHealthOut)
     isolation = Nested(IsolationOrderBriefOut, allow_none=True)
-    flags = List(String(), metadata={"description": "red | yellow | high_risk_origin | isolate_verdict | isolation_order"})
+    flags = List(String(), metadata={"description": "red | yellow | high_risk_origin | isolate_verdict | "
+                                                    "isolation_order"})
     flagged = Boolean()
 
 

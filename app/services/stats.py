@@ -20,11 +20,12 @@ from app.errors import Forbidden, Invalid
 from app.extensions import db
 from app.models import (Application, Checkpoint, Enterprise, EnterpriseJob, IsolationOrder, Park, Revocation,
                         ScanEvent, Seat, Trip, Worker)
+from app.models.application import DIRECTIONS
+from app.models.application import STATUSES as APPLICATION_STATUSES
+from app.models.transport import TRIP_STATUSES
 from app.services import scope
 from app.services.manifests import SEAT_STATUSES
 from app.services.timeutil import LOCAL_ZONE
-from app.models.application import DIRECTIONS, STATUSES as APPLICATION_STATUSES
-from app.models.transport import TRIP_STATUSES
 
 VIEWERS = ("admin", "county_operator", "park_operator", "health_officer")
 ORDER_STATUSES = ("pending", "active", "released")

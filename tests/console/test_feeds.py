@@ -95,12 +95,10 @@ def test_isolation_window_and_county(client, inbound):
     assert (bad.status_code, bad.json["error"]["code"]) == (422, "validation_error")
 
 
-@pytest.mark.parametrize("role", ["county_operator", "checkpoint_staff", "enterprise_hr"])
-def test_isolation_feed_is_for_health_officers_and_the_office(client, role):
-    scope = {"checkpoint_staff": {"checkpoint_id": 1}, "enterprise_hr": {"enterprise_id": 1}}.get(role, {})
-    if scope:
-        model = Checkpoint if role == "checkpoint_staff" else Enterprise
-        scope = {next(iter(scope)): db.session.scalar(select(model.id).limit(1))}
+@pytest.mark.parametrize("role,model", [("county_operator", None), ("checkpoint_staff", Checkpoint),
+                                        ("enterprise_hr", Enterprise)])
+def test_isolation_feed_is_for_health_officers_and_the_office(client, role, model):
+    scope = {f"{model.__tablename__[:-1]}_id": db.session.scalar(select(model.id).limit(1))} if model else {}
     headers = make_staff(client, "someone", role=role, **scope)
     response = client.get(ISOLATION, headers=headers)
     assert (response.status_code, response.json["error"]["code"]) == (403, "forbidden_role")
