@@ -1,4 +1,6 @@
 """Request and response schemas of the office's console routes: liaison list, dashboard, feeds."""
+from datetime import date
+
 from apiflask import Schema
 from apiflask.fields import Boolean, Date, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, Range, Regexp
@@ -9,6 +11,7 @@ from app.services.liaison import mask_wechat
 _ID = Range(1, MAX_ID)
 _COUNTY = Regexp(r"\A[0-9]{6}\Z", error="应为6位县区代码")
 _COUNTS = {"keys": String(), "values": Integer()}
+_DAY = Range(date(2000, 1, 1), date(2099, 12, 31))
 
 
 # --- liaison list (附件1) -----------------------------------------------------
@@ -75,8 +78,8 @@ class LiaisonListOut(Schema):
 
 class StatsIn(RequestSchema):
     county = String(validate=_COUNTY, metadata={"description": "县区代码；县区、卫健账号只能是本县区"})
-    date_from = Date(metadata={"description": "北京时间日期，含"})
-    date_to = Date(metadata={"description": "北京时间日期，含"})
+    date_from = Date(validate=_DAY, metadata={"description": "北京时间日期，含"})
+    date_to = Date(validate=_DAY, metadata={"description": "北京时间日期，含"})
 
 
 class DayCountOut(Schema):

@@ -145,3 +145,10 @@ def test_days_are_beijing_days(client, world):
     assert later.json["trips"]["total"] == 0 and later.json["passengers"]["total"] == 0
     backwards = client.get(STATS, query_string={"date_from": "2020-02-25", "date_to": "2020-02-24"}, headers=office)
     assert (backwards.status_code, backwards.json["error"]["code"]) == (422, "validation_error")
+
+
+def test_dates_out_of_range_are_refused(client):
+    office = make_staff(client, "office", role="admin")
+    for bad in ({"date_from": "0001-01-01"}, {"date_to": "9999-12-31"}, {"county": "yongning"}):
+        response = client.get(STATS, query_string=bad, headers=office)
+        assert (response.status_code, response.json["error"]["code"]) == (422, "validation_error"), bad
