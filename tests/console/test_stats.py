@@ -1,0 +1,154 @@
+"""The dashboard (GET /api/console/v1/stats): counts by status, direction, county and Beijing day, in scope."""
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Application, Enterprise, EnterpriseJob, Park
+from app.services.timeutil import local_today
+from tests.builders import make_staff, make_worker, publish_trip, qr_of, scan_body, submit_application
+
+STATS = "/api/console/v1/stats"
+SCANS = "/api/checkin/v1/scans"
+
+
+def enterprise(name_part):
+    return db.session.scalar(select(Enterprise).where(Enterprise.name.contains(name_part)))
+
+
+@pytest.fixture
+def world(client):
+    """A trip of 永宁县 (640121) with one arrival, one fever at boarding and two no-shows; an
+    application to a 贺兰 park enterprise (640122); job rows in both counties."""
+    trip = publish_trip(client, passengers=4)
+    crew = {trip["captain"]["worker_id"], trip["vice"]["worker_id"]}
+    riders = [rider for rider in trip["riders"] if rider["worker_id"] not in crew]
+    captain, trip_id = trip["captain"]["headers"], trip["trip"]["id"]
+    well, sick = qr_of(client, riders[0], trip_id), qr_of(client, riders[1], trip_id)
+    assert client.post(SCANS, json=scan_body(well), headers=captain).json["verdict"] == "allow"
+    assert client.post(SCANS, json=scan_body(sick, temperature=38.1), headers=captain).json["verdict"] == "isolate"
+    assert client.post(SCANS, json=scan_body(well, kind="arrive"), headers=captain).json["verdict"] == "allow"
+    helan = enterprise("贺兰山食品")
+    worker = make_worker(client, name="helan", n=50)
+    submit_application(client, worker, county_code="640122", employer_id=helan.id, employer_name=helan.name,
+                       direction="inbound")
+    db.session.add_all([EnterpriseJob(enterprise_id=helan.id, job_type="普工", filled=3, short=5),
+                        EnterpriseJob(enterprise_id=helan.id, job_type="叉车", filled=1, short=0),
+                        EnterpriseJob(enterprise_id=enterprise("永宁新材料").id, job_type="焊工", filled=2, short=1)])
+    db.session.commit()
+    return {**trip, "helan": helan}
+
+
+def test_office_sees_everything(client, world):
+    office = make_staff(client, "office", role="admin")
+    response = client.get(STATS, headers=office)
+    assert response.status_code == 200, response.json
+    stats = response.json
+    applications = stats["applications"]
+    assert applications["total"] == 5
+    assert applications["by_status"]["assigned"] == 4 and applications["by_status"]["submitted"] == 1
+    assert applications["by_direction"] == {"outbound": 4, "inbound": 1}
+    assert applications["by_county"] == {"640121": 4, "640122": 1}
+    assert applications["by_day"] == [{"day": local_today().isoformat(), "count": 5}]
+    assert stats["trips"]["total"] == 1 and stats["trips"]["by_status"]["arrived"] == 1
+    assert stats["passengers"]["by_status"] == {"assigned": 0, "boarded": 0, "arrived": 1, "no_show": 2,
+                                                "isolated": 1}
+    assert stats["check_in"] == {"boarded": 1, "arrived": 1, "no_show": 2}
+    assert stats["health"]["anomalies_by_reason"] == {"fever": 1}
+    assert stats["health"]["isolations_by_status"] == {"pending": 1, "active": 0, "released": 0}
+    assert stats["health"]["isolations_by_kind"]["undecided"] == 1
+    assert stats["vacancies"] == {"filled": 6, "short": 6, "by_county": [
+        {"county_code": "640121", "filled": 2, "short": 1}, {"county_code": "640122", "filled": 4, "short": 5}]}
+
+
+def test_figures_agree_with_the_manifest_and_survive_closing_the_trip(client, world):
+    office = make_staff(client, "office", role="admin")
+    trip_id = world["trip"]["id"]
+    manifest = client.get(f"/api/checkin/v1/trips/{trip_id}/manifest", headers=world["staff"]).json["counts"]
+    before = client.get(STATS, headers=office).json["passengers"]["by_status"]
+    assert before == {name: manifest[name] for name in before}
+    closed = client.post(f"/api/checkin/v1/trips/{trip_id}/close", headers=world["staff"])
+    assert closed.status_code == 200, closed.json
+    after = client.get(STATS, headers=office).json
+    # Closing revokes the no-shows' seats: they are still no-shows, and the fever case still isolated.
+    assert after["passengers"]["by_status"] == before and after["check_in"]["no_show"] == 2
+
+
+def test_county_and_park_operators_see_their_own(client, world):
+    helan = make_staff(client, "helan", county_code="640122")
+    stats = client.get(STATS, headers=helan).json
+    assert stats["filters"]["county"] == "640122" and stats["applications"]["total"] == 1
+    assert stats["trips"]["total"] == 0 and stats["passengers"]["total"] == 0
+    assert stats["health"]["anomalies"] == 0 and stats["health"]["isolations"] == 0
+    assert (stats["vacancies"]["filled"], stats["vacancies"]["short"]) == (4, 5)
+    other = client.get(STATS, query_string={"county": "640121"}, headers=helan)
+    assert (other.status_code, other.json["error"]["code"]) == (403, "county_out_of_scope")
+    yongning = client.get(STATS, headers=world["staff"]).json
+    assert yongning["applications"]["total"] == 4 and yongning["health"]["isolations"] == 1
+    park_id = world["helan"].park_id
+    park = make_staff(client, "helan-park", role="park_operator", park_id=park_id)
+    stats = client.get(STATS, headers=park).json
+    assert stats["applications"]["by_county"] == {"640122": 1} and stats["trips"]["total"] == 0
+    assert stats["vacancies"]["by_county"] == [{"county_code": "640122", "filled": 4, "short": 5}]
+    assert client.get(STATS, query_string={"county": "640121"}, headers=park).status_code == 403
+    other_park = db.session.scalar(select(Park.id).where(Park.code == "lingwu-ip"))
+    lingwu = make_staff(client, "lingwu-park", role="park_operator", park_id=other_park)
+    assert client.get(STATS, headers=lingwu).json["applications"]["total"] == 0
+
+
+def test_health_officers_see_their_county_or_all(client, world):
+    everywhere = make_staff(client, "health", role="health_officer")
+    assert client.get(STATS, headers=everywhere).json["applications"]["total"] == 5
+    narrowed = client.get(STATS, query_string={"county": "640122"}, headers=everywhere).json
+    assert narrowed["applications"]["total"] == 1 and narrowed["health"]["isolations"] == 0
+    local = make_staff(client, "health-yn", role="health_officer", county_code="640121")
+    stats = client.get(STATS, headers=local).json
+    assert stats["health"]["anomalies"] == 1 and stats["health"]["isolations"] == 1
+
+
+@pytest.mark.parametrize("role,scope", [("enterprise_hr", "enterprise"), ("checkpoint_staff", "checkpoint"),
+                                        ("transport_operator", None)])
+def test_other_roles_may_not_see_the_dashboard(client, role, scope):
+    from app.models import Checkpoint
+
+    ids = {"enterprise": ("enterprise_id", Enterprise), "checkpoint": ("checkpoint_id", Checkpoint)}
+    kwargs = {}
+    if scope:
+        name, model = ids[scope]
+        kwargs[name] = db.session.scalar(select(model.id).limit(1))
+    headers = make_staff(client, "someone", role=role, **kwargs)
+    response = client.get(STATS, headers=headers)
+    assert (response.status_code, response.json["error"]["code"]) == (403, "forbidden_role")
+
+
+def test_days_are_beijing_days(client, world):
+    office = make_staff(client, "office", role="admin")
+    # 17:30 UTC on 23 February is 01:30 on the 24th in Beijing.
+    late = db.session.scalar(select(Application).where(Application.county_code == "640122"))
+    late.created_at = datetime(2020, 2, 23, 17, 30)
+    early = db.session.scalar(select(Application).where(Application.county_code == "640121").limit(1))
+    early.created_at = datetime(2020, 2, 23, 15, 59)  # 23:59 on the 23rd in Beijing
+    db.session.commit()
+    by_day = client.get(STATS, headers=office).json["applications"]["by_day"]
+    assert by_day[:2] == [{"day": "2020-02-23", "count": 1}, {"day": "2020-02-24", "count": 1}]
+    one_day = client.get(STATS, query_string={"date_from": "2020-02-24", "date_to": "2020-02-24"},
+                         headers=office).json
+    assert one_day["applications"]["total"] == 1 and one_day["applications"]["by_county"] == {"640122": 1}
+    assert one_day["trips"]["total"] == 0 and one_day["health"]["anomalies"] == 0
+    today = local_today()
+    current = client.get(STATS, query_string={"date_from": today.isoformat(), "date_to": today.isoformat()},
+                         headers=office).json
+    assert current["trips"]["total"] == 1 and current["health"]["anomalies"] == 1
+    assert current["applications"]["total"] == 3
+    later = client.get(STATS, query_string={"date_from": (today + timedelta(days=1)).isoformat()}, headers=office)
+    assert later.json["trips"]["total"] == 0 and later.json["passengers"]["total"] == 0
+    backwards = client.get(STATS, query_string={"date_from": "2020-02-25", "date_to": "2020-02-24"}, headers=office)
+    assert (backwards.status_code, backwards.json["error"]["code"]) == (422, "validation_error")
+
+
+def test_dates_out_of_range_are_refused(client):
+    office = make_staff(client, "office", role="admin")
+    for bad in ({"date_from": "0001-01-01"}, {"date_to": "9999-12-31"}, {"county": "yongning"}):
+        response = client.get(STATS, query_string=bad, headers=office)
+        assert (response.status_code, response.json["error"]["code"]) == (422, "validation_error"), bad
