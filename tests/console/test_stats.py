@@ -2,7 +2,7 @@
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import Application, Enterprise, EnterpriseJob, Park
@@ -33,6 +33,7 @@ def world(client):
     worker = make_worker(client, name="helan", n=50)
     submit_application(client, worker, county_code="640122", employer_id=helan.id, employer_name=helan.name,
                        direction="inbound")
+    db.session.execute(delete(EnterpriseJob))  # the reference data's sample rows: known figures only
     db.session.add_all([EnterpriseJob(enterprise_id=helan.id, job_type="普工", filled=3, short=5),
                         EnterpriseJob(enterprise_id=helan.id, job_type="叉车", filled=1, short=0),
                         EnterpriseJob(enterprise_id=enterprise("永宁新材料").id, job_type="焊工", filled=2, short=1)])
