@@ -90,6 +90,8 @@ def test_registering_a_self_returnee_creates_a_worker_without_openid(client):
 def test_a_mini_program_user_keeps_their_row_and_sees_the_arrival(client):
     worker_headers = make_worker(client, "wang", n=7)
     id_number = profile(7)["id_number"]
+    before = client.get("/api/mp/v1/health", headers=worker_headers).json["clearance"]
+    assert (before["state"], before["arrival_date"], before["follow_ups"]) == ("not_arrived", None, 0)
     headers, enterprise_id = hr(client)
     row = register(client, headers, enterprise_id, id_number=id_number, name="王五", phone="13800000000",
                    origin="湖北省武汉市")
