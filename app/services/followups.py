@@ -74,17 +74,22 @@ def _check(row, day, symptoms):
 
 
 def _on_day(worker_id, day):
-    """The worker's follow-up of a Beijing-time day, or None."""
+    """The worker's follow-up of a Beijing-time day, or None.
+
+    A locking read: on MariaDB it sees what a concurrent request committed while we waited
+    for the worker's lock, where a plain read would answer from this transaction's snapshot.
+    """
     start = _utc(day, 0)
     return db.session.scalar(select(HealthEvent.id).where(
         HealthEvent.worker_id == worker_id, HealthEvent.kind == "follow_up",
-        HealthEvent.occurred_at >= start, HealthEvent.occurred_at < start + timedelta(days=1)).limit(1))
+        HealthEvent.occurred_at >= start, HealthEvent.occurred_at < start + timedelta(days=1))
+        .limit(1).with_for_update())
 
 
 def _open_pending(worker_id, reason, event):
     """A pending isolation order for an abnormal follow-up, unless one is open already (then that one)."""
     open_order = db.session.scalar(select(IsolationOrder).where(
-        IsolationOrder.worker_id == worker_id, IsolationOrder.status.in_(OPEN_ORDER_STATUSES)))
+        IsolationOrder.worker_id == worker_id, IsolationOrder.status.in_(OPEN_ORDER_STATUSES)).with_for_update())
     if open_order is not None:
         return open_order
     order = IsolationOrder(worker_id=worker_id, reason=reason, health_event_id=event.id)

@@ -89,8 +89,9 @@ def open_order(staff, data):
     worker = db.session.scalar(visible.with_for_update())
     if worker is None:
         raise NotFound("worker_not_found", "没有找到该人员")
+    # A locking read, like the worker's: it sees an order a concurrent request has just committed.
     existing = db.session.scalar(select(IsolationOrder.id).where(
-        IsolationOrder.worker_id == worker_id, IsolationOrder.status.in_(OPEN_ORDER_STATUSES)))
+        IsolationOrder.worker_id == worker_id, IsolationOrder.status.in_(OPEN_ORDER_STATUSES)).with_for_update())
     if existing is not None:
         raise Conflict("isolation_order_open", "该人员已有待处理或进行中的隔离单，请处理该隔离单",
                        fields={"isolation_order_id": str(existing)})
