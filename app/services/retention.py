@@ -5,7 +5,7 @@ from flask import current_app
 from sqlalchemy import delete, func, or_, select, update
 
 from app.extensions import db
-from app.models import Application, AuthToken, HealthEvent, Worker
+from app.models import Application, AuthToken, HealthEvent, RosterEntry, Worker
 from app.models.application import ACTIVE_STATUSES
 from app.models.base import utcnow
 
@@ -22,8 +22,9 @@ def purge_expired(dry_run=False):
 
     - closed applications (rejected, travelled, cancelled) untouched for RETENTION_DAYS;
     - expired or long-revoked tokens;
-    - idle workers (no login or profile change within the period, no application left, and
-      consent given): their personal fields and their whole health record. A record is never
+    - idle workers (no login or profile change within the period, no application left, no
+      recent roster registration, and consent given or registered by HR): their personal
+      fields, their whole health record and their roster registrations. A record is never
       cut piecemeal, since the current status is derived from all of it.
     """
     cutoff = utcnow() - timedelta(days=current_app.config["RETENTION_DAYS"])
@@ -39,9 +40,13 @@ def purge_expired(dry_run=False):
     # Applications purged in this run do not count, so a worker whose last one goes is erased too.
     has_application = select(Application.id).where(Application.worker_id == Worker.id, ~closed).exists()
     last_seen = func.coalesce(Worker.last_login_at, Worker.updated_at)
-    idle = (Worker.updated_at < cutoff) & (last_seen < cutoff) & ~has_application
-    # Someone who logged in and never consented still left an openid and a session key.
-    idle &= or_(Worker.consent_version.is_not(None), Worker.session_key_cipher.is_not(None))
+    # A recent registration on an enterprise's roster (零散返岗) is a recent use of the data too.
+    on_roster = select(RosterEntry.id).where(RosterEntry.worker_id == Worker.id, RosterEntry.created_at >= cutoff)
+    idle = (Worker.updated_at < cutoff) & (last_seen < cutoff) & ~has_application & ~on_roster.exists()
+    # Someone who logged in and never consented still left an openid and a session key; someone
+    # HR registered never logged in at all.
+    idle &= or_(Worker.consent_version.is_not(None), Worker.session_key_cipher.is_not(None),
+                Worker.registered_by.is_not(None) & Worker.id_number_cipher.is_not(None))
     idle_ids = db.session.scalars(select(Worker.id).where(idle)).all()
     counts["workers"] = len(idle_ids)
     counts["health_events"] = _count(HealthEvent, HealthEvent.worker_id.in_(idle_ids)) if idle_ids else 0
@@ -49,6 +54,7 @@ def purge_expired(dry_run=False):
         return counts
     if idle_ids:
         db.session.execute(delete(HealthEvent).where(HealthEvent.worker_id.in_(idle_ids)))
+        db.session.execute(delete(RosterEntry).where(RosterEntry.worker_id.in_(idle_ids)))
         db.session.execute(update(Worker).where(Worker.id.in_(idle_ids)).values(dict.fromkeys(_PERSONAL_FIELDS)))
     db.session.commit()
     return counts

@@ -46,3 +46,24 @@ def test_recent_or_active_records_are_kept(client, app):
 def test_purge_command(app):
     result = app.test_cli_runner().invoke(args=["purge-expired", "--dry-run"])
     assert result.exit_code == 0 and result.output.startswith("would purge:")
+
+
+
+def test_returnees_registered_by_hr_are_erased_too_unless_registered_recently(client, app):
+    from app.models import RosterEntry
+    from tests.builders import profile
+    from tests.console.roster_helpers import hr, register
+
+    headers, enterprise_id = hr(client)
+    old = register(client, headers, enterprise_id, n=0)["worker_id"]
+    make_worker(client, "idle", n=3)
+    recent = register(client, headers, enterprise_id, n=1, id_number=profile(3)["id_number"])["worker_id"]
+    _age_everything(app.config["RETENTION_DAYS"] + 1)
+    long_ago = utcnow() - timedelta(days=app.config["RETENTION_DAYS"] + 1)
+    db.session.execute(update(RosterEntry).where(RosterEntry.worker_id == old).values(created_at=long_ago))
+    db.session.commit()
+    assert purge_expired()["workers"] == 1
+    erased, kept = db.session.get(Worker, old), db.session.get(Worker, recent)
+    assert erased.id_number_cipher is None and erased.name is None and kept.id_number_cipher is not None
+    assert db.session.scalars(select(RosterEntry.worker_id)).all() == [recent]
+    assert purge_expired()["workers"] == 0  # an erased worker is not erased again
