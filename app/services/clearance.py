@@ -5,8 +5,8 @@ arrival date) is over, every daily follow-up (随访) in it was normal and no is
 order is pending or active. Otherwise they are **isolated** (an open order), **in
 observation** (the period is running, a follow-up was abnormal, or the health record is
 red or yellow) or **not arrived**. A release from isolation (isolation_end) restarts the
-observation period on the day of release: the follow-ups before it were answered by the
-isolation, the ones after it must be normal again.
+observation period on the day of release: the follow-ups before the release were answered
+by the isolation, the ones after it must be normal again.
 """
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
@@ -66,12 +66,11 @@ def decide_clearance(arrival_date, observations, open_order_status, rules, now):
     today = local_day(now)
     if arrival_date is None or arrival_date > today:
         return _clearance("not_arrived", arrival_date)
-    start = arrival_date
-    for observation in observations:
-        if observation.kind == "isolation_end":
-            start = max(start, local_day(observation.occurred_at))
+    released_at = max((o.occurred_at for o in observations if o.kind == "isolation_end"), default=None)
+    start = max(arrival_date, local_day(released_at)) if released_at else arrival_date
     ends_on = start + timedelta(days=rules.observation_days - 1)
-    follow_ups = [o for o in observations if o.kind == "follow_up" and local_day(o.occurred_at) >= start]
+    follow_ups = [o for o in observations if o.kind == "follow_up" and local_day(o.occurred_at) >= arrival_date
+                  and (released_at is None or o.occurred_at > released_at)]
     abnormal = sum(assess(o, rules)[0] != "green" for o in follow_ups)
     counts = {"arrival_date": arrival_date, "ends_on": ends_on, "follow_ups": len(follow_ups),
               "abnormal": abnormal}

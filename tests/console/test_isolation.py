@@ -53,7 +53,8 @@ def test_activate_and_release_a_pending_order(client):
     roster_row = client.get(ROSTER.format(enterprise_id), headers=headers).json["items"][0]
     # Released: the observation starts again today, the record is green again.
     assert roster_row["health"]["status"] == "green"
-    assert roster_row["clearance"]["state"] == "in_observation"
+    assert (roster_row["clearance"]["state"], roster_row["clearance"]["reason"]) == ("in_observation",
+                                                                                     "observation_period")
     assert roster_row["clearance"]["observation_ends_on"] == (local_today() + timedelta(days=13)).isoformat()
 
 

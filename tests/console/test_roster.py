@@ -172,3 +172,26 @@ def test_the_roster_loads_in_a_fixed_number_of_queries(client):
     for n in range(1, 6):
         register(client, headers, enterprise_id, n=n, id_number=make_id_number(area="510104", sequence=600 + n))
     assert count_queries() == few
+
+
+def test_plain_id_numbers_and_phones_appear_in_no_response_log_or_column(client, caplog):
+    import logging
+
+    from tests.test_privacy import _all_stored_text
+
+    body = returnee(n=9)
+    headers, enterprise_id = hr(client)
+    officer = make_staff(client, "weijian", role="health_officer")
+    with caplog.at_level(logging.DEBUG):
+        responses = [client.post(ROSTER.format(enterprise_id), json=body, headers=headers)]
+        worker_id = responses[0].json["worker_id"]
+        url = f"{ROSTER.format(enterprise_id)}/{worker_id}/follow-ups"
+        responses.append(client.post(url, json={"temperature": 38.5}, headers=headers))
+        responses.append(client.get(url, headers=headers))
+        responses.append(client.get(ROSTER.format(enterprise_id), headers=headers))
+        responses.append(client.get("/api/console/v1/isolation-orders", headers=officer))
+    texts = [response.get_data(as_text=True) for response in responses]
+    stored = _all_stored_text()
+    for secret in (body["id_number"], body["phone"]):
+        assert all(secret not in text for text in texts)
+        assert secret not in caplog.text and secret not in stored

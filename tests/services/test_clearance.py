@@ -76,3 +76,14 @@ def test_a_red_record_blocks_clearance_and_a_high_risk_origin_is_observed():
     later = decide_clearance(ARRIVED, [arrival(places=("湖北省武汉市",))], None, RULES,
                              _at(ARRIVED + timedelta(days=14)))
     assert later.state == "cleared"
+
+
+def test_a_follow_up_earlier_on_the_day_of_release_is_answered_by_the_isolation():
+    day = ARRIVED + timedelta(days=2)
+    record = [Observation("follow_up", _at(day, 8), Decimal("38.0")),
+              Observation("isolation_start", _at(day, 9)), Observation("isolation_end", _at(day, 17))]
+    result = decide(day, record)
+    assert (result.reason, result.follow_ups, result.observation_ends_on) == ("observation_period", 0,
+                                                                              day + timedelta(days=13))
+    later = decide(day + timedelta(days=1), [*record, follow_up(day + timedelta(days=1), "37.5")])
+    assert (later.reason, later.abnormal_follow_ups) == ("abnormal_follow_up", 1)
