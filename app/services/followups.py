@@ -44,8 +44,8 @@ def record(staff, enterprise_id, worker_id, data):
         raise Conflict("follow_up_exists", f"该返岗人员{day.isoformat()}已有随访记录，每天只记录一次",
                        fields={"date": "当天已随访"})
     now = utcnow()
-    event = HealthEvent(worker_id=worker_id, kind="follow_up", occurred_at=now if day == local_today() else _utc(day, 12),
-                        recorded_at=now, temperature=health.reading(data["temperature"]),
+    occurred = now if day == local_today() else _utc(day, 12)  # a past day's check is dated at its noon
+    event = HealthEvent(worker_id=worker_id, kind="follow_up", occurred_at=occurred, recorded_at=now, temperature=health.reading(data["temperature"]),
                         symptoms=sorted(set(data.get("symptoms") or [])), note=data.get("note"),
                         actor_kind="staff", actor_id=staff.id, location=enterprise.name[:128])
     db.session.add(event)

@@ -4,7 +4,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Enterprise
+from app.models import Checkpoint, Enterprise
 from app.services.timeutil import local_today
 from tests.builders import make_id_number, make_mobile, make_staff, publish_trip, qr_of, scan_body
 
@@ -17,6 +17,11 @@ XIXIA = "（示例）银川塞上纺织有限公司"  # 640105, park yc-etdz
 def enterprise(name=YONGNING):
     """An enterprise of the reference data."""
     return db.session.scalar(select(Enterprise).where(Enterprise.name == name))
+
+
+def checkpoint_id():
+    """The id of some checkpoint (ids differ between backends)."""
+    return db.session.scalar(select(Checkpoint.id).order_by(Checkpoint.id).limit(1))
 
 
 def hr(client, name=YONGNING, username="hr"):

@@ -9,6 +9,7 @@ from app.models import AuditLog, HealthEvent, RosterEntry, Worker
 from app.services.timeutil import local_today
 from tests.builders import make_id_number, make_staff, make_worker, profile
 from tests.console.roster_helpers import (
+    checkpoint_id,
     ROSTER,
     XIXIA,
     YONGNING,
@@ -143,7 +144,7 @@ def test_scope_county_and_park_operators_read_other_scopes_do_not(client):
         assert response.status_code == 404 and response.json["error"]["code"] == "enterprise_not_found"
         response = client.post(ROSTER.format(enterprise_id), json=returnee(n=1), headers=outsider)
         assert response.status_code == 404
-    for role, scope in (("checkpoint_staff", {"checkpoint_id": 1}), ("health_officer", {})):
+    for role, scope in (("checkpoint_staff", {"checkpoint_id": checkpoint_id()}), ("health_officer", {})):
         staff = make_staff(client, role, role=role, **scope)
         response = client.get(ROSTER.format(enterprise_id), headers=staff)
         assert response.status_code == 403 and response.json["error"]["code"] == "forbidden_role"

@@ -8,7 +8,8 @@ from app.extensions import db
 from app.models import AuditLog
 from app.services.timeutil import local_today
 from tests.builders import make_staff
-from tests.console.roster_helpers import ROSTER, XIXIA, YONGNING, hr, inbound_trip, register, returnee, scan
+from tests.console.roster_helpers import (ROSTER, XIXIA, YONGNING, checkpoint_id, hr, inbound_trip, register,
+                                          returnee, scan)
 
 ATTACHMENT3 = "/api/console/v1/exports/attachment3.xlsx"
 ISOLATION = "/api/console/v1/isolation-orders.xlsx"
@@ -59,7 +60,7 @@ def test_attachment3_over_the_callers_scope(client):
     assert [row[5] for row in dated[2:]] == ["客车 川A·12345"] * 2
     outside = client.get(ATTACHMENT3, query_string={"enterprise_id": other_id}, headers=headers)
     assert outside.status_code == 404 and outside.json["error"]["code"] == "enterprise_not_found"
-    checkpoint = make_staff(client, "gate", role="checkpoint_staff", checkpoint_id=1)
+    checkpoint = make_staff(client, "gate", role="checkpoint_staff", checkpoint_id=checkpoint_id())
     assert client.get(ATTACHMENT3, headers=checkpoint).status_code == 403
     audits = _audits("export.attachment3")
     assert len(audits) == 4 and audits[3].details["filter"] == {"date_from": local_today().isoformat()}
