@@ -47,7 +47,8 @@ def record(staff, enterprise_id, worker_id, data):
     occurred = now if day == local_today() else _utc(day, 12)  # a past day's check is dated at its noon
     event = HealthEvent(worker_id=worker_id, kind="follow_up", occurred_at=occurred, recorded_at=now,
                         temperature=health.reading(data["temperature"]),
-                        symptoms=sorted(set(data.get("symptoms") or [])), note=data.get("note"), actor_kind="staff", actor_id=staff.id, location=enterprise.name[:128])
+                        symptoms=sorted(set(data.get("symptoms") or [])), note=data.get("note"),
+                        actor_kind="staff", actor_id=staff.id, location=enterprise.name[:128])
     db.session.add(event)
     db.session.flush()
     status, reason, _ = assess(health.to_observation(event), health.rules())
