@@ -91,3 +91,15 @@ class ApplicationOut(Schema):
     volunteer_captain = Boolean()
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
+
+
+class ClearanceOut(Schema):
+    """Clearance to start work (方可上岗), as the worker and the roster show it."""
+
+    state = String(metadata={"description": "cleared 可上岗 | in_observation 观察中 | isolated 隔离中 | not_arrived 未到达"})
+    reason = String()
+    message = String()
+    arrival_date = Date(allow_none=True)
+    observation_ends_on = Date(allow_none=True, metadata={"description": "观察期最后一天，次日起可上岗"})
+    follow_ups = Integer(metadata={"description": "观察期内随访次数"})
+    abnormal_follow_ups = Integer()

@@ -10,7 +10,7 @@ from marshmallow import ValidationError
 
 from app.models.application import DIRECTIONS
 from app.services.health_rules import SYMPTOMS
-from app.schema_fields import MAX_ID, ApplicationOut, RequestSchema, UtcDateTime
+from app.schema_fields import MAX_ID, ApplicationOut, ClearanceOut, RequestSchema, UtcDateTime
 
 # Han characters (basic, extension A and the supplementary planes), letters, and the middle dot of
 # minority names.
@@ -133,6 +133,7 @@ class DeclarationOut(Schema):
 
 class HealthOut(HealthStatusOut):
     history = List(Nested(HealthEventOut))
+    clearance = Nested(ClearanceOut)
 
 
 # --- applications ------------------------------------------------------------

@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import Checkpoint, HealthEvent, ScanEvent, StaffUser, Worker
 from app.services.identity import mask_name
 from app.models.base import utcnow
-from app.services import workers
+from app.services import clearance, workers
 from app.services.health_rules import SYMPTOMS, HealthRules, Observation, derive_status
 
 
@@ -101,9 +101,12 @@ def declare(worker, temperature, symptoms, contact_with_case, places):
 
 
 def record_of(worker):
-    """The worker's status with its reason, and every event newest first with who recorded it and where."""
+    """The worker's status with its reason, every event newest first with who recorded it and where,
+    and their clearance to start work (方可上岗)."""
     events = events_of(worker.id)
-    return {**vars(status_of(worker.id, events)), "history": [_with_actor(event) for event in events]}
+    observations = [to_observation(event) for event in reversed(events)]
+    return {**vars(derive(observations)), "history": [_with_actor(event) for event in events],
+            "clearance": clearance.for_worker(worker.id, observations, rules())}
 
 
 def _with_actor(event):

@@ -23,10 +23,10 @@ def purge_expired(dry_run=False):
     - closed applications (rejected, travelled, cancelled) untouched for RETENTION_DAYS;
     - expired or long-revoked tokens;
     - idle workers (no login or profile change within the period, no application left, no
-      isolation order still open, and consent given or registered by an employer): their
-      personal fields and their whole health record, with the isolation orders, roster entries
-      and vacancy interests that hang on it. A record is never cut piecemeal, since the
-      current status is derived from all of it.
+      isolation order still open, no recent roster registration, and consent given or
+      registered by an employer): their personal fields and their whole health record, with
+      the isolation orders, roster entries and vacancy interests that hang on it. A record is
+      never cut piecemeal, since the current status is derived from all of it.
     """
     cutoff = utcnow() - timedelta(days=current_app.config["RETENTION_DAYS"])
     closed = (Application.updated_at < cutoff) & Application.status.not_in(ACTIVE_STATUSES)
@@ -43,11 +43,14 @@ def purge_expired(dry_run=False):
     last_seen = func.coalesce(Worker.last_login_at, Worker.updated_at)
     open_order = select(IsolationOrder.id).where(IsolationOrder.worker_id == Worker.id,
                                                  IsolationOrder.status.in_(("pending", "active"))).exists()
-    idle = (Worker.updated_at < cutoff) & (last_seen < cutoff) & ~has_application & ~open_order
+    # A recent registration on an enterprise's roster (零散返岗) is a recent use of the data too.
+    on_roster = select(RosterEntry.id).where(RosterEntry.worker_id == Worker.id, RosterEntry.created_at >= cutoff)
+    idle = ((Worker.updated_at < cutoff) & (last_seen < cutoff) & ~has_application & ~open_order
+            & ~on_roster.exists())
     # Someone who logged in and never consented still left an openid and a session key; someone
-    # HR registered (零散返岗) never consented here but their employer gave their data.
+    # HR registered never logged in at all, their employer gave their data.
     idle &= or_(Worker.consent_version.is_not(None), Worker.session_key_cipher.is_not(None),
-                Worker.registered_by.is_not(None))
+                Worker.registered_by.is_not(None) & Worker.id_number_cipher.is_not(None))
     idle_ids = db.session.scalars(select(Worker.id).where(idle)).all()
     counts["workers"] = len(idle_ids)
     counts["health_events"] = _count(HealthEvent, HealthEvent.worker_id.in_(idle_ids)) if idle_ids else 0
@@ -57,7 +60,7 @@ def purge_expired(dry_run=False):
         # Orders point at health events, so they go first.
         for model in (IsolationOrder, RosterEntry, VacancyInterest, HealthEvent):
             db.session.execute(delete(model).where(model.worker_id.in_(idle_ids)))
-        db.session.execute(update(Worker).where(Worker.id.in_(idle_ids)).values(dict.fromkeys(_PERSONAL_FIELDS + ("registered_by",))))
+        db.session.execute(update(Worker).where(Worker.id.in_(idle_ids)).values(dict.fromkeys(_PERSONAL_FIELDS)))
     db.session.commit()
     return counts
 

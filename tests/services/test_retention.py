@@ -57,14 +57,15 @@ def _registered_returnee(status):
     enterprise = db.session.scalar(select(Enterprise))
     clerk = StaffUser(username=f"hr-{status}", password_hash="x", display_name="HR", role="enterprise_hr",
                       enterprise_id=enterprise.id)
-    worker = Worker(name="王五", id_number_mask="640104********1234", registered_by=enterprise.id)
+    worker = Worker(name="王五", id_number_cipher=b"sealed", id_number_mask="640104********1234",
+                    registered_by=enterprise.id)
     db.session.add_all([clerk, worker])
     db.session.flush()
     event = HealthEvent(worker_id=worker.id, kind="follow_up", occurred_at=utcnow(), actor_kind="staff",
                         temperature=38)
     db.session.add_all([event, RosterEntry(enterprise_id=enterprise.id, worker_id=worker.id, origin="甘肃",
                                            arrival_date=date(2020, 2, 20), transport="train",
-                                           registered_by=clerk.id)])
+                                           registered_by=clerk.id, created_at=utcnow() - timedelta(days=3650))])
     db.session.flush()
     db.session.add(IsolationOrder(worker_id=worker.id, status=status, reason="fever", health_event_id=event.id))
     db.session.commit()
@@ -83,3 +84,23 @@ def test_workers_registered_by_an_employer_are_erased_with_their_orders_and_rost
     assert db.session.get(Worker, still_isolated).name == "王五"  # an open order keeps the record
     assert db.session.scalars(select(IsolationOrder.worker_id)).all() == [still_isolated]
     assert db.session.scalars(select(RosterEntry.worker_id)).all() == [still_isolated]
+
+
+def test_returnees_registered_by_hr_are_erased_too_unless_registered_recently(client, app):
+    from app.models import RosterEntry
+    from tests.builders import profile
+    from tests.console.roster_helpers import hr, register
+
+    headers, enterprise_id = hr(client)
+    old = register(client, headers, enterprise_id, n=0)["worker_id"]
+    make_worker(client, "idle", n=3)
+    recent = register(client, headers, enterprise_id, n=1, id_number=profile(3)["id_number"])["worker_id"]
+    _age_everything(app.config["RETENTION_DAYS"] + 1)
+    long_ago = utcnow() - timedelta(days=app.config["RETENTION_DAYS"] + 1)
+    db.session.execute(update(RosterEntry).where(RosterEntry.worker_id == old).values(created_at=long_ago))
+    db.session.commit()
+    assert purge_expired()["workers"] == 1
+    erased, kept = db.session.get(Worker, old), db.session.get(Worker, recent)
+    assert erased.id_number_cipher is None and erased.name is None and kept.id_number_cipher is not None
+    assert db.session.scalars(select(RosterEntry.worker_id)).all() == [recent]
+    assert purge_expired()["workers"] == 0  # an erased worker is not erased again
