@@ -22,40 +22,22 @@ from app.services.health_rules import HealthStatus
 from app.services.identity import InvalidIdentity, mask_id_number, mask_mobile, parse_id_number, parse_mobile
 from app.services.timeutil import LOCAL_ZONE, local_today
 
-ROSTER_READERS = ("admin", "county_operator", "park_operator", "enterprise_hr")
+ROSTER_READERS = scope.ENTERPRISE_READERS
 REGISTRARS = ROSTER_READERS
 ARRIVAL_STATUSES = ("assigned", "boarded", "arrived", "no_show")
 SOURCES = ("trip", "self")
 
 
-def covers_enterprise(staff, enterprise):
-    """Whether an enterprise lies in the staff member's scope (its county, park, or itself for HR)."""
-    if staff.role == "admin":
-        return True
-    if staff.role == "county_operator":
-        return enterprise.county_code == staff.county_code
-    if staff.role == "park_operator":
-        return enterprise.park_id is not None and enterprise.park_id == staff.park_id
-    if staff.role == "enterprise_hr":
-        return enterprise.id == staff.enterprise_id
-    return False
-
-
 def enterprise_in_scope(staff, enterprise_id, roles=ROSTER_READERS):
     """An enterprise whose roster the staff member may work on: Forbidden by role, NotFound by scope."""
-    scope.require_role(staff, roles)
-    return scope.get_in_scope(staff, Enterprise, enterprise_id, "enterprise_not_found", "没有找到该企业",
-                              covers_enterprise)
+    return scope.enterprise_in_scope(staff, enterprise_id, roles)
 
 
 def enterprises_condition(staff):
     """A condition on Enterprise for the staff member's scope; a health officer sees their county or all."""
     if staff.role == "health_officer":
         return Enterprise.county_code == staff.county_code if staff.county_code else true()
-    scope.require_role(staff, ROSTER_READERS)
-    return {"admin": true(), "county_operator": Enterprise.county_code == staff.county_code,
-            "park_operator": Enterprise.park_id == staff.park_id,
-            "enterprise_hr": Enterprise.id == staff.enterprise_id}[staff.role]
+    return scope.enterprise_condition(staff)
 
 
 @dataclass

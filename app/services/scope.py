@@ -2,7 +2,7 @@
 
 Objects outside the scope are reported as not found (404), so ids reveal nothing.
 """
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from app.errors import Forbidden, NotFound
 from app.extensions import db
@@ -101,17 +101,22 @@ ENTERPRISE_READERS = ("admin", "county_operator", "park_operator", "enterprise_h
 ENTERPRISE_REGISTRARS = ("admin", "county_operator", "park_operator")
 
 
+def enterprise_condition(staff):
+    """A condition on Enterprise for the staff member's county, park or own enterprise."""
+    if staff.role == "admin":
+        return true()
+    if staff.role == "county_operator":
+        return Enterprise.county_code == staff.county_code
+    if staff.role == "park_operator":
+        return Enterprise.park_id == staff.park_id
+    if staff.role == "enterprise_hr":
+        return Enterprise.id == staff.enterprise_id
+    raise Forbidden("forbidden_role", "当前角色无权查看企业信息")
+
+
 def filter_enterprises(query, staff):
     """Restrict an Enterprise query to the staff member's county, park or own enterprise."""
-    if staff.role == "admin":
-        return query
-    if staff.role == "county_operator":
-        return query.where(Enterprise.county_code == staff.county_code)
-    if staff.role == "park_operator":
-        return query.where(Enterprise.park_id == staff.park_id)
-    if staff.role == "enterprise_hr":
-        return query.where(Enterprise.id == staff.enterprise_id)
-    raise Forbidden("forbidden_role", "当前角色无权查看企业信息")
+    return query.where(enterprise_condition(staff))
 
 
 def covers_enterprise(staff, enterprise):
@@ -127,8 +132,8 @@ def covers_enterprise(staff, enterprise):
     return False
 
 
-def enterprise_in_scope(staff, enterprise_id):
-    """An enterprise the staff member may see and keep (its sheet, job rows and interested workers)."""
-    require_role(staff, ENTERPRISE_READERS)
+def enterprise_in_scope(staff, enterprise_id, roles=ENTERPRISE_READERS):
+    """An enterprise the staff member may see and keep (its sheet, job rows, interests, roster)."""
+    require_role(staff, roles)
     return get_in_scope(staff, Enterprise, enterprise_id, "enterprise_not_found", "没有找到该企业",
                         covers_enterprise)
