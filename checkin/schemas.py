@@ -74,6 +74,7 @@ class ScanOut(Schema):
     message = String()
     conflict = Boolean()
     replayed = Boolean()
+    reconciled = Boolean(metadata={"description": "先判为未上车的到达，上车记录补传后重新核定"})
     stored = Boolean()
     passenger = Nested(PassengerBriefOut, allow_none=True)
     health = Nested(HealthBriefOut, allow_none=True)

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.services import credentials, health, signing
-from app.services.health_rules import Observation
+from app.services.health_rules import Observation, derive_status
 from app.services.identity import mask_name
 from app.services.scan_rules import SeatFacts, decide
 from app.services.timeutil import LOCAL_ZONE
@@ -93,29 +93,55 @@ def scope_for(scanner, kind, checkpoint_id, at, mode="online", captain_trip_ids=
 
 @dataclass
 class Seen:
-    """What the server knows of the seat a credential names: rows, passages and the health record."""
+    """What the server knows of the seat a credential names: rows, passages and the health record.
+
+    `boarded_at` / `arrived_at` are the scanned_at of the scan that boarded or landed the
+    passenger (None if none did); `observations` is the whole health record, oldest first.
+    """
 
     seat: Seat
     trip: Trip
     worker: Worker
-    boarded: bool
-    arrived: bool
-    observations: list  # the passenger's health record, oldest first
+    boarded_at: datetime | None
+    arrived_at: datetime | None
+    observations: list
 
-    def facts(self, at):
-        """SeatFacts for a scan judged at `at` (naive UTC)."""
+    def facts(self, at, kind, mode="online"):
+        """SeatFacts for a scan of `kind` judged at `at` (naive UTC).
+
+        Online scans are judged as of now by everything known; an uploaded arrival counts only
+        a boarding scanned before it, and an upload counts a seat revoked after the scan as live.
+        """
         trip = self.trip
         closed = trip.status == "closed" and trip.closed_at is not None and at > trip.closed_at
-        return SeatFacts(serial=self.seat.id, trip_id=trip.id, worker_id=self.worker.id,
-                         live=self.seat.status == "assigned", trip_closed=closed, boarded=self.boarded,
-                         arrived=self.arrived, health_status=health.derive(self.observations).status)
+        boarded = self.boarded_at is not None
+        if mode == "offline" and kind == "arrive":
+            boarded = boarded and self.boarded_at <= at
+        return SeatFacts(serial=self.seat.id, trip_id=trip.id, worker_id=self.worker.id, live=self.live(at, mode),
+                         trip_closed=closed, boarded=boarded, arrived=self.arrived_at is not None,
+                         health_status=self.health(at).status)
+
+    def live(self, at, mode):
+        """Whether the seat's credential was in service at `at`: an upload is judged as of its scan."""
+        seat = self.seat
+        if seat.status == "assigned":
+            return True
+        return (mode == "offline" and seat.status == "revoked" and seat.issued_at is not None
+                and seat.revoked_at is not None and at < seat.revoked_at)
+
+    def health(self, at, scan=None):
+        """The passenger's HealthStatus as of `at`, from the record up to then (and the scan, if given)."""
+        observations = [observation for observation in self.observations if observation.occurred_at <= at]
+        if scan is not None:
+            observations.append(scan)
+        return derive_status(observations, health.rules(), at)
 
     def absorb(self, event, decision):
         """Take an accepted scan into account, for the next scan of the same batch."""
         if event.boarded_seat_id:
-            self.boarded = True
+            self.boarded_at = event.scanned_at
         if event.arrived_seat_id:
-            self.arrived = True
+            self.arrived_at = event.scanned_at
         if decision.accepted:
             self.observations = [*self.observations, _observation(event)]
 
@@ -125,17 +151,17 @@ def _seen(serial):
     row = db.session.execute(_SEEN.params(serial=serial)).first()
     if row is None:
         return None
-    seat, trip, worker, boarded, arrived = row
+    seat, trip, worker, boarded_at, arrived_at = row
     observations = [health.to_observation(event) for event in reversed(health.events_of(worker.id))]
-    return Seen(seat, trip, worker, bool(boarded), bool(arrived), observations)
+    return Seen(seat, trip, worker, boarded_at, arrived_at, observations)
 
 
-# One round trip for the seat, its trip, its passenger and whether it boarded or arrived
+# One round trip for the seat, its trip, its passenger and when it boarded or arrived
 # (the boarding and arrival scans are unique per seat).
 _SEEN = (
     select(Seat, Trip, Worker,
-           select(ScanEvent.id).where(ScanEvent.boarded_seat_id == Seat.id).exists().label("boarded"),
-           select(ScanEvent.id).where(ScanEvent.arrived_seat_id == Seat.id).exists().label("arrived"))
+           select(ScanEvent.scanned_at).where(ScanEvent.boarded_seat_id == Seat.id).scalar_subquery().label("b"),
+           select(ScanEvent.scanned_at).where(ScanEvent.arrived_seat_id == Seat.id).scalar_subquery().label("a"))
     .join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
     .where(Seat.id == bindparam("serial"))
 )
@@ -208,16 +234,42 @@ def _own_trip(scanner, kind, seen, at, mode):
 def judge(scanner, scan, mode, judged_at, allowed, checkpoint_id, seen):
     """Decide a normalized scan against what is known of its seat; returns (unsaved ScanEvent, Decision)."""
     # A seat taken out of service is exactly a serial on the revocation list.
-    revoked = {seen.seat.id} if seen is not None and seen.seat.status == "revoked" else ()
+    revoked = {seen.seat.id} if seen is not None and not seen.live(judged_at, mode) else ()
     verification = _verify(scan["qr"], judged_at, revoked)
-    facts = seen.facts(judged_at) if seen is not None and verification.payload is not None else None
+    facts = seen.facts(judged_at, scan["kind"], mode) if seen is not None and verification.payload is not None \
+        else None
     decision = decide(verification, facts, scan["kind"], scan["temperature"], tuple(scan["symptoms"]), allowed,
                       health.rules())
     event = _event(scanner, scan, mode, checkpoint_id, verification, facts, decision)
+    if decision.accepted and seen.seat.status != "assigned":  # an upload accepted as of a time before revocation
+        event.conflict, event.conflict_reason = True, "revoked_after_scan"
     # A refused credential says nothing about whose it is, least of all to another bus's captain.
     shown = seen if facts is not None and decision.reason not in _UNDISCLOSED else None
-    event.answer = _answer(event, decision, shown)
+    event.answer = _answer(event, decision, shown, judged_at)
     return event, decision
+
+
+def reconcile(event, seen):
+    """Judge again, as of its scanned_at, a stored arrival refused as not_boarded, now that `seen` knows more.
+
+    Its credential held when it was first judged (not_boarded comes after those checks). When
+    the decision changes (a boarding scanned before it was uploaded since), the event takes it:
+    verdict, reason, the arrival's seat, flagged as a conflict with reason not_boarded, and a
+    reconciled answer for retries. Returns that Decision, or None when nothing changed.
+    """
+    at = event.scanned_at
+    payload = credentials.CredentialPayload(credentials.VERSION, "", event.serial, event.trip_id, event.worker_id, 0, 0)
+    decision = decide(credentials.Verification(True, None, payload), seen.facts(at, "arrive", "offline"), "arrive",
+                      event.temperature, tuple(event.symptoms or ()), None, health.rules())
+    if decision.reason == event.reason:
+        return None
+    event.verdict, event.reason, event.conflict, event.conflict_reason = (decision.verdict, decision.reason, True,
+                                                                          "not_boarded")
+    event.arrived_seat_id = seen.seat.id if decision.accepted else None
+    shown = seen if decision.reason not in _UNDISCLOSED else None
+    event.answer = _answer(event, decision, shown, at, reconciled=True)
+    seen.absorb(event, decision)
+    return decision
 
 
 def _verify(qr, at, revoked):
@@ -295,20 +347,21 @@ def advance_trip(trip, kind):
         trip.status = "arrived"
 
 
-def _answer(event, decision, seen):
+def _answer(event, decision, seen, at, reconciled=False):
     """The answer, without the event id (added once stored): it is kept to replay retries."""
     passenger = health_now = None
     if seen is not None:
         worker, seat, trip = seen.worker, seen.seat, seen.trip
         passenger = {"name": mask_name(worker.name), "id_last4": worker.id_last4, "seat": seat.seat_no,
                      "trip": trip.id, "plate": trip.plate}
-        observations = seen.observations
-        if decision.accepted:  # the scan itself is now part of the record
-            observations = [*observations, _observation(event)]
-        status = health.derive(observations)
+        # Once accepted, the scan itself is part of the record.
+        status = seen.health(at, _observation(event) if decision.accepted else None)
         health_now = {"status": status.status, "reason": status.reason}
-    return {"client_event_id": event.client_event_id, "verdict": decision.verdict, "reason": decision.reason,
-            "message": decision.message, "conflict": event.conflict, "passenger": passenger, "health": health_now}
+    answer = {"client_event_id": event.client_event_id, "verdict": decision.verdict, "reason": decision.reason,
+              "message": decision.message, "conflict": event.conflict, "passenger": passenger, "health": health_now}
+    if reconciled:
+        answer["reconciled"] = True
+    return answer
 
 
 def _observation(event):

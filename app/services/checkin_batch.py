@@ -21,6 +21,8 @@ def perform_batch(scanner, scans):
 
     A scan the scanner had no right to make (wrong kind, wrong checkpoint) is answered with
     its reason and not stored; every other scan is stored, conflicts flagged, never dropped.
+    Arrivals of these seats stored earlier as not_boarded are judged again in their place in
+    time: a boarding uploaded late reconciles them (`checkin.reconcile`).
     Raises Forbidden when the scanner is no captain and no checkpoint staff at all.
     """
     scans = [checkin.normalized(scan) for scan in scans]
@@ -28,10 +30,19 @@ def perform_batch(scanner, scans):
     answers = [None] * len(scans)
     replays, foreign = _stored_answers([scan["client_event_id"] for scan in scans], scanner)
     serials = {scan["qr"]: checkin.peek_serial(scan["qr"]) for scan in scans}  # decode each text once
-    seen = _seen_many({serial for serial in serials.values() if serial is not None})
+    seen, waiting = _seen_many({serial for serial in serials.values() if serial is not None})
     accepted, first_of = [], {}
-    for index in sorted(range(len(scans)), key=lambda i: scans[i]["scanned_at"]):
-        scan = scans[index]
+    # In the order things happened: this upload's scans, and the refused arrivals they may reconcile.
+    timeline = sorted([(scan["scanned_at"], 1, index) for index, scan in enumerate(scans)]
+                      + [(event.scanned_at, 0, event) for event in waiting], key=lambda item: item[:2])
+    for _, upload, item in timeline:
+        if not upload:
+            place = seen[item.seat_id]
+            decision = checkin.reconcile(item, place)
+            if decision is not None:
+                accepted.append((None, item, decision, place, checkin.Scanner(item.actor_kind, item.actor_id)))
+            continue
+        index, scan = item, scans[item]
         if scan["client_event_id"] in replays:
             answers[index] = replays[scan["client_event_id"]]
             continue
@@ -54,17 +65,22 @@ def perform_batch(scanner, scans):
             place.absorb(event, decision)
         db.session.add(event)
         first_of[scan["client_event_id"]] = [index]
-        accepted.append((index, event, decision, place))
+        accepted.append((index, event, decision, place, scanner))
     try:
         db.session.flush()
     except IntegrityError:
         db.session.rollback()
         # A concurrent scan boarded one of these seats first: judge them one by one instead.
-        return [_one_by_one(scanner, scan) for scan in scans]
-    _record_health(scanner, accepted)
-    for index, event, _, _ in accepted:
-        for position in first_of[event.client_event_id]:
-            answers[position] = {**event.answer, "event_id": event.id}
+        order = sorted(range(len(scans)), key=lambda i: scans[i]["scanned_at"])
+        answers = [None] * len(scans)
+        for index in order:
+            answers[index] = _one_by_one(scanner, scans[index])
+        return answers
+    _record_health(accepted)
+    for index, event, _, _, _ in accepted:
+        if index is not None:
+            for position in first_of[event.client_event_id]:
+                answers[position] = {**event.answer, "event_id": event.id}
     db.session.commit()
     return answers
 
@@ -109,33 +125,42 @@ def _stored_answers(client_event_ids, scanner):
 
 
 def _seen_many(serials):
-    """{serial: checkin.Seen} for every seat named, in three queries."""
+    """({serial: checkin.Seen}, [ScanEvents of these seats refused as not_boarded]) in four queries at most."""
     if not serials:
-        return {}
+        return {}, []
     rows = db.session.execute(
         select(Seat, Trip, Worker).join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
         .where(Seat.id.in_(serials))
     ).all()
-    passed = defaultdict(set)
-    for seat_id, kind in db.session.execute(
-        select(ScanEvent.seat_id, ScanEvent.kind).where(
+    boarded, arrived, waiting = {}, {}, []
+    for event_id, seat_id, scanned_at, boarding, arrival in db.session.execute(
+        select(ScanEvent.id, ScanEvent.seat_id, ScanEvent.scanned_at, ScanEvent.boarded_seat_id,
+               ScanEvent.arrived_seat_id).where(
             ScanEvent.seat_id.in_(serials),
-            (ScanEvent.boarded_seat_id.is_not(None)) | (ScanEvent.arrived_seat_id.is_not(None)))
+            ScanEvent.boarded_seat_id.is_not(None) | ScanEvent.arrived_seat_id.is_not(None)
+            | ((ScanEvent.kind == "arrive") & (ScanEvent.reason == "not_boarded")))
     ):
-        passed[seat_id].add(kind)
+        if boarding:
+            boarded[seat_id] = scanned_at
+        elif arrival:
+            arrived[seat_id] = scanned_at
+        else:
+            waiting.append(event_id)
     records = health.observations_by_worker({worker.id for _, _, worker in rows})
-    return {seat.id: checkin.Seen(seat, trip, worker, "board" in passed[seat.id], "arrive" in passed[seat.id],
-                                  records[worker.id])
+    seen = {seat.id: checkin.Seen(seat, trip, worker, boarded.get(seat.id), arrived.get(seat.id), records[worker.id])
             for seat, trip, worker in rows}
+    if waiting:
+        waiting = db.session.scalars(select(ScanEvent).where(ScanEvent.id.in_(waiting))).all()
+    return seen, waiting
 
 
-def _record_health(scanner, accepted):
+def _record_health(accepted):
     """Health events for the accepted scans, pending isolation orders, trip progress."""
-    isolating = {event.worker_id for _, event, decision, _ in accepted if decision.verdict == "isolate"}
+    isolating = {event.worker_id for _, event, decision, _, _ in accepted if decision.verdict == "isolate"}
     open_orders = set(db.session.scalars(select(IsolationOrder.worker_id).where(
         IsolationOrder.worker_id.in_(isolating), IsolationOrder.status.in_(("pending", "active"))))) if isolating \
         else set()
-    for _, event, decision, place in accepted:
+    for _, event, decision, place, scanner in accepted:
         if not decision.accepted:
             continue
         db.session.add(checkin.health_event(event, scanner))
