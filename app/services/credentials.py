@@ -10,6 +10,7 @@ manifest instead.
 
 Pure library code: no Flask and no database, so a scanner can use it as it is.
 """
+import functools
 import hashlib
 import io
 import struct
@@ -240,16 +241,28 @@ def _candidate_keys(trusted_keys, kid):
 
 
 def _signature_holds(key, signed, signature):
-    return verify_signature(key.public_key, signed, signature)
+    return _verified(key.public_key, signed, signature)
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(public_key, signed, signature):
+    # A QR scanned twice (boarding, then arrival, often in one upload) is checked once.
+    return verify_signature(public_key, signed, signature)
 
 
 def verify_signature(public_key, data, signature):
     """Whether `signature` is an Ed25519 signature of `data` by the raw 32-byte `public_key`."""
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, data)
+        _public_key(public_key).verify(signature, data)
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=64)
+def _public_key(raw):
+    # Loading the key is a tenth of a verification; a process verifies with a handful of keys.
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def verify_credential(text, trusted_keys, revoked_serials=(), now=None):
@@ -270,9 +283,20 @@ def verify_credential(text, trusted_keys, revoked_serials=(), now=None):
         for bad text.
     """
     try:
-        payload, signed, signature = decode_credential(text)
+        decoded = decode_credential(text)
     except ValueError:
+        decoded = None
+    return verify_decoded(decoded, trusted_keys, revoked_serials, now)
+
+
+def verify_decoded(decoded, trusted_keys, revoked_serials=(), now=None):
+    """`verify_credential` for text already decoded by `decode_credential` (None: it did not decode).
+
+    A scanner that decodes once to look the seat up verifies the same bytes without decoding again.
+    """
+    if decoded is None:
         return Verification(False, "invalid", None)
+    payload, signed, signature = decoded
     candidates = _candidate_keys(trusted_keys, payload.kid)
     if not candidates:
         return Verification(False, "unknown_key", None)
