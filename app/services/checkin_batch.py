@@ -4,7 +4,8 @@ Each scan gets exactly the judgement `checkin.judge` gives a single scan, as of 
 scanned_at; the batch only saves round trips: each QR text is decoded once, the seats with
 their passages and health records come in one statement, the scans and health events are
 inserted with one executemany each, in one transaction. If that transaction loses a race
-with a concurrent scan (a unique index fires), the batch is replayed one scan at a time.
+with a concurrent scan (a unique index fires), the batch is replayed one scan at a time, in
+the order they happened (refused arrivals then wait for the next upload touching their seat).
 """
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError

@@ -129,17 +129,18 @@ def base45_decode(text):
     except KeyError as error:
         raise ValueError(f"not a base45 character: {error.args[0]!r}") from None
     out = bytearray()
-    for start in range(0, len(values), 3):
-        group = values[start : start + 3]
-        value = sum(digit * 45**power for power, digit in enumerate(group))
-        if len(group) == 3:
-            if value > 0xFFFF:
-                raise ValueError("base45 triple out of range")
-            out += value.to_bytes(2, "big")
-        else:
-            if value > 0xFF:
-                raise ValueError("base45 final pair out of range")
-            out.append(value)
+    whole = len(values) - len(values) % 3
+    for start in range(0, whole, 3):
+        value = values[start] + values[start + 1] * 45 + values[start + 2] * 2025
+        if value > 0xFFFF:
+            raise ValueError("base45 triple out of range")
+        out.append(value >> 8)
+        out.append(value & 0xFF)
+    if whole < len(values):
+        value = values[whole] + values[whole + 1] * 45
+        if value > 0xFF:
+            raise ValueError("base45 final pair out of range")
+        out.append(value)
     return bytes(out)
 
 
