@@ -8,6 +8,7 @@ TOKEN_CACHE_SECONDS.
 """
 import hashlib
 import json
+import logging
 import secrets
 import threading
 import time
@@ -15,6 +16,7 @@ from collections import OrderedDict
 from datetime import timedelta
 
 from flask import current_app
+from redis import RedisError
 from sqlalchemy import select
 
 from app.extensions import db, redis_client
@@ -80,6 +82,7 @@ def revoke_all(subject_kind, subject_id):
 
 
 _MAX_LOCAL = 4096
+_log = logging.getLogger(__name__)
 _lock = threading.Lock()
 
 
@@ -90,7 +93,10 @@ def recall(token):
     key = _cache_key(_hash(token))
     client = redis_client()
     if client is not None:
-        raw = client.get(key)
+        try:
+            raw = client.get(key)
+        except RedisError:  # Redis down: look the token up in the database instead
+            return None
         return None if raw is None else json.loads(raw)
     with _lock:
         entry = _local().get(key)
@@ -108,7 +114,10 @@ def remember(row, value):
     key = _cache_key(row.token_hash)
     client = redis_client()
     if client is not None:
-        client.set(key, json.dumps(value), ex=ttl)
+        try:
+            client.set(key, json.dumps(value), ex=ttl)
+        except RedisError:  # not remembered: the next request looks the token up again
+            pass
         return
     with _lock:
         store = _local()
@@ -124,7 +133,10 @@ def _forget(hashes):
         return
     client = redis_client()
     if client is not None:
-        client.delete(*keys)
+        try:
+            client.delete(*keys)
+        except RedisError:
+            _log.warning("Redis unreachable: %d revoked tokens stay remembered for up to TOKEN_CACHE_SECONDS", len(keys))
         return
     with _lock:
         store = _local()
