@@ -58,6 +58,7 @@ def from_environment():
         "CREDENTIAL_VALID_BEFORE_HOURS": _env_int("CREDENTIAL_VALID_BEFORE_HOURS", 12),
         "CREDENTIAL_VALID_AFTER_HOURS": _env_int("CREDENTIAL_VALID_AFTER_HOURS", 72),
         "TRUST_LIST_CACHE_SECONDS": _env_int("TRUST_LIST_CACHE_SECONDS", 30),
+        "TOKEN_CACHE_SECONDS": _env_int("TOKEN_CACHE_SECONDS", 60),
         "SCAN_BATCH_MAX": _env_int("SCAN_BATCH_MAX", 500),
     }
 
@@ -94,6 +95,9 @@ def finalize(config, instance_path):
         # The server closes idle connections after wait_timeout; recycle well before it.
         options.setdefault("pool_pre_ping", True)
         options.setdefault("pool_recycle", 1800)
+        # The session ends every transaction itself (commit, or rollback when the request's session
+        # is removed): the pool's own ROLLBACK on every return would be one more round trip a request.
+        options.setdefault("pool_reset_on_return", None)
     config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
     config.setdefault("RATELIMIT_KEY_PREFIX", "fangang")

@@ -1,4 +1,8 @@
-"""Scanner authentication: a captain's worker token or a staff token, either as `Bearer <token>`."""
+"""Scanner authentication: a captain's worker token or a staff token, either as `Bearer <token>`.
+
+Every scan presents the token, so what it resolves to is remembered (`tokens.remember`): a
+logout takes effect at once, a staff account deactivated or changed within TOKEN_CACHE_SECONDS.
+"""
 from apiflask import HTTPTokenAuth
 
 from app.extensions import db
@@ -12,16 +16,28 @@ auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="ScannerToken",
 
 @auth.verify_token
 def _verify(token):
+    known = tokens.recall(token)
+    if known is None:
+        known = _resolve(token)
+    if known is None or known.get("scanner") is None:
+        return None
+    return Scanner(*known["scanner"])
+
+
+def _resolve(token):
+    """Look the token up and remember what it resolves to: a scanner, or nobody (a live token of an inactive account)."""
     row = tokens.resolve_token(token, "worker")
     if row is not None:  # worker rows are never deleted (retention erases their fields), so no lookup
-        return Scanner("worker", row.subject_id)
-    row = tokens.resolve_token(token, "staff")
-    if row is None:
-        return None
-    user = db.session.get(StaffUser, row.subject_id)
-    if user is None or not user.active:
-        return None
-    return Scanner("staff", user.id, role=user.role, checkpoint_id=user.checkpoint_id, staff=user)
+        known = {"scanner": ["worker", row.subject_id]}
+    else:
+        row = tokens.resolve_token(token, "staff")
+        if row is None:
+            return None
+        user = db.session.get(StaffUser, row.subject_id)
+        active = user is not None and user.active
+        known = {"scanner": ["staff", user.id, user.role, user.checkpoint_id] if active else None}
+    tokens.remember(row, known)
+    return known
 
 
 def current_scanner():

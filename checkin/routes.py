@@ -1,6 +1,8 @@
 """Handlers of the scanner API."""
 import base64
 
+from flask import jsonify
+
 from app.errors import Forbidden
 from app.services import checkin, checkin_batch, credentials, manifests, signing
 from checkin import bp
@@ -48,7 +50,8 @@ def _errors(*codes):
 @bp.doc(summary="扫码核验（在线）：上车、到达、卡口", responses=_errors(401, 403, 422))
 def scan(body):
     """Judge one scan; every scan is stored, a retried client_event_id returns the first answer."""
-    return checkin.perform_scan(current_scanner(), _scan_fields(body))
+    # The answer is serialized field by field in checkin._answer (as ScanOut documents it): no second pass.
+    return jsonify(checkin.perform_scan(current_scanner(), _scan_fields(body)))
 
 
 @bp.post("/scans/batch")
@@ -58,7 +61,8 @@ def scan(body):
 @bp.doc(summary="离线扫码批量上传（最多 500 条），每条一个结果", responses=_errors(401, 403, 422))
 def scan_batch(body):
     """Upload scans collected offline; each is judged as of its scanned_at."""
-    return {"results": checkin_batch.perform_batch(current_scanner(), [_scan_fields(item) for item in body["scans"]])}
+    results = checkin_batch.perform_batch(current_scanner(), [_scan_fields(item) for item in body["scans"]])
+    return jsonify({"results": results})  # answers serialized in checkin._answer, as for one scan
 
 
 def _scan_fields(body):

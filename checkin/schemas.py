@@ -49,8 +49,13 @@ class ScanIn(RequestSchema):
     location = String(validate=Length(1, 128), allow_none=True)
 
 
+class _UploadedScanIn(ScanIn):
+    def _clean_text(self, data, **kwargs):  # ScanBatchIn checked the text of the whole upload once
+        return data
+
+
 class ScanBatchIn(RequestSchema):
-    scans = List(Nested(ScanIn), required=True, validate=Length(1, 500))
+    scans = List(Nested(_UploadedScanIn), required=True, validate=Length(1, 500))
 
 
 class PassengerBriefOut(Schema):
@@ -74,6 +79,7 @@ class ScanOut(Schema):
     message = String()
     conflict = Boolean()
     replayed = Boolean()
+    reconciled = Boolean(metadata={"description": "先判为未上车的到达，上车记录补传后重新核定"})
     stored = Boolean()
     passenger = Nested(PassengerBriefOut, allow_none=True)
     health = Nested(HealthBriefOut, allow_none=True)

@@ -13,7 +13,8 @@ VERDICTS = ("allow", "deny", "isolate")
 
 
 class ScanEvent(db.Model):
-    """One scan, accepted or refused, exactly as received; never updated after it is judged.
+    """One scan, accepted or refused, exactly as received; never updated after it is judged, but for
+    an arrival refused as not_boarded, judged again once a boarding scanned before it is uploaded.
 
     `boarded_seat_id` / `arrived_seat_id` hold the seat id only for the scan that boarded or
     landed the passenger: their unique indexes let exactly one of two racing scanners win.

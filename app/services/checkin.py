@@ -2,23 +2,26 @@
 
 `perform_scan` judges one scan with `scan_rules.decide`, stores it whatever the verdict,
 and for an accepted one adds a HealthEvent (and a pending IsolationOrder on isolate).
-Retries with the same client_event_id replay the first answer. Two scanners boarding
-one seat at once race on a unique index: exactly one boards, the other is already_boarded.
+Retries with the same client_event_id replay the first answer: the unique index on it
+refuses the second insert. Two scanners boarding one seat at once race on another unique
+index: exactly one boards, the other is already_boarded. The scan path reads one statement
+(`seat_facts.load`) and writes with SQLAlchemy Core: statement round trips are its cost.
 """
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, Forbidden
 from app.extensions import db
-from app.models import HealthEvent, IsolationOrder, ScanEvent, Seat, Trip, Worker
+from app.models import HealthEvent, IsolationOrder, ScanEvent, StaffUser, Trip
 from app.models.base import utcnow
-from app.services import credentials, health, signing
+from app.services import credentials, health, seat_facts, signing
 from app.services.health_rules import Observation
 from app.services.identity import mask_name
-from app.services.scan_rules import SeatFacts, decide
+from app.services.scan_rules import decide
 from app.services.timeutil import LOCAL_ZONE
 
 SCANNABLE_TRIPS = ("published", "departed", "arrived")
@@ -27,6 +30,8 @@ CHECKPOINT_KINDS = ("arrive", "checkpoint")
 CAPTAIN_EARLY_HOURS = 12
 _HEALTH_KIND = {"board": "boarding", "arrive": "arrival", "checkpoint": "checkpoint"}
 _UNDISCLOSED = ("invalid", "unknown_key", "revoked", "wrong_trip")
+_SCANS = ScanEvent.__table__
+_HEALTH_EVENTS = HealthEvent.__table__
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,11 @@ class Scanner:
     id: int
     role: str | None = None
     checkpoint_id: int | None = None
-    staff: object = None  # the StaffUser, for scope checks
+
+    @property
+    def staff(self):
+        """The StaffUser of a staff scanner, for scope checks; None for a captain."""
+        return db.session.get(StaffUser, self.id) if self.kind == "staff" else None
 
 
 def captain_trips(worker_id, at=None):
@@ -91,60 +100,10 @@ def scope_for(scanner, kind, checkpoint_id, at, mode="online", captain_trip_ids=
     raise Forbidden("not_a_scanner", "当前角色不能扫码")
 
 
-@dataclass
-class Seen:
-    """What the server knows of the seat a credential names: rows, passages and the health record."""
-
-    seat: Seat
-    trip: Trip
-    worker: Worker
-    boarded: bool
-    arrived: bool
-    observations: list  # the passenger's health record, oldest first
-
-    def facts(self, at):
-        """SeatFacts for a scan judged at `at` (naive UTC)."""
-        trip = self.trip
-        closed = trip.status == "closed" and trip.closed_at is not None and at > trip.closed_at
-        return SeatFacts(serial=self.seat.id, trip_id=trip.id, worker_id=self.worker.id,
-                         live=self.seat.status == "assigned", trip_closed=closed, boarded=self.boarded,
-                         arrived=self.arrived, health_status=health.derive(self.observations).status)
-
-    def absorb(self, event, decision):
-        """Take an accepted scan into account, for the next scan of the same batch."""
-        if event.boarded_seat_id:
-            self.boarded = True
-        if event.arrived_seat_id:
-            self.arrived = True
-        if decision.accepted:
-            self.observations = [*self.observations, _observation(event)]
-
-
-def _seen(serial):
-    """Load the seat, its trip and passenger, its passages and the passenger's record; None if no seat."""
-    row = db.session.execute(_SEEN.params(serial=serial)).first()
-    if row is None:
-        return None
-    seat, trip, worker, boarded, arrived = row
-    observations = [health.to_observation(event) for event in reversed(health.events_of(worker.id))]
-    return Seen(seat, trip, worker, bool(boarded), bool(arrived), observations)
-
-
-# One round trip for the seat, its trip, its passenger and whether it boarded or arrived
-# (the boarding and arrival scans are unique per seat).
-_SEEN = (
-    select(Seat, Trip, Worker,
-           select(ScanEvent.id).where(ScanEvent.boarded_seat_id == Seat.id).exists().label("boarded"),
-           select(ScanEvent.id).where(ScanEvent.arrived_seat_id == Seat.id).exists().label("arrived"))
-    .join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
-    .where(Seat.id == bindparam("serial"))
-)
-
-
-def peek_serial(qr):
-    """The serial a QR text names, before any check (to load its seat in the same breath)."""
+def decoded(qr):
+    """The QR text decoded once (payload, signed bytes, signature), or None if it does not decode."""
     try:
-        return credentials.decode_credential(qr)[0].serial
+        return credentials.decode_credential(qr)
     except ValueError:
         return None
 
@@ -163,31 +122,34 @@ def perform_scan(scanner, scan, mode="online"):
             naive UTC datetime), device_id, checkpoint_id?, location?.
         mode: "online", or "offline" for scans uploaded in a batch (judged as of scanned_at;
             a sequence clash with another device is stored and flagged as a conflict).
-    Returns the answer dict. Raises Forbidden for a scanner outside their scope.
+    Returns the answer dict. Raises Forbidden for a scanner outside their scope (unless the
+    scan is a retry of one stored while they were in it), Conflict for another's client_event_id.
     """
-    replay = _stored_answer(scan["client_event_id"], scanner)
-    if replay is not None:
-        return replay
     scan = normalized(scan)
     # Online scans are judged by the server's clock (a phone's may be wrong); uploads by the scan's own.
     judged_at = scan["scanned_at"] if mode == "offline" else utcnow()
-    serial = peek_serial(scan["qr"])
-    seen = _seen(serial) if serial is not None else None
-    allowed, checkpoint_id = _own_trip(scanner, scan["kind"], seen, judged_at, mode) or scope_for(
-        scanner, scan["kind"], scan.get("checkpoint_id"), judged_at, mode)
-    event, decision = judge(scanner, scan, mode, judged_at, allowed, checkpoint_id, seen)
-    db.session.add(event)
+    credential = decoded(scan["qr"])
+    seen = seat_facts.load([credential[0].serial]).get(credential[0].serial) if credential else None
     try:
-        db.session.flush()
+        allowed, checkpoint_id = _own_trip(scanner, scan["kind"], seen, judged_at, mode) or scope_for(
+            scanner, scan["kind"], scan.get("checkpoint_id"), judged_at, mode)
+    except Forbidden:
+        # A retry of a scan stored before the trip closed gets its first answer, not a refusal.
+        replay = _stored_answer(scan["client_event_id"], scanner)
+        if replay is None:
+            raise
+        return replay
+    event, decision = judge(scanner, scan, mode, judged_at, allowed, checkpoint_id, seen, credential)
+    try:
+        event.id = db.session.execute(insert(_SCANS), _row(event)).inserted_primary_key[0]
     except IntegrityError:
         db.session.rollback()
-        # Lost a race: another request stored this client_event_id, or boarded this seat first.
+        # A retry (this client_event_id is stored), or lost a race: another request boarded this seat first.
         return _stored_answer(scan["client_event_id"], scanner) or perform_scan(scanner, scan, mode)
     if decision.accepted:
-        record_health(event, seen.trip, scanner)
-    answer = {**event.answer, "event_id": event.id}
+        record_health([(event, decision, seen, scanner)])
     db.session.commit()
-    return answer
+    return {**event.answer, "event_id": event.id}
 
 
 def _own_trip(scanner, kind, seen, at, mode):
@@ -205,27 +167,57 @@ def _own_trip(scanner, kind, seen, at, mode):
     return {trip.id}, None
 
 
-def judge(scanner, scan, mode, judged_at, allowed, checkpoint_id, seen):
-    """Decide a normalized scan against what is known of its seat; returns (unsaved ScanEvent, Decision)."""
+def judge(scanner, scan, mode, judged_at, allowed, checkpoint_id, seen, credential):
+    """Decide a normalized scan against what is known of its seat; returns (unstored event, Decision).
+
+    `credential` is the QR text decoded once (`decoded`); the event is a namespace of scan_events columns.
+    """
     # A seat taken out of service is exactly a serial on the revocation list.
-    revoked = {seen.seat.id} if seen is not None and seen.seat.status == "revoked" else ()
-    verification = _verify(scan["qr"], judged_at, revoked)
-    facts = seen.facts(judged_at) if seen is not None and verification.payload is not None else None
+    revoked = {seen.seat_id} if seen is not None and not seen.live(judged_at, mode) else ()
+    verification = _verify(credential, judged_at, revoked)
+    facts = seen.facts(judged_at, scan["kind"], mode) if seen is not None and verification.payload is not None \
+        else None
     decision = decide(verification, facts, scan["kind"], scan["temperature"], tuple(scan["symptoms"]), allowed,
                       health.rules())
     event = _event(scanner, scan, mode, checkpoint_id, verification, facts, decision)
+    if decision.accepted and seen.seat_status != "assigned":  # an upload accepted as of a time before revocation
+        event.conflict, event.conflict_reason = True, "revoked_after_scan"
     # A refused credential says nothing about whose it is, least of all to another bus's captain.
     shown = seen if facts is not None and decision.reason not in _UNDISCLOSED else None
-    event.answer = _answer(event, decision, shown)
+    event.answer = _answer(event, decision, shown, judged_at)
     return event, decision
 
 
-def _verify(qr, at, revoked):
+def reconcile(event, seen):
+    """Judge again, as of its scanned_at, a stored arrival refused as not_boarded, now that `seen` knows more.
+
+    Its credential held when it was first judged (not_boarded comes after those checks). When
+    the decision changes (a boarding scanned before it was uploaded since), the event takes it:
+    verdict, reason, the arrival's seat, flagged as a conflict with reason not_boarded, and a
+    reconciled answer for retries. Returns that Decision, or None when nothing changed.
+    """
+    at = event.scanned_at
+    payload = credentials.CredentialPayload(credentials.VERSION, "", event.serial, event.trip_id, event.worker_id, 0, 0)
+    decision = decide(credentials.Verification(True, None, payload), seen.facts(at, "arrive", "offline"), "arrive",
+                      event.temperature, tuple(event.symptoms or ()), None, health.rules())
+    if decision.reason == event.reason:
+        return None
+    event.verdict, event.reason, event.conflict, event.conflict_reason = (decision.verdict, decision.reason, True,
+                                                                          "not_boarded")
+    event.arrived_seat_id = seen.seat_id if decision.accepted else None
+    shown = seen if decision.reason not in _UNDISCLOSED else None
+    event.answer = _answer(event, decision, shown, at, reconciled=True)
+    seen.absorb(event, observation(event) if decision.accepted else None)
+    return decision
+
+
+def _verify(credential, at, revoked):
     now = int(at.replace(tzinfo=UTC).timestamp())
-    verification = credentials.verify_credential(qr, signing.cached_trusted_keys(), revoked, now=now)
+    verification = credentials.verify_decoded(credential, signing.cached_trusted_keys(), revoked, now=now)
     if verification.reason == "unknown_key":
         # A key rotated on another host may be newer than this process's cached trust list.
-        verification = credentials.verify_credential(qr, signing.cached_trusted_keys(refresh=True), revoked, now=now)
+        verification = credentials.verify_decoded(credential, signing.cached_trusted_keys(refresh=True), revoked,
+                                                  now=now)
     return verification
 
 
@@ -245,10 +237,10 @@ def _event(scanner, scan, mode, checkpoint_id, verification, facts, decision):
     conflict = mode == "offline" and decision.reason in ("already_boarded", "already_arrived", "trip_closed",
                                                          "not_boarded")
     passing = decision.verdict == "allow" or (decision.verdict == "isolate" and scan["kind"] == "arrive")
-    event = ScanEvent(
+    return SimpleNamespace(
         client_event_id=scan["client_event_id"], kind=scan["kind"], mode=mode, scanned_at=scan["scanned_at"],
-        device_id=scan["device_id"], actor_kind=scanner.kind, actor_id=scanner.id, checkpoint_id=checkpoint_id,
-        location=scan.get("location"), serial=payload.serial if payload else None,
+        received_at=utcnow(), device_id=scan["device_id"], actor_kind=scanner.kind, actor_id=scanner.id,
+        checkpoint_id=checkpoint_id, location=scan.get("location"), serial=payload.serial if payload else None,
         trip_id=facts.trip_id if facts else None, seat_id=facts.serial if facts else None,
         worker_id=facts.worker_id if facts else None, temperature=scan.get("temperature"),
         symptoms=scan["symptoms"], verdict=decision.verdict, reason=decision.reason,
@@ -257,28 +249,53 @@ def _event(scanner, scan, mode, checkpoint_id, verification, facts, decision):
         arrived_seat_id=facts.serial if passing and scan["kind"] == "arrive" else None,
         answer={},
     )
-    return event
 
 
-def record_health(event, trip, scanner):
-    """Write an accepted scan into the shared health record; isolate opens a pending order."""
-    db.session.add(health_event(event, scanner))
-    if event.verdict == "isolate":
-        open_order = db.session.scalar(select(IsolationOrder.id).where(
-            IsolationOrder.worker_id == event.worker_id, IsolationOrder.status.in_(("pending", "active"))))
-        if open_order is None:
+_COLUMNS = tuple(column.key for column in _SCANS.columns if column.key != "id")
+
+
+def _row(event):
+    """The scan_events row of an event namespace."""
+    return {column: getattr(event, column) for column in _COLUMNS}
+
+
+def store_scans(events):
+    """Insert unstored scan events in one executemany and set their ids (looked up by client_event_id)."""
+    db.session.execute(insert(_SCANS), [_row(event) for event in events])
+    ids = dict(db.session.execute(select(ScanEvent.client_event_id, ScanEvent.id).where(
+        ScanEvent.client_event_id.in_([event.client_event_id for event in events]))).all())
+    for event in events:
+        event.id = ids[event.client_event_id]
+
+
+def record_health(accepted):
+    """Write accepted scans into the shared health record, open pending isolation orders, advance trips.
+
+    `accepted`: (stored event, Decision, seat_facts.Seen, Scanner who scanned) for each accepted scan.
+    """
+    if not accepted:
+        return
+    isolating = {event.worker_id for event, decision, _, _ in accepted if decision.verdict == "isolate"}
+    open_orders = set(db.session.scalars(select(IsolationOrder.worker_id).where(
+        IsolationOrder.worker_id.in_(isolating), IsolationOrder.status.in_(("pending", "active"))))) if isolating \
+        else set()
+    db.session.execute(insert(_HEALTH_EVENTS), [health_event(event, scanner) for event, _, _, scanner in accepted])
+    for event, decision, seen, _ in accepted:
+        if decision.verdict == "isolate" and event.worker_id not in open_orders:
+            open_orders.add(event.worker_id)
             db.session.add(isolation_order(event))
-    advance_trip(trip, event.kind)
+        seen.trip.advance(event.kind)
 
 
 def health_event(event, scanner):
-    """The health-record entry (boarding, arrival, checkpoint) of an accepted scan."""
+    """The health_events row (boarding, arrival, checkpoint) of an accepted, stored scan."""
     # A phone's clock can run ahead: the record never holds a scan later than its arrival here.
-    return HealthEvent(
-        worker_id=event.worker_id, kind=_HEALTH_KIND[event.kind], occurred_at=min(event.scanned_at, utcnow()),
-        temperature=event.temperature, symptoms=event.symptoms, actor_kind="captain" if scanner.kind == "worker"
-        else "staff", actor_id=scanner.id, location=event.location, scan_event_id=event.id,
-    )
+    now = utcnow()
+    return {"worker_id": event.worker_id, "kind": _HEALTH_KIND[event.kind], "occurred_at": min(event.scanned_at, now),
+            "recorded_at": now, "temperature": event.temperature, "symptoms": event.symptoms,
+            "contact_with_case": None, "places": None, "note": None,
+            "actor_kind": "captain" if scanner.kind == "worker" else "staff", "actor_id": scanner.id,
+            "location": event.location, "scan_event_id": event.id}
 
 
 def isolation_order(event):
@@ -287,32 +304,25 @@ def isolation_order(event):
                           checkpoint_id=event.checkpoint_id, scan_event_id=event.id)
 
 
-def advance_trip(trip, kind):
-    """The first boarding means the trip left; the first arrival means it arrived."""
-    if kind == "board" and trip.status == "published":
-        trip.status = "departed"
-    elif kind == "arrive" and trip.status in ("published", "departed"):
-        trip.status = "arrived"
-
-
-def _answer(event, decision, seen):
+def _answer(event, decision, seen, at, reconciled=False):
     """The answer, without the event id (added once stored): it is kept to replay retries."""
     passenger = health_now = None
     if seen is not None:
-        worker, seat, trip = seen.worker, seen.seat, seen.trip
-        passenger = {"name": mask_name(worker.name), "id_last4": worker.id_last4, "seat": seat.seat_no,
-                     "trip": trip.id, "plate": trip.plate}
-        observations = seen.observations
-        if decision.accepted:  # the scan itself is now part of the record
-            observations = [*observations, _observation(event)]
-        status = health.derive(observations)
+        passenger = {"name": mask_name(seen.name), "id_last4": seen.id_last4, "seat": seen.seat_no,
+                     "trip": seen.trip.id, "plate": seen.trip.plate}
+        # Once accepted, the scan itself is part of the record.
+        status = seen.health(at, observation(event) if decision.accepted else None)
         health_now = {"status": status.status, "reason": status.reason}
-    return {"client_event_id": event.client_event_id, "verdict": decision.verdict, "reason": decision.reason,
-            "message": decision.message, "conflict": event.conflict, "passenger": passenger, "health": health_now}
+    answer = {"client_event_id": event.client_event_id, "verdict": decision.verdict, "reason": decision.reason,
+              "message": decision.message, "conflict": event.conflict, "passenger": passenger, "health": health_now}
+    if reconciled:
+        answer["reconciled"] = True
+    return answer
 
 
-def _observation(event):
-    return Observation(_HEALTH_KIND[event.kind], event.scanned_at, event.temperature, tuple(event.symptoms))
+def observation(event):
+    """What an accepted scan adds to the passenger's health record, for the rules."""
+    return Observation(_HEALTH_KIND[event.kind], event.scanned_at, event.temperature, tuple(event.symptoms or ()))
 
 
 def _naive_utc(moment):

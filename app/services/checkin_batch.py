@@ -1,19 +1,19 @@
 """Offline uploads (离线补传): up to 500 scans judged together, in the order they happened.
 
 Each scan gets exactly the judgement `checkin.judge` gives a single scan, as of its own
-scanned_at; the batch only saves round trips: seats, passages and health records are loaded
-in a few queries, the scans are stored in one transaction. If that transaction loses a race
-with a concurrent scan (a unique index fires), the batch is replayed one scan at a time.
+scanned_at; the batch only saves round trips: each QR text is decoded once, the seats with
+their passages and health records come in one statement, the scans and health events are
+inserted with one executemany each, in one transaction. If that transaction loses a race
+with a concurrent scan (a unique index fires), the batch is replayed one scan at a time, in
+the order they happened (refused arrivals then wait for the next upload touching their seat).
 """
-from collections import defaultdict
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Forbidden
 from app.extensions import db
-from app.models import IsolationOrder, ScanEvent, Seat, Trip, Worker
-from app.services import checkin, health
+from app.models import ScanEvent
+from app.services import checkin, seat_facts
 
 
 def perform_batch(scanner, scans):
@@ -21,52 +21,77 @@ def perform_batch(scanner, scans):
 
     A scan the scanner had no right to make (wrong kind, wrong checkpoint) is answered with
     its reason and not stored; every other scan is stored, conflicts flagged, never dropped.
+    Arrivals of these seats stored earlier as not_boarded are judged again in their place in
+    time: a boarding uploaded late reconciles them (`checkin.reconcile`).
     Raises Forbidden when the scanner is no captain and no checkpoint staff at all.
     """
     scans = [checkin.normalized(scan) for scan in scans]
     captain_trip_ids = _captain_trip_ids(scanner)
     answers = [None] * len(scans)
     replays, foreign = _stored_answers([scan["client_event_id"] for scan in scans], scanner)
-    serials = {scan["qr"]: checkin.peek_serial(scan["qr"]) for scan in scans}  # decode each text once
-    seen = _seen_many({serial for serial in serials.values() if serial is not None})
-    accepted, first_of = [], {}
-    for index in sorted(range(len(scans)), key=lambda i: scans[i]["scanned_at"]):
-        scan = scans[index]
-        if scan["client_event_id"] in replays:
-            answers[index] = replays[scan["client_event_id"]]
+    credentials = {qr: checkin.decoded(qr) for qr in {scan["qr"] for scan in scans}}  # each text decoded once
+    serials = {credential[0].serial for credential in credentials.values() if credential is not None}
+    seen = _seen_many(serials)
+    stored, reconciled, first_of = [], [], {}
+    # In the order things happened: this upload's scans, and the refused arrivals they may reconcile.
+    timeline = sorted([(scan["scanned_at"], 1, index) for index, scan in enumerate(scans)]
+                      + [(event.scanned_at, 0, event) for event in seat_facts.refused_arrivals(serials)],
+                      key=lambda item: item[:2])
+    for _, upload, item in timeline:
+        if not upload:
+            place = seen[item.seat_id]
+            decision = checkin.reconcile(item, place)
+            if decision is not None and decision.accepted:
+                reconciled.append((item, decision, place, checkin.Scanner(item.actor_kind, item.actor_id)))
             continue
-        if scan["client_event_id"] in foreign:
-            answers[index] = {"client_event_id": scan["client_event_id"], "verdict": "deny",
-                              "reason": "client_event_id_taken", "message": "该扫码编号已被其他设备使用", "stored": False}
-            continue
-        if scan["client_event_id"] in first_of:  # the same event twice in one upload
-            first_of[scan["client_event_id"]].append(index)
-            continue
-        try:
-            allowed, checkpoint_id = _scope(scanner, scan, captain_trip_ids)
-        except Forbidden as error:
-            answers[index] = {"client_event_id": scan["client_event_id"], "verdict": "deny", "reason": error.code,
-                              "message": error.message, "stored": False}
-            continue
-        place = seen.get(serials[scan["qr"]])
-        event, decision = checkin.judge(scanner, scan, "offline", scan["scanned_at"], allowed, checkpoint_id, place)
-        if place is not None:
-            place.absorb(event, decision)
-        db.session.add(event)
-        first_of[scan["client_event_id"]] = [index]
-        accepted.append((index, event, decision, place))
+        index, scan = item, scans[item]
+        cid = scan["client_event_id"]
+        if cid in replays:
+            answers[index] = replays[cid]
+        elif cid in foreign:
+            answers[index] = _refusal(cid, "client_event_id_taken", "该扫码编号已被其他设备使用")
+        elif cid in first_of:  # the same event twice in one upload
+            first_of[cid].append(index)
+        else:
+            try:
+                allowed, checkpoint_id = _scope(scanner, scan, captain_trip_ids)
+            except Forbidden as error:
+                answers[index] = _refusal(cid, error.code, error.message)
+                continue
+            credential = credentials[scan["qr"]]
+            place = seen.get(credential[0].serial) if credential is not None else None
+            event, decision = checkin.judge(scanner, scan, "offline", scan["scanned_at"], allowed, checkpoint_id,
+                                            place, credential)
+            if place is not None:
+                place.absorb(event, checkin.observation(event) if decision.accepted else None)
+            first_of[cid] = [index]
+            stored.append((event, decision, place, scanner))
     try:
-        db.session.flush()
+        if stored:
+            checkin.store_scans([event for event, *_ in stored])
+        db.session.flush()  # the reconciled arrivals
     except IntegrityError:
         db.session.rollback()
-        # A concurrent scan boarded one of these seats first: judge them one by one instead.
-        return [_one_by_one(scanner, scan) for scan in scans]
-    _record_health(scanner, accepted)
-    for index, event, _, _ in accepted:
+        # A concurrent scan boarded one of these seats first: judge them one by one instead, in time order.
+        for index in sorted(range(len(scans)), key=lambda i: scans[i]["scanned_at"]):
+            answers[index] = _one_by_one(scanner, scans[index])
+        return answers
+    checkin.record_health([entry for entry in stored if entry[1].accepted] + reconciled)
+    for event, *_ in stored:
         for position in first_of[event.client_event_id]:
             answers[position] = {**event.answer, "event_id": event.id}
     db.session.commit()
     return answers
+
+
+def _seen_many(serials):
+    """{serial: seat_facts.Seen} for every seat named, in one statement."""
+    return seat_facts.load(serials)
+
+
+def _refusal(client_event_id, reason, message):
+    return {"client_event_id": client_event_id, "verdict": "deny", "reason": reason, "message": message,
+            "stored": False}
 
 
 def _one_by_one(scanner, scan):
@@ -74,8 +99,7 @@ def _one_by_one(scanner, scan):
         return checkin.perform_scan(scanner, scan, "offline")
     except Forbidden as error:
         db.session.rollback()
-        return {"client_event_id": scan["client_event_id"], "verdict": "deny", "reason": error.code,
-                "message": error.message, "stored": False}
+        return _refusal(scan["client_event_id"], error.code, error.message)
 
 
 def _captain_trip_ids(scanner):
@@ -106,40 +130,3 @@ def _stored_answers(client_event_ids, scanner):
         else:
             foreign.add(row.client_event_id)
     return mine, foreign
-
-
-def _seen_many(serials):
-    """{serial: checkin.Seen} for every seat named, in three queries."""
-    if not serials:
-        return {}
-    rows = db.session.execute(
-        select(Seat, Trip, Worker).join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
-        .where(Seat.id.in_(serials))
-    ).all()
-    passed = defaultdict(set)
-    for seat_id, kind in db.session.execute(
-        select(ScanEvent.seat_id, ScanEvent.kind).where(
-            ScanEvent.seat_id.in_(serials),
-            (ScanEvent.boarded_seat_id.is_not(None)) | (ScanEvent.arrived_seat_id.is_not(None)))
-    ):
-        passed[seat_id].add(kind)
-    records = health.observations_by_worker({worker.id for _, _, worker in rows})
-    return {seat.id: checkin.Seen(seat, trip, worker, "board" in passed[seat.id], "arrive" in passed[seat.id],
-                                  records[worker.id])
-            for seat, trip, worker in rows}
-
-
-def _record_health(scanner, accepted):
-    """Health events for the accepted scans, pending isolation orders, trip progress."""
-    isolating = {event.worker_id for _, event, decision, _ in accepted if decision.verdict == "isolate"}
-    open_orders = set(db.session.scalars(select(IsolationOrder.worker_id).where(
-        IsolationOrder.worker_id.in_(isolating), IsolationOrder.status.in_(("pending", "active"))))) if isolating \
-        else set()
-    for _, event, decision, place in accepted:
-        if not decision.accepted:
-            continue
-        db.session.add(checkin.health_event(event, scanner))
-        if decision.verdict == "isolate" and event.worker_id not in open_orders:
-            open_orders.add(event.worker_id)
-            db.session.add(checkin.isolation_order(event))
-        checkin.advance_trip(place.trip, event.kind)

@@ -10,6 +10,7 @@ manifest instead.
 
 Pure library code: no Flask and no database, so a scanner can use it as it is.
 """
+import functools
 import hashlib
 import io
 import struct
@@ -128,17 +129,18 @@ def base45_decode(text):
     except KeyError as error:
         raise ValueError(f"not a base45 character: {error.args[0]!r}") from None
     out = bytearray()
-    for start in range(0, len(values), 3):
-        group = values[start : start + 3]
-        value = sum(digit * 45**power for power, digit in enumerate(group))
-        if len(group) == 3:
-            if value > 0xFFFF:
-                raise ValueError("base45 triple out of range")
-            out += value.to_bytes(2, "big")
-        else:
-            if value > 0xFF:
-                raise ValueError("base45 final pair out of range")
-            out.append(value)
+    whole = len(values) - len(values) % 3
+    for start in range(0, whole, 3):
+        value = values[start] + values[start + 1] * 45 + values[start + 2] * 2025
+        if value > 0xFFFF:
+            raise ValueError("base45 triple out of range")
+        out.append(value >> 8)
+        out.append(value & 0xFF)
+    if whole < len(values):
+        value = values[whole] + values[whole + 1] * 45
+        if value > 0xFF:
+            raise ValueError("base45 final pair out of range")
+        out.append(value)
     return bytes(out)
 
 
@@ -240,16 +242,28 @@ def _candidate_keys(trusted_keys, kid):
 
 
 def _signature_holds(key, signed, signature):
-    return verify_signature(key.public_key, signed, signature)
+    return _verified(key.public_key, signed, signature)
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified(public_key, signed, signature):
+    # A QR scanned twice (boarding, then arrival, often in one upload) is checked once.
+    return verify_signature(public_key, signed, signature)
 
 
 def verify_signature(public_key, data, signature):
     """Whether `signature` is an Ed25519 signature of `data` by the raw 32-byte `public_key`."""
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, data)
+        _public_key(public_key).verify(signature, data)
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=64)
+def _public_key(raw):
+    # Loading the key is a tenth of a verification; a process verifies with a handful of keys.
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def verify_credential(text, trusted_keys, revoked_serials=(), now=None):
@@ -270,9 +284,20 @@ def verify_credential(text, trusted_keys, revoked_serials=(), now=None):
         for bad text.
     """
     try:
-        payload, signed, signature = decode_credential(text)
+        decoded = decode_credential(text)
     except ValueError:
+        decoded = None
+    return verify_decoded(decoded, trusted_keys, revoked_serials, now)
+
+
+def verify_decoded(decoded, trusted_keys, revoked_serials=(), now=None):
+    """`verify_credential` for text already decoded by `decode_credential` (None: it did not decode).
+
+    A scanner that decodes once to look the seat up verifies the same bytes without decoding again.
+    """
+    if decoded is None:
         return Verification(False, "invalid", None)
+    payload, signed, signature = decoded
     candidates = _candidate_keys(trusted_keys, payload.kid)
     if not candidates:
         return Verification(False, "unknown_key", None)

@@ -194,7 +194,7 @@ def test_batch_that_loses_a_race_is_judged_one_by_one(client, trip, monkeypatch)
     def stale(serials):
         seen = real(serials)
         for place in seen.values():
-            place.boarded = False
+            place.boarded_at = None
         return seen
 
     monkeypatch.setattr(checkin_batch, "_seen_many", stale)

@@ -80,3 +80,32 @@ def test_bad_plan_inputs_are_422(client):
     assert client.post("/api/console/v1/plans", json=body, headers=admin).json["error"]["fields"]["county_code"]
     body.update(county_code="640121", vehicle_types=[{"name": "大客车", "seats": 45, "count": 1}] * 2)
     assert client.post("/api/console/v1/plans", json=body, headers=admin).status_code == 422
+
+
+def test_a_retry_answers_the_first_answer_even_once_the_scanner_may_no_longer_scan(client, trip):  # noqa: F811
+    captain = trip["captain"]["headers"]
+    body = scan_body(qr_of(client, passenger(trip), trip["trip"]["id"]))
+    first = client.post(SCANS, json=body, headers=captain).json
+    assert client.post(f"/api/checkin/v1/trips/{trip['trip']['id']}/close", headers=captain).status_code == 200
+    retry = client.post(SCANS, json=body, headers=captain)
+    assert retry.status_code == 200 and retry.json["replayed"] is True
+    assert {**retry.json, "replayed": None} == {**first, "replayed": None}
+    fresh = client.post(SCANS, json=scan_body(body["qr"], kind="arrive"), headers=captain)
+    assert fresh.status_code == 403 and fresh.json["error"]["code"] == "not_a_scanner"
+    # Someone else's event id stays a conflict, whether or not they may scan.
+    taken = client.post(SCANS, json=body, headers=passenger(trip, 1)["headers"])
+    assert taken.status_code == 409 and taken.json["error"]["code"] == "client_event_id_taken"
+
+
+def test_logging_out_stops_scanning_at_once(client, trip):  # noqa: F811
+    captain = trip["captain"]["headers"]
+    qr = qr_of(client, passenger(trip), trip["trip"]["id"])
+    assert client.post(SCANS, json=scan_body(qr), headers=captain).status_code == 200  # the token is now remembered
+    assert client.delete("/api/mp/v1/session", headers=captain).status_code in (200, 204)
+    refused = client.post(SCANS, json=scan_body(qr, kind="arrive"), headers=captain)
+    assert refused.status_code == 401
+    officer = make_staff(client, "gate", role="checkpoint_staff",
+                         checkpoint_id=db.session.scalar(select(Checkpoint.id).where(Checkpoint.code == "hedong-airport")))
+    assert client.post(SCANS, json=scan_body(qr, kind="checkpoint"), headers=officer).status_code == 200
+    assert client.delete("/api/console/v1/session", headers=officer).status_code in (200, 204)
+    assert client.post(SCANS, json=scan_body(qr, kind="checkpoint"), headers=officer).status_code == 401

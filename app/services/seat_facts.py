@@ -1,0 +1,153 @@
+"""What the server knows of the seats scans name (座位核验信息), loaded in one statement and judged as of a moment.
+
+One SQLAlchemy Core statement, only the needed columns, brings a seat, its trip, its passenger,
+when it boarded and arrived (the boarding and arrival scans are unique per seat) and the
+passenger's whole health record (one row per health event). A scan spends most of its time in
+statement round trips: this is the one read of the scan path.
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import aliased
+
+from app.extensions import db
+from app.models import HealthEvent, ScanEvent, Seat, Trip, Worker
+from app.services import health
+from app.services.health_rules import Observation, derive_status
+from app.services.scan_rules import SeatFacts
+
+
+@dataclass
+class TripState:
+    """The columns of a trip the scan rules read; shared by every seat of the trip in one batch."""
+
+    id: int
+    status: str
+    closed_at: datetime | None
+    plate: str | None
+    departure_date: object
+    departure_time: object
+    captain_worker_id: int | None
+    vice_captain_worker_id: int | None
+
+    def advance(self, kind):
+        """The first boarding means the trip left; the first arrival means it arrived (one UPDATE, if any)."""
+        if kind == "board" and self.status == "published":
+            before, self.status = ("published",), "departed"
+        elif kind == "arrive" and self.status in ("published", "departed"):
+            before, self.status = ("published", "departed"), "arrived"
+        else:
+            return
+        db.session.execute(update(Trip.__table__).where(Trip.__table__.c.id == self.id,
+                                                        Trip.__table__.c.status.in_(before))
+                           .values(status=self.status))
+
+
+@dataclass
+class Seen:
+    """What the server knows of the seat a credential names: the seat, its trip and passenger,
+    when it boarded and arrived (scanned_at of those scans, or None), the health record oldest first."""
+
+    seat_id: int
+    seat_no: int
+    seat_status: str
+    issued_at: datetime | None
+    revoked_at: datetime | None
+    worker_id: int
+    name: str | None
+    id_number_mask: str | None
+    trip: TripState
+    boarded_at: datetime | None
+    arrived_at: datetime | None
+    observations: list
+
+    @property
+    def id_last4(self):
+        """Last four characters of the passenger's ID number."""
+        return self.id_number_mask[-4:] if self.id_number_mask else None
+
+    def facts(self, at, kind, mode="online"):
+        """SeatFacts for a scan of `kind` judged at `at` (naive UTC).
+
+        Online scans are judged as of now by everything known; an uploaded arrival counts only
+        a boarding scanned before it, and an upload counts a seat revoked after the scan as live.
+        """
+        trip = self.trip
+        closed = trip.status == "closed" and trip.closed_at is not None and at > trip.closed_at
+        boarded = self.boarded_at is not None
+        if mode == "offline" and kind == "arrive":
+            boarded = boarded and self.boarded_at <= at
+        return SeatFacts(serial=self.seat_id, trip_id=trip.id, worker_id=self.worker_id, live=self.live(at, mode),
+                         trip_closed=closed, boarded=boarded, arrived=self.arrived_at is not None,
+                         health_status=self.health(at).status)
+
+    def live(self, at, mode):
+        """Whether the seat's credential was in service at `at`: an upload is judged as of its scan."""
+        if self.seat_status == "assigned":
+            return True
+        return (mode == "offline" and self.seat_status == "revoked" and self.issued_at is not None
+                and self.revoked_at is not None and at < self.revoked_at)
+
+    def health(self, at, scan=None):
+        """The passenger's HealthStatus as of `at`, from the record up to then (and the scan, if given)."""
+        observations = [observation for observation in self.observations if observation.occurred_at <= at]
+        if scan is not None:
+            observations.append(scan)
+        return derive_status(observations, health.rules(), at)
+
+    def absorb(self, event, observation):
+        """Take a stored scan into account, for the next scan of the same batch (observation: if accepted)."""
+        if event.boarded_seat_id:
+            self.boarded_at = event.scanned_at
+        if event.arrived_seat_id:
+            self.arrived_at = event.scanned_at
+        if observation is not None:
+            self.observations = [*self.observations, observation]
+
+
+_BOARDING, _ARRIVAL = aliased(ScanEvent), aliased(ScanEvent)
+_SEATS = (
+    select(Seat.id, Seat.seat_no, Seat.status, Seat.issued_at, Seat.revoked_at,
+           Worker.id, Worker.name, Worker.id_number_mask,
+           Trip.id, Trip.status, Trip.closed_at, Trip.plate, Trip.departure_date, Trip.departure_time,
+           Trip.captain_worker_id, Trip.vice_captain_worker_id,
+           _BOARDING.scanned_at, _ARRIVAL.scanned_at,
+           HealthEvent.kind, HealthEvent.occurred_at, HealthEvent.temperature, HealthEvent.symptoms,
+           HealthEvent.contact_with_case, HealthEvent.places)
+    .select_from(Seat).join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
+    .outerjoin(_BOARDING, _BOARDING.boarded_seat_id == Seat.id)
+    .outerjoin(_ARRIVAL, _ARRIVAL.arrived_seat_id == Seat.id)
+    .outerjoin(HealthEvent, HealthEvent.worker_id == Seat.worker_id)
+    .order_by(Seat.id, HealthEvent.occurred_at, HealthEvent.id)
+)
+
+
+def load(serials):
+    """{serial: Seen} for the seats named (those that exist), in one statement."""
+    seen, trips = {}, {}
+    if not serials:
+        return seen
+    for row in db.session.execute(_SEATS.where(Seat.id.in_(serials))):
+        (seat_id, seat_no, seat_status, issued_at, revoked_at, worker_id, name, mask, trip_id, *trip_columns,
+         boarded_at, arrived_at, kind, occurred_at, temperature, symptoms, contact, places) = row
+        place = seen.get(seat_id)
+        if place is None:
+            trip = trips.get(trip_id)
+            if trip is None:
+                trip = trips[trip_id] = TripState(trip_id, *trip_columns)
+            place = seen[seat_id] = Seen(seat_id, seat_no, seat_status, issued_at, revoked_at, worker_id, name, mask,
+                                         trip, boarded_at, arrived_at, [])
+        if kind is not None:
+            place.observations.append(Observation(kind, occurred_at, temperature, tuple(symptoms or ()),
+                                                  bool(contact), tuple(places or ())))
+    return seen
+
+
+def refused_arrivals(serials):
+    """The stored arrivals of these seats refused as not_boarded, oldest first (a late boarding may reconcile them)."""
+    if not serials:
+        return []
+    return db.session.scalars(select(ScanEvent).where(ScanEvent.seat_id.in_(serials), ScanEvent.kind == "arrive",
+                                                      ScanEvent.reason == "not_boarded")
+                              .order_by(ScanEvent.scanned_at, ScanEvent.id)).all()
