@@ -36,22 +36,33 @@ def _may_read(scanner, trip):
 
 def manifest(trip):
     """Every live seat with masked identity, status and health; and the counts per status."""
+    return manifests_of([trip])[trip.id]
+
+
+def manifests_of(trips):
+    """{trip_id: manifest} for many trips in three queries: seats, scans and health records."""
+    trip_ids = [trip.id for trip in trips]
     rows = db.session.execute(
         select(Seat, Worker).join(Worker, Worker.id == Seat.worker_id)
-        .where(Seat.trip_id == trip.id, Seat.status == "assigned").order_by(Seat.seat_no)
-    ).all()
+        .where(Seat.trip_id.in_(trip_ids), Seat.status == "assigned").order_by(Seat.trip_id, Seat.seat_no)
+    ).all() if trip_ids else []
     passages = _passages([seat.id for seat, _ in rows])
     records = health.observations_by_worker({worker.id for _, worker in rows})
-    seats = []
+    by_id = {trip.id: trip for trip in trips}
+    seats_of = {trip_id: [] for trip_id in trip_ids}
     for seat, worker in rows:
         status = health.derive(records[worker.id])
         passage = passages.get(seat.id, {})
-        seats.append({
+        seats_of[seat.trip_id].append({
             "serial": seat.id, "seat_no": seat.seat_no, "worker_id": worker.id, "name": mask_name(worker.name),
-            "id_last4": worker.id_last4, "status": _seat_status(trip, passage),
+            "id_last4": worker.id_last4, "status": _seat_status(by_id[seat.trip_id], passage),
             "boarded": passage.get("board") == "allow", "arrived": "arrive" in passage,
             "health": {"status": status.status, "reason": status.reason},
         })
+    return {trip.id: _with_counts(trip, seats_of[trip.id]) for trip in trips}
+
+
+def _with_counts(trip, seats):
     counts = Counter(seat["status"] for seat in seats)
     return {"trip_id": trip.id, "trip_status": trip.status, "seats": seats,
             "counts": {name: counts.get(name, 0) for name in SEAT_STATUSES} | {"total": len(seats)}}
@@ -143,11 +154,13 @@ def expected_at(checkpoint_id):
                            Trip.status.in_(("published", "departed", "arrived")))
         .order_by(Trip.expected_arrival_at, Trip.departure_date, Trip.id)
     ).all()
+    manifests = manifests_of(trips)
+    riders = {seat["worker_id"] for found in manifests.values() for seat in found["seats"]}
     isolated = set(db.session.scalars(select(IsolationOrder.worker_id).where(
-        IsolationOrder.status.in_(("pending", "active")))))
+        IsolationOrder.worker_id.in_(riders), IsolationOrder.status.in_(("pending", "active"))))) if riders else set()
     result = []
     for trip in trips:
-        passengers = manifest(trip)["seats"]
+        passengers = manifests[trip.id]["seats"]
         for passenger in passengers:
             passenger["flagged"] = (passenger["health"]["status"] in ("red", "yellow")
                                     or passenger["worker_id"] in isolated or passenger["status"] == "isolated")

@@ -109,3 +109,31 @@ def test_logging_out_stops_scanning_at_once(client, trip):  # noqa: F811
     assert client.post(SCANS, json=scan_body(qr, kind="checkpoint"), headers=officer).status_code == 200
     assert client.delete("/api/console/v1/session", headers=officer).status_code in (200, 204)
     assert client.post(SCANS, json=scan_body(qr, kind="checkpoint"), headers=officer).status_code == 401
+
+
+def test_the_expected_list_costs_the_same_queries_for_one_bus_or_many(client, trip):  # noqa: F811
+    from sqlalchemy import event
+
+    railway = db.session.scalar(select(Checkpoint.id).where(Checkpoint.code == "yinchuan-railway"))
+    officer = make_staff(client, "railway", role="checkpoint_staff", checkpoint_id=railway)
+
+    def statements():
+        seen = []
+        listener = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            listed = client.get(f"/api/checkin/v1/checkpoints/{railway}/expected", headers=officer).json["trips"]
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(listed), len(seen)
+
+    client.patch(f"/api/console/v1/trips/{trip['trip']['id']}", headers=trip["staff"],
+                 json={"arrival_checkpoint_id": railway})
+    statements()  # the officer's token is looked up once, then remembered
+    one = statements()
+    for start in (30, 40):
+        bus = publish_trip(client, passengers=3, start=start, staff_headers=trip["staff"], destination_city="江苏省苏州市")
+        client.patch(f"/api/console/v1/trips/{bus['trip']['id']}", headers=trip["staff"],
+                     json={"arrival_checkpoint_id": railway})
+    three = statements()
+    assert (one[0], three[0]) == (1, 3) and three[1] == one[1]
