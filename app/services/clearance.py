@@ -1,8 +1,8 @@
 """Clearance to start work (方可上岗), in one place: `decide_clearance` is the rule, the rest loads its inputs.
 
 A returnee is **cleared** once the observation period (OBSERVATION_DAYS, counted from the
-arrival date) is over, every daily follow-up (随访) in it was normal and no isolation
-order is pending or active. Otherwise they are **isolated** (an open order), **in
+arrival date) is over, at least one daily follow-up (随访) was recorded, every one was normal
+and no isolation order is pending or active. Otherwise they are **isolated** (an open order), **in
 observation** (the period is running, a follow-up was abnormal, or the health record is
 red or yellow) or **not arrived**. A release from isolation (isolation_end) restarts the
 observation period on the day of release: the follow-ups before the release were answered
@@ -30,6 +30,7 @@ _MESSAGES = {
     "health_red": "健康状态异常，暂不能上岗",
     "health_yellow": "健康观察中，暂不能上岗",
     "observation_period": "健康观察期内，{ends_on}后观察期满",
+    "no_follow_up": "观察期满但没有随访记录，请企业登记随访后再上岗",
     "cleared": "观察期满且随访均正常，可以上岗",
 }
 
@@ -83,6 +84,9 @@ def decide_clearance(arrival_date, observations, open_order_status, rules, now):
         return _clearance("in_observation", reason=f"health_{health}", **counts)
     if today <= ends_on:
         return _clearance("in_observation", reason="observation_period", **counts)
+    if not follow_ups:
+        # "Every check was normal" must not hold vacuously: nobody is cleared unchecked.
+        return _clearance("in_observation", reason="no_follow_up", **counts)
     return _clearance("cleared", **counts)
 
 

@@ -181,6 +181,12 @@ def delete_job(staff, enterprise_id, job_id):
         raise Conflict("job_has_interests", "已有务工人员对该岗位有意向或已录用，不能删除；可将缺工人数改为0")
     db.session.execute(delete(VacancyInterest).where(VacancyInterest.job_id == job.id))
     db.session.delete(job)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # A worker declared interest between the check and the delete: the foreign key refuses.
+        db.session.rollback()
+        raise Conflict("job_has_interests", "已有务工人员对该岗位有意向或已录用，不能删除；可将缺工人数改为0") from None
     audit.record("staff", staff.id, "enterprise_job.delete", "enterprise_job", job_id, enterprise_id=enterprise_id,
                  job_type=job.job_type)
     db.session.commit()

@@ -85,13 +85,14 @@ def load_rows(enterprise_ids, worker_id=None):
 
 
 def _trip_rows(enterprise_ids, worker_id):
+    # Returnees come in on inbound trips (返银); an outbound worker's employer is elsewhere.
     # A seat counts while assigned, or once revoked as a no-show when its trip closed.
     statement = (
         select(Seat, Trip, Worker, Application.employer_id)
         .join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
         .join(Application, Application.id == Seat.application_id)
         .outerjoin(Revocation, and_(Revocation.serial == Seat.id, Revocation.reason == "no_show"))
-        .where(Application.employer_id.in_(enterprise_ids), Trip.status != "cancelled",
+        .where(Application.employer_id.in_(enterprise_ids), Trip.direction == "inbound", Trip.status != "cancelled",
                or_(Seat.status == "assigned", Revocation.id.is_not(None)))
         .order_by(Seat.id)
     )
@@ -177,8 +178,9 @@ def register(staff, enterprise_id, data):
     The person is found by their ID number's blind index (a mini-program user keeps their
     own data) or created without an openid, registered by the enterprise. An arrival event
     goes into the shared health record, from `origin` on `arrival_date`.
-    Raises Invalid for a bad ID number, phone or date; Conflict (already_on_roster) when the
-    person is on this roster already, by a trip or registered before.
+    Raises Invalid for a bad ID number, phone or date; Conflict (identity_mismatch) when the ID
+    number belongs to someone of another name; Conflict (already_on_roster) when the person is on
+    this roster already, by a trip or registered before.
     """
     enterprise = enterprise_in_scope(staff, enterprise_id, REGISTRARS)
     id_number, mobile = _parsed_identity(data)
@@ -191,6 +193,12 @@ def register(staff, enterprise_id, data):
         crypto.seal(worker, "id_number", id_number.value, "worker.id_number", mask_id_number, indexed=True)
         crypto.seal(worker, "mobile", mobile, "worker.mobile", mask_mobile, indexed=True)
         db.session.add(worker)
+    elif worker.name and worker.name != data["name"].strip():
+        # An ID number alone must not open someone's health record to an employer: the name
+        # has to match too. The refused attempt is kept in the audit log.
+        audit.record("staff", staff.id, "roster.identity_mismatch", "worker", worker.id, enterprise_id=enterprise.id)
+        db.session.commit()
+        raise Conflict("identity_mismatch", "身份证号与姓名不符，请核对后再登记", fields={"name": "与身份证号登记的姓名不符"})
     elif load_rows([enterprise.id], worker.id):
         raise _already_on_roster()
     entry = RosterEntry(enterprise_id=enterprise.id, origin=data["origin"].strip(),

@@ -184,7 +184,8 @@ def interests_for_enterprise(staff, enterprise_id, filters, page=1, per_page=50)
 
 
 def _full_mobile(staff, interest, worker):
-    if not interest.contact_allowed or worker.mobile_cipher is None:
+    # The worker agreed to be contacted by the enterprise, not by the government's operators.
+    if staff.role != "enterprise_hr" or not interest.contact_allowed or worker.mobile_cipher is None:
         return None
     audit.record("staff", staff.id, "read.full_contact", "worker", worker.id, interest_id=interest.id)
     return crypto.cipher().decrypt(worker.mobile_cipher, "worker.mobile")

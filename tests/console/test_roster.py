@@ -84,7 +84,7 @@ def test_registering_a_self_returnee_creates_a_worker_without_openid(client):
     assert arrival.kind == "arrival" and arrival.actor_kind == "staff" and arrival.places == ["四川省成都市"]
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "roster.register"))
     assert audit.details["worker_id"] == worker.id and audit.details["new_worker"] is True
-    again = client.post(ROSTER.format(enterprise_id), json=returnee(name="李四"), headers=headers)
+    again = client.post(ROSTER.format(enterprise_id), json=returnee(), headers=headers)
     assert again.status_code == 409 and again.json["error"]["code"] == "already_on_roster"
 
 
@@ -94,7 +94,12 @@ def test_a_mini_program_user_keeps_their_row_and_sees_the_arrival(client):
     before = client.get("/api/mp/v1/health", headers=worker_headers).json["clearance"]
     assert (before["state"], before["arrival_date"], before["follow_ups"]) == ("not_arrived", None, 0)
     headers, enterprise_id = hr(client)
-    row = register(client, headers, enterprise_id, id_number=id_number, name="王五", phone="13800000000",
+    other_name = client.post(ROSTER.format(enterprise_id), headers=headers,
+                             json=returnee(id_number=id_number, name="王五", origin="湖北省武汉市"))
+    assert other_name.status_code == 409 and other_name.json["error"]["code"] == "identity_mismatch"
+    assert "wang" not in other_name.text and "张" not in other_name.text  # nothing of the person leaks
+    assert client.get("/api/mp/v1/health", headers=worker_headers).json["clearance"]["state"] == "not_arrived"
+    row = register(client, headers, enterprise_id, id_number=id_number, name="张三丰", phone="13800000000",
                    origin="湖北省武汉市")
     worker = db.session.get(Worker, row["worker_id"])
     assert db.session.scalar(select(func.count()).select_from(Worker)) == 1 and worker.openid is not None
@@ -111,7 +116,7 @@ def test_a_trip_passenger_cannot_be_registered_twice(client):
     headers, enterprise_id = hr(client)
     trip = inbound_trip(client, enterprise_id, passengers=2)
     id_number = profile(0)["id_number"]  # the first rider's (approved_applications makes worker n=0 first)
-    response = client.post(ROSTER.format(enterprise_id), json=returnee(id_number=id_number), headers=headers)
+    response = client.post(ROSTER.format(enterprise_id), json=returnee(id_number=id_number, name=profile(0)["name"]), headers=headers)
     assert response.status_code == 409 and response.json["error"]["code"] == "already_on_roster"
 
 
@@ -196,3 +201,11 @@ def test_plain_id_numbers_and_phones_appear_in_no_response_log_or_column(client,
     for secret in (body["id_number"], body["phone"]):
         assert all(secret not in text for text in texts)
         assert secret not in caplog.text and secret not in stored
+
+
+def test_workers_leaving_on_outbound_trips_are_not_returnees(client):
+    from tests.builders import publish_trip
+
+    headers, enterprise_id = hr(client)
+    publish_trip(client, passengers=2, direction="outbound", employer_id=enterprise_id)
+    assert client.get(ROSTER.format(enterprise_id), headers=headers).json["total"] == 0

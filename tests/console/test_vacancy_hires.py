@@ -64,7 +64,10 @@ def test_other_scopes_do_not_see_interested_workers(client):
                              headers=make_staff(client, "office", role="admin"))
     assert wrong_path.status_code == 404 and wrong_path.json["error"]["code"] == "interest_not_found"
     county = make_staff(client, "xixia", county_code="640105")
-    assert client.get(f"{API}/enterprises/{job.enterprise_id}/interests", headers=county).json["total"] == 1
+    seen_by_county = client.get(f"{API}/enterprises/{job.enterprise_id}/interests", headers=county).json
+    # The worker agreed to be called by the enterprise, not by the county: masked for operators.
+    assert seen_by_county["total"] == 1 and seen_by_county["items"][0]["worker"]["mobile"] == "139****0001"
+    assert seen_by_county["items"][0]["worker"]["name"] == "张*丰"
     assert client.get(f"{API}/enterprises/{job.enterprise_id}/interests", headers=own_hr).json["total"] == 1
 
 

@@ -64,7 +64,9 @@ def test_a_release_restarts_observation_and_forgets_the_follow_ups_before_it():
     during = decide(released_on + timedelta(days=5), record)
     assert (during.state, during.reason) == ("in_observation", "observation_period")
     assert during.observation_ends_on == released_on + timedelta(days=13)
-    assert decide(released_on + timedelta(days=14), record).state == "cleared"
+    assert decide(released_on + timedelta(days=14), record).reason == "no_follow_up"  # none since the release
+    checked = [*record, follow_up(released_on + timedelta(days=2))]
+    assert decide(released_on + timedelta(days=14), checked).state == "cleared"
 
 
 def test_a_red_record_blocks_clearance_and_a_high_risk_origin_is_observed():
@@ -73,8 +75,8 @@ def test_a_red_record_blocks_clearance_and_a_high_risk_origin_is_observed():
     from_hubei = decide_clearance(ARRIVED, [arrival(places=("湖北省武汉市",))], None, RULES,
                                   _at(ARRIVED + timedelta(days=5)))
     assert (from_hubei.state, from_hubei.reason) == ("in_observation", "health_yellow")
-    later = decide_clearance(ARRIVED, [arrival(places=("湖北省武汉市",))], None, RULES,
-                             _at(ARRIVED + timedelta(days=14)))
+    later = decide_clearance(ARRIVED, [arrival(places=("湖北省武汉市",)), follow_up(ARRIVED + timedelta(days=1))],
+                             None, RULES, _at(ARRIVED + timedelta(days=14)))
     assert later.state == "cleared"
 
 
@@ -87,3 +89,10 @@ def test_a_follow_up_earlier_on_the_day_of_release_is_answered_by_the_isolation(
                                                                               day + timedelta(days=13))
     later = decide(day + timedelta(days=1), [*record, follow_up(day + timedelta(days=1), "37.5")])
     assert (later.reason, later.abnormal_follow_ups) == ("abnormal_follow_up", 1)
+
+
+def test_nobody_is_cleared_without_a_single_follow_up():
+    unchecked = decide(ARRIVED + timedelta(days=30), [arrival()])
+    assert (unchecked.state, unchecked.reason, unchecked.follow_ups) == ("in_observation", "no_follow_up", 0)
+    assert "随访" in unchecked.message
+    assert decide(ARRIVED + timedelta(days=30), [arrival(), follow_up(ARRIVED)]).state == "cleared"

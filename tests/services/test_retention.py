@@ -94,7 +94,8 @@ def test_returnees_registered_by_hr_are_erased_too_unless_registered_recently(cl
     headers, enterprise_id = hr(client)
     old = register(client, headers, enterprise_id, n=0)["worker_id"]
     make_worker(client, "idle", n=3)
-    recent = register(client, headers, enterprise_id, n=1, id_number=profile(3)["id_number"])["worker_id"]
+    recent = register(client, headers, enterprise_id, n=1, id_number=profile(3)["id_number"],
+                      name=profile(3)["name"])["worker_id"]
     _age_everything(app.config["RETENTION_DAYS"] + 1)
     long_ago = utcnow() - timedelta(days=app.config["RETENTION_DAYS"] + 1)
     db.session.execute(update(RosterEntry).where(RosterEntry.worker_id == old).values(created_at=long_ago))
