@@ -61,6 +61,16 @@ def release_order(order_id, body):
     return _view(isolation.release(current_staff(), order_id, body.get("note")))
 
 
+@bp.post(f"{_ORDER}/dismiss")
+@bp.auth_required(auth)
+@bp.input(s.IsolationDismissIn, arg_name="body")
+@bp.output(s.DecidedOrderOut)
+@bp.doc(summary="撤销误报的隔离单：待处理 → 已撤销（须写明原因）", responses=_errors(401, 403, 404, 409, 422))
+def dismiss_order(order_id, body):
+    """Dismiss a pending order that was a false alarm."""
+    return _view(isolation.dismiss(current_staff(), order_id, body["note"]))
+
+
 @bp.get("/isolation-orders.xlsx")
 @bp.auth_required(auth)
 @bp.input(s.IsolationExportIn, location="query", arg_name="query")

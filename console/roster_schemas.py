@@ -165,6 +165,10 @@ class IsolationReleaseIn(RequestSchema):
     note = String(validate=Length(1, 255))
 
 
+class IsolationDismissIn(RequestSchema):
+    note = String(required=True, validate=Length(1, 255), metadata={"description": "撤销原因，如体温录入错误"})
+
+
 class OrderWorkerOut(Schema):
     id = Integer()
     name = Function(lambda worker: mask_name(worker.name))

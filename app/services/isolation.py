@@ -3,7 +3,9 @@
 Scans and abnormal follow-ups open orders *pending*; a health officer activates one with
 its kind, place and dates, or opens one *active* directly, and later releases it (解除隔离).
 pending → active → released, nothing else; each step into or out of isolation adds an
-isolation_start / isolation_end event to the shared health record.
+isolation_start / isolation_end event to the shared health record. A pending order that was a
+false alarm (a mistyped temperature) is dismissed instead: pending → dismissed, with the
+officer's reason, audited; nobody was isolated, so the health record gets no event.
 
 A health officer with a county sees the workers *of that county*: those with a travel
 application handled by the county (the county that plans their trip), and those employed
@@ -24,7 +26,7 @@ from app.services.timeutil import local_today
 
 OFFICERS = ("admin", "health_officer")
 KINDS = ("home", "centralized")  # 居家 / 集中
-STATUSES = ("pending", "active", "released")
+STATUSES = ("pending", "active", "released", "dismissed")
 KIND_NAMES = {"home": "居家隔离", "centralized": "集中隔离"}
 
 
@@ -127,6 +129,17 @@ def release(staff, order_id, note=None):
                                note=f"解除{KIND_NAMES.get(order.kind, '隔离')}", actor_kind="staff",
                                actor_id=staff.id, location=order.place))
     audit.record("staff", staff.id, "isolation.release", "isolation_order", order.id, worker_id=order.worker_id)
+    db.session.commit()
+    return order
+
+
+def dismiss(staff, order_id, note):
+    """Dismiss a pending order as a false alarm (撤销) with the officer's reason and commit; Conflict unless pending."""
+    order = order_in_scope(staff, order_id, lock=True)
+    if order.status != "pending":
+        raise Conflict("isolation_order_not_pending", "只有待处理的隔离单可以撤销")
+    order.status, order.closed_at, order.closed_by, order.note = "dismissed", utcnow(), staff.id, note
+    audit.record("staff", staff.id, "isolation.dismiss", "isolation_order", order.id, worker_id=order.worker_id)
     db.session.commit()
     return order
 

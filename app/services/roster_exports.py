@@ -29,7 +29,7 @@ HEALTH_NAMES = {"green": "正常", "yellow": "健康观察", "red": "异常", "u
 CLEARANCE_NAMES = {"cleared": "可上岗", "in_observation": "观察中", "isolated": "隔离中", "not_arrived": "未到达"}
 ARRIVAL_NAMES = {"assigned": "已编班", "boarded": "已上车", "arrived": "已到达", "no_show": "未乘车"}
 SOURCE_NAMES = {"trip": "点对点车次", "self": "零散返岗"}
-ORDER_STATUS_NAMES = {"pending": "待处理", "active": "隔离中", "released": "已解除"}
+ORDER_STATUS_NAMES = {"pending": "待处理", "active": "隔离中", "released": "已解除", "dismissed": "已撤销"}
 REASON_NAMES = {"fever": "发热", "symptoms": "有症状", "isolation_required": "健康状态异常", "contact": "接触史",
                 "health_officer": "卫健部门决定"}
 

@@ -94,12 +94,15 @@ def test_county_scope_of_health_officers(client):
         assert response.status_code == 404 and response.json["error"]["code"] == "isolation_order_not_found"
     assert client.post(f"{ORDERS}/{order_id}/activate", json=DECISION, headers=xixia).status_code == 404
     assert client.post(f"{ORDERS}/{order_id}/release", json={}, headers=xixia).status_code == 404
+    assert client.post(f"{ORDERS}/{order_id}/dismiss", json={"note": "误报"}, headers=xixia).status_code == 404
     direct = client.post(ORDERS, json={**DECISION, "worker_id": other_row["worker_id"]}, headers=yongning)
     assert direct.status_code == 404 and direct.json["error"]["code"] == "worker_not_found"
     for role, scope in (("enterprise_hr", None), ("county_operator", {})):
         staff = headers if scope is None else make_staff(client, "ops-x", role=role)
         for response in (client.get(ORDERS, headers=staff), client.get(f"{ORDERS}/{order_id}", headers=staff),
                          client.post(f"{ORDERS}/{order_id}/activate", json=DECISION, headers=staff),
+                         client.post(f"{ORDERS}/{order_id}/release", json={}, headers=staff),
+                         client.post(f"{ORDERS}/{order_id}/dismiss", json={"note": "误报"}, headers=staff),
                          client.post(ORDERS, json={**DECISION, "worker_id": 1}, headers=staff)):
             assert response.status_code == 403 and response.json["error"]["code"] == "forbidden_role"
 
@@ -117,3 +120,25 @@ def test_an_order_opened_by_a_scan_is_decided_by_the_trip_county(client):
     assert active.status_code == 200 and active.json["trip_id"] == trip["trip"]["id"]
     assert client.get(ORDERS, query_string={"kind": "centralized"}, headers=officer).json["total"] == 1
     assert client.get(ORDERS, query_string={"kind": "home"}, headers=officer).json["total"] == 0
+
+
+def test_a_false_alarm_is_dismissed_without_isolating_anyone(client):
+    from app.models import AuditLog
+
+    headers, enterprise_id = hr(client)
+    row, order_id = _abnormal(client, headers, enterprise_id)
+    officer = make_staff(client, "weijian", role="health_officer")
+    no_reason = client.post(f"{ORDERS}/{order_id}/dismiss", json={}, headers=officer)
+    assert no_reason.status_code == 422 and "note" in no_reason.json["error"]["fields"]
+    dismissed = client.post(f"{ORDERS}/{order_id}/dismiss", json={"note": "体温录入错误，复测36.6"}, headers=officer)
+    assert dismissed.status_code == 200, dismissed.json
+    assert (dismissed.json["status"], dismissed.json["note"]) == ("dismissed", "体温录入错误，复测36.6")
+    assert not _events(row["worker_id"], "isolation_start") and not _events(row["worker_id"], "isolation_end")
+    assert db.session.scalar(select(AuditLog.object_id).where(AuditLog.action == "isolation.dismiss")) == order_id
+    again = client.post(f"{ORDERS}/{order_id}/dismiss", json={"note": "再次"}, headers=officer)
+    assert again.status_code == 409 and again.json["error"]["code"] == "isolation_order_not_pending"
+    assert client.post(f"{ORDERS}/{order_id}/activate", json=DECISION, headers=officer).status_code == 409
+    roster_row = client.get(f"{ROSTER.format(enterprise_id)}?source=self", headers=headers).json["items"][0]
+    assert roster_row["clearance"]["state"] != "isolated"
+    listed = client.get(ORDERS, query_string={"status": "dismissed"}, headers=officer).json
+    assert [item["id"] for item in listed["items"]] == [order_id]
