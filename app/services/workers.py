@@ -1,13 +1,13 @@
 """Worker sign-up: WeChat login and the profile (个人信息)."""
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, Invalid
 from app.extensions import db
-from app.models import Enterprise, Worker
+from app.models import Enterprise, HealthEvent, IsolationOrder, RosterEntry, ScanEvent, VacancyInterest, Worker
 from app.models.base import utcnow
-from app.services import crypto, tokens, wechat
+from app.services import audit, crypto, tokens, wechat
 from app.services.identity import (
     InvalidIdentity,
     mask_id_number,
@@ -100,7 +100,7 @@ def update_profile(worker, changes):
                       fields={"consent_version": "必填"})
     errors = {}
     if "id_number" in changes:
-        _apply_id_number(worker, changes.pop("id_number"), errors)
+        _apply_id_number(worker, changes.pop("id_number"), errors, changes)
     if "mobile" in changes:
         try:
             crypto.seal(worker, "mobile", parse_mobile(changes.pop("mobile")), "worker.mobile", mask_mobile,
@@ -125,7 +125,7 @@ def update_profile(worker, changes):
     return worker
 
 
-def _apply_id_number(worker, raw, errors):
+def _apply_id_number(worker, raw, errors, changes):
     try:
         parsed = parse_id_number(raw)
     except InvalidIdentity as error:
@@ -134,9 +134,36 @@ def _apply_id_number(worker, raw, errors):
     index = crypto.cipher().blind_index(parsed.value, "worker.id_number")
     owner = id_number_owner(index)
     if owner is not None and owner != worker.id:
-        raise _id_number_taken()
+        _take_over_registered(worker, db.session.get(Worker, owner), changes)
     crypto.seal(worker, "id_number", parsed.value, "worker.id_number", mask_id_number, indexed=True)
     worker.birth_date, worker.gender = parsed.birth_date, parsed.gender
+
+
+def _take_over_registered(worker, owner, changes):
+    """Let a worker claim the record their employer made for them (零散返岗) and see their own health record.
+
+    Someone HR registered has no openid; when they open the mini-program and give the same ID
+    number, name and mobile, the record's events, roster rows and orders move to their account
+    and the registered row goes. Any mismatch is refused like a taken ID number.
+    """
+    if owner.openid is not None or owner.registered_by is None:
+        raise _id_number_taken()
+    name = (changes.get("name") or worker.name or "").strip()
+    try:
+        mobile = parse_mobile(changes["mobile"]) if changes.get("mobile") else None
+    except InvalidIdentity:
+        mobile = None
+    mobile_index = crypto.cipher().blind_index(mobile, "worker.mobile") if mobile else worker.mobile_index
+    if name != owner.name or mobile_index is None or mobile_index != owner.mobile_index:
+        raise Conflict("id_number_registered_by_employer",
+                       "该身份证号已由用工企业登记，请填写与企业登记一致的姓名和手机号，或联系企业核对",
+                       fields={"id_number": "已由用工企业登记"})
+    for model in (HealthEvent, IsolationOrder, RosterEntry, ScanEvent, VacancyInterest):
+        db.session.execute(update(model).where(model.worker_id == owner.id).values(worker_id=worker.id))
+    db.session.execute(delete(Worker).where(Worker.id == owner.id))
+    db.session.flush()
+    audit.record("worker", worker.id, "worker.claim_registered", "worker", worker.id, registered_worker_id=owner.id,
+                 enterprise_id=owner.registered_by)
 
 
 def _id_number_taken():

@@ -209,3 +209,29 @@ def test_workers_leaving_on_outbound_trips_are_not_returnees(client):
     headers, enterprise_id = hr(client)
     publish_trip(client, passengers=2, direction="outbound", employer_id=enterprise_id)
     assert client.get(ROSTER.format(enterprise_id), headers=headers).json["total"] == 0
+
+
+def test_a_returnee_registered_by_hr_claims_their_record_in_the_mini_program(client):
+    from app.models import AuditLog
+    from tests.builders import login
+
+    headers, enterprise_id = hr(client)
+    body = returnee()
+    registered = register(client, headers, enterprise_id)["worker_id"]
+    worker_headers = login(client, "lisiguang")
+    mine = profile(0, name=body["name"], id_number=body["id_number"], mobile=body["phone"])
+    wrong_phone = client.put("/api/mp/v1/me", json={**mine, "mobile": "13700000000"}, headers=worker_headers)
+    assert wrong_phone.status_code == 409 and wrong_phone.json["error"]["code"] == "id_number_registered_by_employer"
+    wrong_name = client.put("/api/mp/v1/me", json={**mine, "name": "李四"}, headers=worker_headers)
+    assert wrong_name.status_code == 409
+    claimed = client.put("/api/mp/v1/me", json=mine, headers=worker_headers)
+    assert claimed.status_code == 200, claimed.json
+    record = client.get("/api/mp/v1/health", headers=worker_headers).json
+    assert [e["kind"] for e in record["history"]] == ["arrival"]
+    assert record["clearance"]["state"] == "in_observation"
+    assert db.session.get(Worker, registered) is None  # the employer's row is gone, its record moved
+    row = client.get(ROSTER.format(enterprise_id), headers=headers).json["items"][0]
+    assert row["worker_id"] != registered and row["source"] == "self"
+    assert db.session.scalar(select(AuditLog.id).where(AuditLog.action == "worker.claim_registered"))
+    someone_else = client.put("/api/mp/v1/me", json=mine, headers=login(client, "impostor"))
+    assert someone_else.status_code == 409 and someone_else.json["error"]["code"] == "id_number_taken"
