@@ -1,9 +1,11 @@
 """Excel exports of returnees: 附件3 复工信息登记, an enterprise's roster (花名册) and the isolation list.
 
-Each export covers only the caller's scope, is written to the audit log with the filter
-used, and shows ID numbers and phones masked. The one exception: a health officer (or the
-admin) may ask for full ID numbers on the isolation list, since an isolation site must
-identify the person (and report them to the CDC); that read is audited as such.
+Each export covers only the caller's scope and is written to the audit log with the filter
+used. These sheets exist to reach people (an HR clerk calling a returnee, an isolation site
+calling its guests), so names and phones are shown in full, while ID numbers stay masked.
+The one exception: a health officer (or the admin) may ask for full ID numbers on the
+isolation list, since an isolation site must identify the person (and report them to the
+CDC); that read is audited as such.
 """
 from datetime import UTC
 
@@ -13,7 +15,6 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Enterprise
 from app.services import audit, crypto, exports, isolation, roster, scope
-from app.services.identity import mask_name
 from app.services.timeutil import LOCAL_ZONE, local_today
 
 ATTACHMENT3_TITLE = "银川市务工人员复工信息登记"
@@ -32,6 +33,13 @@ SOURCE_NAMES = {"trip": "点对点车次", "self": "零散返岗"}
 ORDER_STATUS_NAMES = {"pending": "待处理", "active": "隔离中", "released": "已解除", "dismissed": "已撤销"}
 REASON_NAMES = {"fever": "发热", "symptoms": "有症状", "isolation_required": "健康状态异常", "contact": "接触史",
                 "health_officer": "卫健部门决定"}
+
+
+def phone(worker):
+    """A worker's full mobile for a contact sheet (the export itself is audited)."""
+    if worker.mobile_cipher is None:
+        return worker.mobile_mask
+    return crypto.cipher().decrypt(worker.mobile_cipher, "worker.mobile")
 
 
 def transport_text(row):
@@ -55,7 +63,7 @@ def attachment3(staff, filters):
         raise NotFound("enterprise_not_found", "没有找到该企业")
     rows = [row for row in roster.load_rows(enterprises) if _in_dates(row, filters)]
     data = exports.workbook(ATTACHMENT3_TITLE, ATTACHMENT3_HEADERS, [
-        (mask_name(row.worker.name), row.worker.id_number_mask, row.worker.mobile_mask, row.origin,
+        (row.worker.name, row.worker.id_number_mask, phone(row.worker), row.origin,
          row.arrival_date, transport_text(row), enterprises[row.enterprise_id].name, health_text(row))
         for row in rows])
     _audit(staff, "export.attachment3", None, filters, len(rows))
@@ -72,7 +80,7 @@ def roster_workbook(staff, enterprise_id, filters):
     """One enterprise's roster as .xlsx, with the list's filters: (enterprise, bytes)."""
     enterprise, rows, _ = roster.roster_of(staff, enterprise_id, filters, page=1, per_page=10**9)
     data = exports.workbook(f"{enterprise.name} 返岗人员花名册", ROSTER_HEADERS, [
-        (mask_name(row.worker.name), row.worker.id_number_mask, row.worker.mobile_mask, row.origin,
+        (row.worker.name, row.worker.id_number_mask, phone(row.worker), row.origin,
          row.arrival_date, transport_text(row), SOURCE_NAMES[row.source], ARRIVAL_NAMES[row.arrival_status],
          HEALTH_NAMES[row.health.status], CLEARANCE_NAMES[row.clearance.state], row.clearance.observation_ends_on,
          row.clearance.follow_ups)
@@ -96,7 +104,7 @@ def isolation_workbook(staff, filters, full_ids=False):
         return worker.id_number_mask
 
     data = exports.workbook("隔离人员名单", ISOLATION_HEADERS, [
-        (mask_name(workers[o.worker_id].name), id_number(workers[o.worker_id]), workers[o.worker_id].mobile_mask,
+        (workers[o.worker_id].name, id_number(workers[o.worker_id]), phone(workers[o.worker_id]),
          isolation.KIND_NAMES.get(o.kind), o.place, o.starts_on, o.ends_on, ORDER_STATUS_NAMES[o.status],
          REASON_NAMES.get(o.reason, o.reason), _local(o.opened_at), _local(o.closed_at), o.note)
         for o in orders])
@@ -110,7 +118,7 @@ def _local(moment):
 
 
 def _audit(staff, action, object_id, filters, rows, **extra):
-    audit.record("staff", staff.id, action, "export", object_id, rows=rows,
+    audit.record("staff", staff.id, action, "export", object_id, rows=rows, full_phones=True,
                  filter={key: value.isoformat() if hasattr(value, "isoformat") else value
                          for key, value in filters.items() if value is not None}, **extra)
     db.session.commit()
