@@ -2,7 +2,7 @@
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditLog, Checkpoint, Enterprise, Park
+from app.models import AuditLog, Checkpoint, Enterprise, EnterpriseJob, Park
 from tests.builders import make_staff
 
 API = "/api/console/v1"
@@ -104,6 +104,7 @@ def test_enterprise_hr_keeps_only_its_own_sheet(client):
 
 def test_other_roles_are_403(client):
     enterprise_id = _enterprise_id("640105")
+    job_id = db.session.scalar(select(EnterpriseJob.id).where(EnterpriseJob.enterprise_id == enterprise_id))
     checkpoint = make_staff(client, "gate", role="checkpoint_staff", checkpoint_id=db.session.scalar(select(Checkpoint.id).limit(1)))
     health = make_staff(client, "health", role="health_officer")
     transport = make_staff(client, "bus", role="transport_operator")
@@ -112,8 +113,25 @@ def test_other_roles_are_403(client):
                          client.get(f"{API}/enterprises/{enterprise_id}", headers=headers),
                          client.post(f"{API}/enterprises/{enterprise_id}/jobs", json={"job_type": "x"}, headers=headers),
                          client.get(f"{API}/enterprises/export.xlsx", headers=headers),
-                         client.get(f"{API}/enterprises/{enterprise_id}/interests", headers=headers)):
+                         client.get(f"{API}/enterprises/{enterprise_id}/interests", headers=headers),
+                         client.post(f"{API}/enterprises", json={"name": "某企业", "county_code": "640105"},
+                                     headers=headers),
+                         client.patch(f"{API}/enterprises/{enterprise_id}", json={"remarks": "x"}, headers=headers),
+                         client.patch(f"{API}/enterprises/{enterprise_id}/jobs/{job_id}", json={"short": 1},
+                                      headers=headers),
+                         client.delete(f"{API}/enterprises/{enterprise_id}/jobs/{job_id}", headers=headers),
+                         client.post(f"{API}/enterprises/{enterprise_id}/interests/1/hire", headers=headers)):
             assert response.status_code == 403 and response.json["error"]["code"] == "forbidden_role"
+    assert db.session.get(EnterpriseJob, job_id) is not None  # nothing changed
+
+
+def test_mini_program_routes_refuse_staff_tokens(client):
+    office = make_staff(client, "office", role="admin")
+    for response in (client.get("/api/mp/v1/vacancies", headers=office),
+                     client.get("/api/mp/v1/vacancies/suggested", headers=office),
+                     client.get("/api/mp/v1/interests", headers=office),
+                     client.post("/api/mp/v1/vacancies/1/interest", json={"contact_allowed": True}, headers=office)):
+        assert response.status_code == 401, response.json
 
 
 def test_job_rows_one_per_job_type(client):
