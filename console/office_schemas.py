@@ -95,9 +95,14 @@ class ApplicationStatsOut(Schema):
     by_day = List(Nested(DayCountOut), metadata={"description": "按提交日（北京时间）"})
 
 
-class CountsOut(Schema):
+class DepartureStatsOut(Schema):
+    """Trips or passengers, counted by their trip's departure."""
+
     total = Integer()
     by_status = Dict(**_COUNTS)
+    by_direction = Dict(**_COUNTS)
+    by_county = Dict(**_COUNTS, metadata={"description": "车次所属县区；园区车次无县区时为 none"})
+    by_day = List(Nested(DayCountOut), metadata={"description": "按发车日期"})
 
 
 class CheckInStatsOut(Schema):
@@ -107,8 +112,9 @@ class CheckInStatsOut(Schema):
 
 
 class HealthStatsOut(Schema):
-    anomalies = Integer(metadata={"description": "扫码判定需隔离的次数"})
+    anomalies = Integer(metadata={"description": "扫码判定需隔离的次数 + 异常随访（发热或有症状）次数"})
     anomalies_by_reason = Dict(**_COUNTS)
+    anomalies_by_source = Dict(**_COUNTS, metadata={"description": "scan 扫码 | follow_up 随访"})
     isolations = Integer()
     isolations_by_status = Dict(**_COUNTS)
     isolations_by_kind = Dict(**_COUNTS)
@@ -136,8 +142,8 @@ class StatsFiltersOut(Schema):
 class StatsOut(Schema):
     filters = Nested(StatsFiltersOut)
     applications = Nested(ApplicationStatsOut)
-    trips = Nested(CountsOut)
-    passengers = Nested(CountsOut)
+    trips = Nested(DepartureStatsOut)
+    passengers = Nested(DepartureStatsOut)
     check_in = Nested(CheckInStatsOut)
     health = Nested(HealthStatsOut)
     vacancies = Nested(VacancyStatsOut)

@@ -4,6 +4,10 @@ Every figure comes from a GROUP BY query (seven at most, whatever the volume), t
 SQLite and MariaDB. Days are Beijing days: timestamps are stored in UTC and shifted by
 +8 hours in SQL (China has kept UTC+8 without daylight saving since 1991).
 
+Isolation orders and follow-ups belong to a county as the isolation list has them
+(`isolation.workers_of_county`), so a county's dashboard and list agree; scans and trips
+belong to the trip's county.
+
 Who sees what: admin everything; county_operator its county; park_operator its park;
 health_officer its county, or everything when it has none. Enterprise HR, transport and
 checkpoint staff have their own views and get 403.
@@ -12,23 +16,26 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import Date, and_, case, func, or_, select
+from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select, union, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from app.errors import Forbidden, Invalid
 from app.extensions import db
-from app.models import (Application, Checkpoint, Enterprise, EnterpriseJob, IsolationOrder, Park, Revocation,
-                        ScanEvent, Seat, Trip, Worker)
+from app.models import (Application, Enterprise, EnterpriseJob, HealthEvent, IsolationOrder, Park, Revocation,
+                        RosterEntry, ScanEvent, Seat, Trip)
 from app.models.application import DIRECTIONS
 from app.models.application import STATUSES as APPLICATION_STATUSES
 from app.models.transport import TRIP_STATUSES
-from app.services import scope
+from app.services import health, scope
+from app.services.isolation import workers_of_county
 from app.services.manifests import SEAT_STATUSES
 from app.services.timeutil import LOCAL_ZONE
 
 VIEWERS = ("admin", "county_operator", "park_operator", "health_officer")
 ORDER_STATUSES = ("pending", "active", "released")
+NO_COUNTY = "none"  # by_county key of a park's trips, which may carry no county
+ANOMALY_SOURCES = ("scan", "follow_up")
 
 
 class local_day(FunctionElement):  # noqa: N801  (reads as a SQL function)
@@ -94,21 +101,33 @@ def area_for(staff, county=None, date_from=None, date_to=None, roles=VIEWERS):
     return Area(county=county or own, park=None, date_from=date_from, date_to=date_to)
 
 
-def order_area_filter(query, area):
-    """Restrict an IsolationOrder query to an area: the order's trip, else its checkpoint, else the
-    worker's employer (the enterprise in the profile, or the one whose HR registered them)."""
-    if area.county is None and area.park is None:
-        return query
-    employer = func.coalesce(Worker.employer_id, Worker.registered_by)
-    query = (query.outerjoin(Trip, Trip.id == IsolationOrder.trip_id)
-             .outerjoin(Checkpoint, Checkpoint.id == IsolationOrder.checkpoint_id)
-             .join(Worker, Worker.id == IsolationOrder.worker_id)
-             .outerjoin(Enterprise, Enterprise.id == employer))
+def workers_of_park(park_id):
+    """A subquery of the ids of workers employed in a park: an application names one of its
+    enterprises as employer, or one of them has them on its roster (零散返岗)."""
+    employers = select(Enterprise.id).where(Enterprise.park_id == park_id)
+    return union(
+        select(Application.worker_id).where(Application.employer_id.in_(employers)),
+        select(RosterEntry.worker_id).where(RosterEntry.enterprise_id.in_(employers)),
+    )
+
+
+def worker_area_filter(query, worker_id, area):
+    """Restrict a query about a worker (column `worker_id`) to the workers of the area's county and park."""
     if area.county is not None:
-        query = query.where(func.coalesce(Trip.county_code, Checkpoint.county_code, Enterprise.county_code)
-                            == area.county)
+        query = query.where(worker_id.in_(workers_of_county(area.county)))
     if area.park is not None:
-        query = query.where(func.coalesce(Trip.park_id, Enterprise.park_id) == area.park)
+        query = query.where(worker_id.in_(workers_of_park(area.park)))
+    return query
+
+
+def order_area_filter(query, area):
+    """Restrict an IsolationOrder query to an area: in a county, the orders of its workers, as the
+    isolation list has them; in a park, the orders of its trips or of workers it employs."""
+    if area.county is not None:
+        query = query.where(IsolationOrder.worker_id.in_(workers_of_county(area.county)))
+    if area.park is not None:
+        query = query.where(or_(IsolationOrder.trip_id.in_(select(Trip.id).where(Trip.park_id == area.park)),
+                                IsolationOrder.worker_id.in_(workers_of_park(area.park))))
     return query
 
 
@@ -125,8 +144,8 @@ def dashboard(staff, county=None, date_from=None, date_to=None):
     """The dashboard figures for the caller's area, filtered by county and Beijing dates (inclusive).
 
     Applications count by the day they were submitted, trips and passengers by departure
-    date, scans by the day they were made, isolation orders by the day they were opened;
-    vacancies are the current figures, whatever the dates.
+    date, scans and follow-ups by the day they were made, isolation orders by the day they
+    were opened; vacancies are the current figures, whatever the dates.
     """
     area = area_for(staff, county, date_from, date_to)
     checkin, passengers = _passengers(area)
@@ -148,20 +167,22 @@ def _applications(area):
         query = query.where(Application.county_code == area.county)
     if area.park is not None:  # the park's enterprises, as scope.filter_applications has it
         query = query.where(Application.employer_id.in_(select(Enterprise.id).where(Enterprise.park_id == area.park)))
-    if area.since:
-        query = query.where(Application.created_at >= area.since)
-    if area.until:
-        query = query.where(Application.created_at < area.until)
+    query = _window(query, Application.created_at, area)
     rows = db.session.execute(query.group_by(Application.status, Application.direction, Application.county_code,
                                              "day")).all()
+    return _breakdown(rows, APPLICATION_STATUSES)
+
+
+def _breakdown(rows, statuses):
+    """Fold (status, direction, county, day, count) rows into a total and counts by each."""
     by_status, by_direction, by_county, by_day = Counter(), Counter(), Counter(), Counter()
     for status, direction, county, day, count in rows:
         by_status[status] += count
         by_direction[direction] += count
-        by_county[county] += count
+        by_county[county or NO_COUNTY] += count
         by_day[day.isoformat()] += count
     return {"total": sum(by_status.values()),
-            "by_status": {name: by_status.get(name, 0) for name in APPLICATION_STATUSES},
+            "by_status": {name: by_status.get(name, 0) for name in statuses},
             "by_direction": {name: by_direction.get(name, 0) for name in DIRECTIONS},
             "by_county": dict(sorted(by_county.items())),
             "by_day": [{"day": day, "count": count} for day, count in sorted(by_day.items())]}
@@ -176,10 +197,12 @@ def _dated_trips(query, area):
     return query
 
 
+_TRIP_KEYS = (Trip.direction, Trip.county_code, Trip.departure_date)
+
+
 def _trips(area):
-    rows = db.session.execute(_dated_trips(select(Trip.status, func.count()), area).group_by(Trip.status)).all()
-    counts = dict(rows)
-    return {"total": sum(counts.values()), "by_status": {name: counts.get(name, 0) for name in TRIP_STATUSES}}
+    query = _dated_trips(select(Trip.status, *_TRIP_KEYS, func.count()), area)
+    return _breakdown(db.session.execute(query.group_by(Trip.status, *_TRIP_KEYS)).all(), TRIP_STATUSES)
 
 
 def _passengers(area):
@@ -198,42 +221,57 @@ def _passengers(area):
     status = case((isolate == 1, "isolated"), (arrive == 1, "arrived"), (board == 1, "boarded"),
                   (Trip.status.in_(("arrived", "closed")), "no_show"), else_="assigned")
     seats = _dated_trips(
-        select(status.label("status"), board.label("board"), arrive.label("arrive"))
+        select(status.label("status"), board.label("board"), arrive.label("arrive"), *_TRIP_KEYS)
         .select_from(Seat).join(Trip, Trip.id == Seat.trip_id)
         .outerjoin(passage, passage.c.seat_id == Seat.id)
         .outerjoin(Revocation, Revocation.serial == Seat.id)
         .where(or_(Seat.status == "assigned", and_(Seat.status == "revoked", Revocation.reason == "no_show"))),
         area).subquery()
-    rows = db.session.execute(select(seats.c.status, seats.c.board, seats.c.arrive, func.count())
-                              .group_by(seats.c.status, seats.c.board, seats.c.arrive)).all()
-    by_status, boarded, arrived = Counter(), 0, 0
-    for name, was_boarded, was_arrived, count in rows:
-        by_status[name] += count
-        boarded += count if was_boarded else 0
-        arrived += count if was_arrived else 0
-    passengers = {"total": sum(by_status.values()),
-                  "by_status": {name: by_status.get(name, 0) for name in SEAT_STATUSES}}
-    return {"boarded": boarded, "arrived": arrived, "no_show": by_status.get("no_show", 0)}, passengers
+    keys = (seats.c.status, seats.c.board, seats.c.arrive, seats.c.direction, seats.c.county_code,
+            seats.c.departure_date)
+    rows = db.session.execute(select(*keys, func.count()).group_by(*keys)).all()
+    passengers = _breakdown([(name, direction, county, day, count)
+                             for name, _, _, direction, county, day, count in rows], SEAT_STATUSES)
+    boarded = sum(count for _, was_boarded, *_, count in rows if was_boarded)
+    arrived = sum(count for _, _, was_arrived, *_, count in rows if was_arrived)
+    return {"boarded": boarded, "arrived": arrived, "no_show": passengers["by_status"]["no_show"]}, passengers
 
 
 def _anomalies(area):
-    query = (select(ScanEvent.reason, func.count()).join(Trip, Trip.id == ScanEvent.trip_id)
-             .where(ScanEvent.verdict == "isolate"))
-    query = trip_area_filter(query, area)
+    """Isolate verdicts at scans (by the scan's trip) and abnormal follow-ups (随访: a fever at or over
+    the threshold, or any symptom, as health_rules.assess judges one; by the worker), in one query."""
+    scans = (select(literal("scan").label("source"), ScanEvent.reason.label("reason"))
+             .join(Trip, Trip.id == ScanEvent.trip_id).where(ScanEvent.verdict == "isolate"))
+    scans = _window(trip_area_filter(scans, area), ScanEvent.scanned_at, area)
+    fever = HealthEvent.temperature >= health.rules().fever_threshold
+    # Follow-ups store their symptoms as a JSON list, "[]" when none: a listed one starts the text with '["'.
+    symptoms = cast(HealthEvent.symptoms, String).like('["%')
+    follow_ups = (select(literal("follow_up").label("source"), case((fever, "fever"), else_="symptoms").label("reason"))
+                  .where(HealthEvent.kind == "follow_up", or_(fever, symptoms)))
+    follow_ups = _window(worker_area_filter(follow_ups, HealthEvent.worker_id, area), HealthEvent.occurred_at, area)
+    both = union_all(scans, follow_ups).subquery()
+    rows = db.session.execute(select(both.c.source, both.c.reason, func.count())
+                              .group_by(both.c.source, both.c.reason)).all()
+    by_source, by_reason = Counter(), Counter()
+    for source, reason, count in rows:
+        by_source[source] += count
+        by_reason[reason] += count
+    return {"anomalies": sum(by_source.values()), "anomalies_by_reason": dict(sorted(by_reason.items())),
+            "anomalies_by_source": {name: by_source.get(name, 0) for name in ANOMALY_SOURCES}}
+
+
+def _window(query, column, area):
+    """Restrict a query to the area's Beijing dates by a naive-UTC timestamp column."""
     if area.since:
-        query = query.where(ScanEvent.scanned_at >= area.since)
+        query = query.where(column >= area.since)
     if area.until:
-        query = query.where(ScanEvent.scanned_at < area.until)
-    counts = dict(db.session.execute(query.group_by(ScanEvent.reason)).all())
-    return {"anomalies": sum(counts.values()), "anomalies_by_reason": dict(sorted(counts.items()))}
+        query = query.where(column < area.until)
+    return query
 
 
 def _isolations(area):
-    query = order_area_filter(select(IsolationOrder.status, IsolationOrder.kind, func.count()), area)
-    if area.since:
-        query = query.where(IsolationOrder.opened_at >= area.since)
-    if area.until:
-        query = query.where(IsolationOrder.opened_at < area.until)
+    query = _window(order_area_filter(select(IsolationOrder.status, IsolationOrder.kind, func.count()), area),
+                    IsolationOrder.opened_at, area)
     rows = db.session.execute(query.group_by(IsolationOrder.status, IsolationOrder.kind)).all()
     by_status, by_kind = Counter(), Counter()
     for status, kind, count in rows:

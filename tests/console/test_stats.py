@@ -7,10 +7,12 @@ from sqlalchemy import delete, select
 from app.extensions import db
 from app.models import Application, Enterprise, EnterpriseJob, Park
 from app.services.timeutil import local_today
-from tests.builders import make_staff, make_worker, publish_trip, qr_of, scan_body, submit_application
+from tests.builders import make_staff, make_worker, profile, publish_trip, qr_of, scan_body, submit_application
+from tests.console.roster_helpers import ROSTER, hr, register
 
 STATS = "/api/console/v1/stats"
 SCANS = "/api/checkin/v1/scans"
+ORDERS = "/api/console/v1/isolation-orders"
 
 
 def enterprise(name_part):
@@ -52,11 +54,17 @@ def test_office_sees_everything(client, world):
     assert applications["by_direction"] == {"outbound": 4, "inbound": 1}
     assert applications["by_county"] == {"640121": 4, "640122": 1}
     assert applications["by_day"] == [{"day": local_today().isoformat(), "count": 5}]
+    today = [{"day": local_today().isoformat(), "count": 1}]
     assert stats["trips"]["total"] == 1 and stats["trips"]["by_status"]["arrived"] == 1
-    assert stats["passengers"]["by_status"] == {"assigned": 0, "boarded": 0, "arrived": 1, "no_show": 2,
-                                                "isolated": 1}
+    assert stats["trips"]["by_direction"] == {"outbound": 1, "inbound": 0}
+    assert (stats["trips"]["by_county"], stats["trips"]["by_day"]) == ({"640121": 1}, today)
+    passengers = stats["passengers"]
+    assert passengers["by_status"] == {"assigned": 0, "boarded": 0, "arrived": 1, "no_show": 2, "isolated": 1}
+    assert passengers["by_direction"] == {"outbound": 4, "inbound": 0} and passengers["by_county"] == {"640121": 4}
+    assert passengers["by_day"] == [{"day": local_today().isoformat(), "count": 4}]
     assert stats["check_in"] == {"boarded": 1, "arrived": 1, "no_show": 2}
     assert stats["health"]["anomalies_by_reason"] == {"fever": 1}
+    assert stats["health"]["anomalies_by_source"] == {"scan": 1, "follow_up": 0}
     assert stats["health"]["isolations_by_status"] == {"pending": 1, "active": 0, "released": 0}
     assert stats["health"]["isolations_by_kind"]["undecided"] == 1
     assert stats["vacancies"] == {"filled": 6, "short": 6, "by_county": [
@@ -96,6 +104,49 @@ def test_county_and_park_operators_see_their_own(client, world):
     other_park = db.session.scalar(select(Park.id).where(Park.code == "lingwu-ip"))
     lingwu = make_staff(client, "lingwu-park", role="park_operator", park_id=other_park)
     assert client.get(STATS, headers=lingwu).json["applications"]["total"] == 0
+
+
+def _follow_up(client, headers, enterprise_id, worker_id, temperature, days_ago=0, symptoms=()):
+    body = {"temperature": temperature, "symptoms": list(symptoms),
+            "date": (local_today() - timedelta(days=days_ago)).isoformat()}
+    response = client.post(f"{ROSTER.format(enterprise_id)}/{worker_id}/follow-ups", json=body, headers=headers)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_a_roster_returnee_counts_where_the_isolation_list_shows_them(client):
+    """A mini-program user with no employer in their profile, on a 永宁 enterprise's roster (零散返岗)."""
+    make_worker(client, "wang", n=7)
+    headers, enterprise_id = hr(client)
+    row = register(client, headers, enterprise_id, id_number=profile(7)["id_number"], days_ago=3)
+    worker_id = row["worker_id"]
+    _follow_up(client, headers, enterprise_id, worker_id, 36.5, days_ago=3)  # normal: not an anomaly
+    assert _follow_up(client, headers, enterprise_id, worker_id, 38.0, days_ago=2)["isolation_order_id"]
+    _follow_up(client, headers, enterprise_id, worker_id, 37.3, days_ago=1)  # at the threshold is a fever
+    _follow_up(client, headers, enterprise_id, worker_id, 36.5, symptoms=["cough"])
+
+    officer = make_staff(client, "health-yn", role="health_officer", county_code="640121")
+    listed = client.get(ORDERS, headers=officer).json
+    assert listed["total"] == 1 and listed["items"][0]["worker"]["id"] == worker_id
+    health = client.get(STATS, headers=officer).json["health"]
+    assert health["isolations"] == 1 and health["isolations_by_status"]["pending"] == 1
+    assert health["anomalies"] == 3 and health["anomalies_by_source"] == {"scan": 0, "follow_up": 3}
+    assert health["anomalies_by_reason"] == {"fever": 2, "symptoms": 1}
+    today = client.get(STATS, query_string={"date_from": local_today().isoformat()}, headers=officer).json
+    assert today["health"]["anomalies_by_reason"] == {"symptoms": 1} and today["health"]["isolations"] == 1
+
+    elsewhere = make_staff(client, "health-hl", role="health_officer", county_code="640122")
+    assert client.get(ORDERS, headers=elsewhere).json["total"] == 0
+    health = client.get(STATS, headers=elsewhere).json["health"]
+    assert (health["anomalies"], health["isolations"]) == (0, 0)
+    park_id = db.session.scalar(select(Park.id).where(Park.code == "yc-hitech"))
+    park = make_staff(client, "hitech-park", role="park_operator", park_id=park_id)
+    health = client.get(STATS, headers=park).json["health"]
+    assert (health["anomalies"], health["isolations"]) == (3, 1)
+    other_park = db.session.scalar(select(Park.id).where(Park.code == "lingwu-ip"))
+    lingwu = make_staff(client, "lingwu-park", role="park_operator", park_id=other_park)
+    health = client.get(STATS, headers=lingwu).json["health"]
+    assert (health["anomalies"], health["isolations"]) == (0, 0)
 
 
 def test_health_officers_see_their_county_or_all(client, world):
