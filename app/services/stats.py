@@ -33,7 +33,7 @@ from app.services.manifests import SEAT_STATUSES
 from app.services.timeutil import LOCAL_ZONE
 
 VIEWERS = ("admin", "county_operator", "park_operator", "health_officer")
-ORDER_STATUSES = ("pending", "active", "released")
+ORDER_STATUSES = ("pending", "active", "released", "dismissed")
 NO_COUNTY = "none"  # by_county key of a park's trips, which may carry no county
 ANOMALY_SOURCES = ("scan", "follow_up")
 
@@ -276,8 +276,9 @@ def _isolations(area):
     by_status, by_kind = Counter(), Counter()
     for status, kind, count in rows:
         by_status[status] += count
-        by_kind[kind or "undecided"] += count
-    return {"isolations": sum(by_status.values()),
+        if status != "dismissed":  # a false alarm isolated nobody
+            by_kind[kind or "undecided"] += count
+    return {"isolations": sum(by_kind.values()),
             "isolations_by_status": {name: by_status.get(name, 0) for name in ORDER_STATUSES},
             "isolations_by_kind": {name: by_kind.get(name, 0) for name in ("centralized", "home", "undecided")}}
 

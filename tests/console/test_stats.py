@@ -65,7 +65,7 @@ def test_office_sees_everything(client, world):
     assert stats["check_in"] == {"boarded": 1, "arrived": 1, "no_show": 2}
     assert stats["health"]["anomalies_by_reason"] == {"fever": 1}
     assert stats["health"]["anomalies_by_source"] == {"scan": 1, "follow_up": 0}
-    assert stats["health"]["isolations_by_status"] == {"pending": 1, "active": 0, "released": 0}
+    assert stats["health"]["isolations_by_status"] == {"pending": 1, "active": 0, "released": 0, "dismissed": 0}
     assert stats["health"]["isolations_by_kind"]["undecided"] == 1
     assert stats["vacancies"] == {"filled": 6, "short": 6, "by_county": [
         {"county_code": "640121", "filled": 2, "short": 1}, {"county_code": "640122", "filled": 4, "short": 5}]}
@@ -118,7 +118,8 @@ def test_a_roster_returnee_counts_where_the_isolation_list_shows_them(client):
     """A mini-program user with no employer in their profile, on a 永宁 enterprise's roster (零散返岗)."""
     make_worker(client, "wang", n=7)
     headers, enterprise_id = hr(client)
-    row = register(client, headers, enterprise_id, id_number=profile(7)["id_number"], days_ago=3)
+    row = register(client, headers, enterprise_id, id_number=profile(7)["id_number"], name=profile(7)["name"],
+                   days_ago=3)
     worker_id = row["worker_id"]
     _follow_up(client, headers, enterprise_id, worker_id, 36.5, days_ago=3)  # normal: not an anomaly
     assert _follow_up(client, headers, enterprise_id, worker_id, 38.0, days_ago=2)["isolation_order_id"]
@@ -147,6 +148,11 @@ def test_a_roster_returnee_counts_where_the_isolation_list_shows_them(client):
     lingwu = make_staff(client, "lingwu-park", role="park_operator", park_id=other_park)
     health = client.get(STATS, headers=lingwu).json["health"]
     assert (health["anomalies"], health["isolations"]) == (0, 0)
+
+    order_id = listed["items"][0]["id"]
+    assert client.post(f"{ORDERS}/{order_id}/dismiss", json={"note": "误报"}, headers=officer).status_code == 200
+    health = client.get(STATS, headers=officer).json["health"]
+    assert health["isolations"] == 0 and health["isolations_by_status"]["dismissed"] == 1  # a false alarm
 
 
 def test_health_officers_see_their_county_or_all(client, world):
