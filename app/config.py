@@ -92,8 +92,12 @@ def finalize(config, instance_path):
     uri = config["SQLALCHEMY_DATABASE_URI"]
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if uri.startswith("mysql"):
-        # The server closes idle connections after wait_timeout; recycle well before it.
-        options.setdefault("pool_pre_ping", True)
+        # The server closes idle connections after wait_timeout; recycle well before it. A connection
+        # is pinged at checkout only after it sat idle (`extensions.ping_idle_connections`): under load
+        # pool_pre_ping's ping at every checkout was one more round trip per request.
+        if "pool_pre_ping" not in options:
+            options["pool_pre_ping"] = False
+            config.setdefault("DB_PING_IDLE_SECONDS", 1.0)
         options.setdefault("pool_recycle", 1800)
         # The session ends every transaction itself (commit, or rollback when the request's session
         # is removed): the pool's own ROLLBACK on every return would be one more round trip a request.

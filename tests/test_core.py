@@ -2,7 +2,7 @@
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import LargeBinary, func, select
+from sqlalchemy import LargeBinary, func, select, text
 
 from app.config import ConfigError, finalize, from_environment
 from app.extensions import db
@@ -86,3 +86,28 @@ def test_reference_data_loads_once(app):
 def test_seed_command_is_idempotent(app):
     result = app.test_cli_runner().invoke(args=["seed"])
     assert result.exit_code == 0 and "0 new rows" in result.output
+
+
+def test_mariadb_connections_are_pinged_only_after_sitting_idle(tmp_path):
+    settings = {**from_environment(), "APP_ENV": "testing", "DATA_KEY": "k",
+                "SQLALCHEMY_DATABASE_URI": "mysql+pymysql://root@127.0.0.1/x"}
+    config = finalize(dict(settings), str(tmp_path))
+    assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False and config["DB_PING_IDLE_SECONDS"] == 1.0
+    explicit = finalize({**settings, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}}, str(tmp_path))
+    assert explicit["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True and "DB_PING_IDLE_SECONDS" not in explicit
+
+
+def test_a_connection_the_server_dropped_while_idle_is_replaced(make_app, backend):
+    if backend["BACKEND"] != "mariadb":
+        pytest.skip("the server dropping a connection needs MariaDB")
+    app = make_app(DB_PING_IDLE_SECONDS=0.0)
+    with app.app_context():
+        victim, killer = db.engine.connect(), db.engine.connect()
+        victim_id = victim.execute(text("SELECT CONNECTION_ID()")).scalar()
+        victim.commit()
+        killer.execute(text(f"KILL {int(victim_id)}"))
+        killer.commit()
+        victim.close(), killer.close()  # both back in the pool, the first one dead
+        for _ in range(3):  # the dead one is pinged at checkout and replaced before any query sees it
+            assert db.session.execute(text("SELECT 1")).scalar() == 1
+            db.session.remove()

@@ -32,6 +32,8 @@ _HEALTH_KIND = {"board": "boarding", "arrive": "arrival", "checkpoint": "checkpo
 _UNDISCLOSED = ("invalid", "unknown_key", "revoked", "wrong_trip")
 _SCANS = ScanEvent.__table__
 _HEALTH_EVENTS = HealthEvent.__table__
+# Built once: a statement made per call needs a fresh cache key before SQLAlchemy finds it compiled.
+_INSERT_SCAN, _INSERT_HEALTH_EVENT = insert(_SCANS), insert(_HEALTH_EVENTS)
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def perform_scan(scanner, scan, mode="online"):
         return replay
     event, decision = judge(scanner, scan, mode, judged_at, allowed, checkpoint_id, seen, credential)
     try:
-        event.id = db.session.execute(insert(_SCANS), _row(event)).inserted_primary_key[0]
+        event.id = db.session.execute(_INSERT_SCAN, _row(event)).inserted_primary_key[0]
     except IntegrityError:
         db.session.rollback()
         # A retry (this client_event_id is stored), or lost a race: another request boarded this seat first.
@@ -261,7 +263,7 @@ def _row(event):
 
 def store_scans(events):
     """Insert unstored scan events in one executemany and set their ids (looked up by client_event_id)."""
-    db.session.execute(insert(_SCANS), [_row(event) for event in events])
+    db.session.execute(_INSERT_SCAN, [_row(event) for event in events])
     ids = dict(db.session.execute(select(ScanEvent.client_event_id, ScanEvent.id).where(
         ScanEvent.client_event_id.in_([event.client_event_id for event in events]))).all())
     for event in events:
@@ -279,7 +281,8 @@ def record_health(accepted):
     open_orders = set(db.session.scalars(select(IsolationOrder.worker_id).where(
         IsolationOrder.worker_id.in_(isolating), IsolationOrder.status.in_(("pending", "active"))))) if isolating \
         else set()
-    db.session.execute(insert(_HEALTH_EVENTS), [health_event(event, scanner) for event, _, _, scanner in accepted])
+    rows = [health_event(event, scanner) for event, _, _, scanner in accepted]
+    db.session.execute(_INSERT_HEALTH_EVENT, rows[0] if len(rows) == 1 else rows)  # one row: no executemany
     for event, decision, seen, _ in accepted:
         if decision.verdict == "isolate" and event.worker_id not in open_orders:
             open_orders.add(event.worker_id)

@@ -8,8 +8,7 @@ statement round trips: this is the one read of the scan path.
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, select, update
 
 from app.extensions import db
 from app.models import HealthEvent, ScanEvent, Seat, Trip, Worker
@@ -106,20 +105,24 @@ class Seen:
             self.observations = [*self.observations, observation]
 
 
-_BOARDING, _ARRIVAL = aliased(ScanEvent), aliased(ScanEvent)
+# Core tables and one prebuilt statement (the serials an expanding parameter): the ORM's compile
+# step and a fresh cache key for this seven-table statement cost about as much as its round trip.
+_SEAT, _TRIP, _WORKER, _HEALTH = Seat.__table__, Trip.__table__, Worker.__table__, HealthEvent.__table__
+_BOARDING, _ARRIVAL = ScanEvent.__table__.alias("boarding"), ScanEvent.__table__.alias("arrival")
 _SEATS = (
-    select(Seat.id, Seat.seat_no, Seat.status, Seat.issued_at, Seat.revoked_at,
-           Worker.id, Worker.name, Worker.id_number_mask,
-           Trip.id, Trip.status, Trip.closed_at, Trip.plate, Trip.departure_date, Trip.departure_time,
-           Trip.captain_worker_id, Trip.vice_captain_worker_id,
-           _BOARDING.scanned_at, _ARRIVAL.scanned_at,
-           HealthEvent.kind, HealthEvent.occurred_at, HealthEvent.temperature, HealthEvent.symptoms,
-           HealthEvent.contact_with_case, HealthEvent.places)
-    .select_from(Seat).join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
-    .outerjoin(_BOARDING, _BOARDING.boarded_seat_id == Seat.id)
-    .outerjoin(_ARRIVAL, _ARRIVAL.arrived_seat_id == Seat.id)
-    .outerjoin(HealthEvent, HealthEvent.worker_id == Seat.worker_id)
-    .order_by(Seat.id, HealthEvent.occurred_at, HealthEvent.id)
+    select(_SEAT.c.id, _SEAT.c.seat_no, _SEAT.c.status, _SEAT.c.issued_at, _SEAT.c.revoked_at,
+           _WORKER.c.id, _WORKER.c.name, _WORKER.c.id_number_mask,
+           _TRIP.c.id, _TRIP.c.status, _TRIP.c.closed_at, _TRIP.c.plate, _TRIP.c.departure_date,
+           _TRIP.c.departure_time, _TRIP.c.captain_worker_id, _TRIP.c.vice_captain_worker_id,
+           _BOARDING.c.scanned_at, _ARRIVAL.c.scanned_at,
+           _HEALTH.c.kind, _HEALTH.c.occurred_at, _HEALTH.c.temperature, _HEALTH.c.symptoms,
+           _HEALTH.c.contact_with_case, _HEALTH.c.places)
+    .select_from(_SEAT).join(_TRIP, _TRIP.c.id == _SEAT.c.trip_id).join(_WORKER, _WORKER.c.id == _SEAT.c.worker_id)
+    .outerjoin(_BOARDING, _BOARDING.c.boarded_seat_id == _SEAT.c.id)
+    .outerjoin(_ARRIVAL, _ARRIVAL.c.arrived_seat_id == _SEAT.c.id)
+    .outerjoin(_HEALTH, _HEALTH.c.worker_id == _SEAT.c.worker_id)
+    .where(_SEAT.c.id.in_(bindparam("serials", expanding=True)))
+    .order_by(_SEAT.c.id, _HEALTH.c.occurred_at, _HEALTH.c.id)
 )
 
 
@@ -128,7 +131,7 @@ def load(serials):
     seen, trips = {}, {}
     if not serials:
         return seen
-    for row in db.session.execute(_SEATS.where(Seat.id.in_(serials))):
+    for row in db.session.execute(_SEATS, {"serials": list(serials)}):
         (seat_id, seat_no, seat_status, issued_at, revoked_at, worker_id, name, mask, trip_id, *trip_columns,
          boarded_at, arrived_at, kind, occurred_at, temperature, symptoms, contact, places) = row
         place = seen.get(seat_id)
