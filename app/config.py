@@ -97,7 +97,7 @@ def finalize(config, instance_path):
         # pool_pre_ping's ping at every checkout was one more round trip per request.
         if "pool_pre_ping" not in options:
             options["pool_pre_ping"] = False
-            config.setdefault("DB_PING_IDLE_SECONDS", 1.0)
+            config.setdefault("DB_PING_IDLE_SECONDS", _env_float("DB_PING_IDLE_SECONDS", 1.0))
         options.setdefault("pool_recycle", 1800)
         # The session ends every transaction itself (commit, or rollback when the request's session
         # is removed): the pool's own ROLLBACK on every return would be one more round trip a request.

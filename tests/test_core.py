@@ -88,13 +88,15 @@ def test_seed_command_is_idempotent(app):
     assert result.exit_code == 0 and "0 new rows" in result.output
 
 
-def test_mariadb_connections_are_pinged_only_after_sitting_idle(tmp_path):
+def test_mariadb_connections_are_pinged_only_after_sitting_idle(tmp_path, monkeypatch):
     settings = {**from_environment(), "APP_ENV": "testing", "DATA_KEY": "k",
                 "SQLALCHEMY_DATABASE_URI": "mysql+pymysql://root@127.0.0.1/x"}
     config = finalize(dict(settings), str(tmp_path))
     assert config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is False and config["DB_PING_IDLE_SECONDS"] == 1.0
     explicit = finalize({**settings, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True}}, str(tmp_path))
     assert explicit["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True and "DB_PING_IDLE_SECONDS" not in explicit
+    monkeypatch.setenv("DB_PING_IDLE_SECONDS", "5")
+    assert finalize(dict(settings), str(tmp_path))["DB_PING_IDLE_SECONDS"] == 5.0
 
 
 def test_a_connection_the_server_dropped_while_idle_is_replaced(make_app, backend):
