@@ -1,12 +1,18 @@
-"""A small byte cache: Redis when configured, else a bounded in-process dictionary."""
+"""A small byte cache: Redis when configured, else a bounded in-process dictionary.
+
+A cache miss is always safe, so a Redis outage reads as a miss and a write is skipped: the
+caller computes or looks up the value again instead of failing.
+"""
 import threading
+import time
 from collections import OrderedDict
 
 from flask import current_app
+from redis import RedisError
 
 from app.extensions import redis_client
 
-_MAX_LOCAL_ITEMS = 2048
+_MAX_LOCAL_ITEMS = 4096
 _lock = threading.Lock()
 
 
@@ -19,27 +25,51 @@ def _key(key):
 
 
 def get_bytes(key):
-    """The cached value, or None."""
+    """The cached value, or None (also when Redis is unreachable)."""
     client = redis_client()
     if client is not None:
-        return client.get(_key(key))
+        try:
+            return client.get(_key(key))
+        except RedisError:
+            return None
     with _lock:
         store = _local()
-        value = store.get(key)
-        if value is not None:
-            store.move_to_end(key)
-        return value
+        entry = store.get(key)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        store.move_to_end(key)
+        return entry[1]
 
 
 def set_bytes(key, value, ttl):
-    """Cache a value for `ttl` seconds (in-process: until pushed out by newer entries)."""
+    """Cache a value for `ttl` seconds (in process, the oldest go first past a bound); skipped if Redis is down."""
     client = redis_client()
     if client is not None:
-        client.set(_key(key), value, ex=ttl)
+        try:
+            client.set(_key(key), value, ex=ttl)
+        except RedisError:
+            pass
         return
     with _lock:
         store = _local()
-        store[key] = value
+        store[key] = (time.monotonic() + ttl, value)
         store.move_to_end(key)
         while len(store) > _MAX_LOCAL_ITEMS:
             store.popitem(last=False)
+
+
+def delete(*keys):
+    """Forget cached values; False when Redis is unreachable and they stay until their ttl."""
+    client = redis_client()
+    if client is not None:
+        try:
+            if keys:
+                client.delete(*(_key(key) for key in keys))
+        except RedisError:
+            return False
+        return True
+    with _lock:
+        store = _local()
+        for key in keys:
+            store.pop(key, None)
+    return True

@@ -9,7 +9,7 @@ observation period on the day of release: the follow-ups before the release were
 by the isolation, the ones after it must be normal again.
 """
 from dataclasses import dataclass
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import IsolationOrder, RosterEntry, ScanEvent
 from app.models.base import utcnow
 from app.services.health_rules import assess, derive_status
-from app.services.timeutil import LOCAL_ZONE
+from app.services.timeutil import local_day
 
 STATES = ("cleared", "in_observation", "isolated", "not_arrived")
 OPEN_ORDER_STATUSES = ("pending", "active")
@@ -46,11 +46,6 @@ class Clearance:
     observation_ends_on: date | None = None  # the last day of observation; cleared from the next day
     follow_ups: int = 0
     abnormal_follow_ups: int = 0
-
-
-def local_day(moment):
-    """The Beijing-time date of a naive-UTC moment."""
-    return moment.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).date()
 
 
 def decide_clearance(arrival_date, observations, open_order_status, rules, now):

@@ -4,7 +4,7 @@ Both are bounded by a time window around now (by default the next 48 hours and t
 24), show identities masked, and put flagged people first: red or yellow status, coming from a
 high-risk area, an isolate verdict at a scan, or an open isolation order.
 """
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select
 
@@ -15,7 +15,7 @@ from app.models.base import utcnow
 from app.services import health, manifests, scope, stats
 from app.services.health_rules import in_high_risk_area
 from app.services.identity import mask_name
-from app.services.timeutil import LOCAL_ZONE
+from app.services.timeutil import local_day, utc_at
 
 ISOLATION_READERS = ("admin", "health_officer")
 CHECKPOINT_READERS = ("admin", "checkpoint_staff")
@@ -29,10 +29,6 @@ def window(hours_ahead, hours_back):
     """(start, end) as naive UTC around now."""
     now = utcnow()
     return now - timedelta(hours=hours_back), now + timedelta(hours=hours_ahead)
-
-
-def _local_date(moment):
-    return moment.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).date()
 
 
 def isolation_feed(staff, county=None, hours_ahead=48, hours_back=24, page=1, per_page=100):
@@ -54,7 +50,7 @@ def isolation_feed(staff, county=None, hours_ahead=48, hours_back=24, page=1, pe
 
 
 def _trip_returnees(area, start, end):
-    first_day, last_day = _local_date(start), _local_date(end)
+    first_day, last_day = local_day(start), local_day(end)
     trips = stats.trip_area_filter(
         select(Trip.id).where(Trip.direction == "inbound", Trip.status.in_(OPEN_TRIPS),
                               Trip.departure_date >= first_day - timedelta(days=LONGEST_JOURNEY_DAYS),
@@ -78,14 +74,14 @@ def _trip_returnees(area, start, end):
     return [{**_person("trip", worker, origin, trip.county_code), "trip_id": trip.id, "plate": trip.plate,
              "enterprise_id": None, "expected_arrival_at": trip.expected_arrival_at, "arrived_at": arrived_at,
              "arrival_date": None, "isolate_verdict": bool(isolate),
-             "_when": arrived_at or trip.expected_arrival_at or stats.utc_midnight(trip.departure_date)}
+             "_when": arrived_at or trip.expected_arrival_at or utc_at(trip.departure_date)}
             for _seat_id, trip, worker, origin, arrived_at, isolate in rows]
 
 
 def _self_returnees(area, start, end):
     query = (select(RosterEntry, Worker, Enterprise).join(Worker, Worker.id == RosterEntry.worker_id)
              .join(Enterprise, Enterprise.id == RosterEntry.enterprise_id)
-             .where(RosterEntry.arrival_date.between(_local_date(start), _local_date(end))))
+             .where(RosterEntry.arrival_date.between(local_day(start), local_day(end))))
     if area.county is not None:
         query = query.where(Enterprise.county_code == area.county)
     if area.park is not None:
@@ -94,7 +90,7 @@ def _self_returnees(area, start, end):
     return [{**_person("self", worker, entry.origin, enterprise.county_code), "trip_id": None, "plate": None,
              "enterprise_id": enterprise.id, "expected_arrival_at": None, "arrived_at": None,
              "arrival_date": entry.arrival_date, "isolate_verdict": False,
-             "_when": stats.utc_midnight(entry.arrival_date)}
+             "_when": utc_at(entry.arrival_date)}
             for entry, worker, enterprise in rows]
 
 

@@ -4,7 +4,7 @@ Each check is a `follow_up` HealthEvent in the shared record, at most one per re
 (Beijing) day. An abnormal one — a temperature at or above the fever threshold, or any
 symptom — opens a pending isolation order for a health officer to decide.
 """
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -13,16 +13,11 @@ from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, Worker
 from app.models.base import utcnow
 from app.services import health, roster
-from app.services.clearance import OPEN_ORDER_STATUSES, local_day
+from app.services.clearance import OPEN_ORDER_STATUSES
 from app.services.health_rules import SYMPTOMS, assess
-from app.services.timeutil import LOCAL_ZONE, local_today
+from app.services.timeutil import local_day, local_today, utc_at
 
 RECORDERS = ("admin", "enterprise_hr")
-
-
-def _utc(day, hour):
-    """A Beijing-time hour of a day as naive UTC."""
-    return datetime.combine(day, time(hour), LOCAL_ZONE).astimezone(UTC).replace(tzinfo=None)
 
 
 def record(staff, enterprise_id, worker_id, data):
@@ -44,7 +39,7 @@ def record(staff, enterprise_id, worker_id, data):
         raise Conflict("follow_up_exists", f"该返岗人员{day.isoformat()}已有随访记录，每天只记录一次",
                        fields={"date": "当天已随访"})
     now = utcnow()
-    occurred = now if day == local_today() else _utc(day, 12)  # a past day's check is dated at its noon
+    occurred = now if day == local_today() else utc_at(day, 12)  # a past day's check is dated at its noon
     event = HealthEvent(worker_id=worker_id, kind="follow_up", occurred_at=occurred, recorded_at=now,
                         temperature=health.reading(data["temperature"]),
                         symptoms=sorted(set(data.get("symptoms") or [])), note=data.get("note"),
@@ -80,7 +75,7 @@ def _on_day(worker_id, day):
     A locking read: on MariaDB it sees what a concurrent request committed while we waited
     for the worker's lock, where a plain read would answer from this transaction's snapshot.
     """
-    start = _utc(day, 0)
+    start = utc_at(day)
     return db.session.scalar(select(HealthEvent.id).where(
         HealthEvent.worker_id == worker_id, HealthEvent.kind == "follow_up",
         HealthEvent.occurred_at >= start, HealthEvent.occurred_at < start + timedelta(days=1))

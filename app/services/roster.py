@@ -7,7 +7,7 @@ the health status derived from the shared record and the clearance to start work
 Everything is loaded in a fixed number of queries, whatever the size of the roster.
 """
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 
 from sqlalchemy import and_, or_, select, true
 from sqlalchemy.exc import IntegrityError
@@ -17,10 +17,10 @@ from app.extensions import db
 from app.models import Application, Enterprise, HealthEvent, Revocation, RosterEntry, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.services import audit, clearance, crypto, health, scope
-from app.services.clearance import Clearance, local_day
+from app.services.clearance import Clearance
 from app.services.health_rules import HealthStatus
 from app.services.identity import InvalidIdentity, mask_id_number, mask_mobile, parse_id_number, parse_mobile
-from app.services.timeutil import LOCAL_ZONE, local_today
+from app.services.timeutil import local_day, local_today, utc_at
 
 ROSTER_READERS = scope.ENTERPRISE_READERS
 REGISTRARS = ROSTER_READERS
@@ -248,6 +248,6 @@ def _already_on_roster():
 
 def _arrival_event(worker, entry, staff):
     """The arrival in the health record, dated at the start of the arrival day (Beijing time)."""
-    start = datetime.combine(entry.arrival_date, time(0), LOCAL_ZONE).astimezone(UTC).replace(tzinfo=None)
+    start = utc_at(entry.arrival_date)
     return HealthEvent(worker_id=worker.id, kind="arrival", occurred_at=min(start, utcnow()), places=[entry.origin],
                        note="零散返岗，企业登记", actor_kind="staff", actor_id=staff.id)

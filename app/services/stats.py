@@ -14,7 +14,7 @@ checkpoint staff have their own views and get 403.
 """
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select, union, union_all
 from sqlalchemy.ext.compiler import compiles
@@ -30,7 +30,7 @@ from app.models.transport import TRIP_STATUSES
 from app.services import health, scope
 from app.services.isolation import workers_of_county
 from app.services.manifests import SEAT_STATUSES
-from app.services.timeutil import LOCAL_ZONE
+from app.services.timeutil import utc_at
 
 VIEWERS = ("admin", "county_operator", "park_operator", "health_officer")
 ORDER_STATUSES = ("pending", "active", "released", "dismissed")
@@ -68,17 +68,12 @@ class Area:
     @property
     def since(self):
         """Start of date_from in Beijing time, as naive UTC (or None)."""
-        return utc_midnight(self.date_from) if self.date_from else None
+        return utc_at(self.date_from) if self.date_from else None
 
     @property
     def until(self):
         """Start of the day after date_to in Beijing time, as naive UTC (or None): an exclusive bound."""
-        return utc_midnight(self.date_to + timedelta(days=1)) if self.date_to else None
-
-
-def utc_midnight(day):
-    """Midnight starting a Beijing day, as naive UTC."""
-    return datetime.combine(day, time.min, LOCAL_ZONE).astimezone(UTC).replace(tzinfo=None)
+        return utc_at(self.date_to + timedelta(days=1)) if self.date_to else None
 
 
 def area_for(staff, county=None, date_from=None, date_to=None, roles=VIEWERS):

@@ -10,18 +10,15 @@ import hashlib
 import json
 import logging
 import secrets
-import threading
-import time
-from collections import OrderedDict
 from datetime import timedelta
 
 from flask import current_app
-from redis import RedisError
 from sqlalchemy import select
 
-from app.extensions import db, redis_client
+from app.extensions import db
 from app.models import AuthToken
 from app.models.base import utcnow
+from app.services import cache
 
 
 def _hash(token):
@@ -81,72 +78,29 @@ def revoke_all(subject_kind, subject_id):
     _forget(hashes)
 
 
-_MAX_LOCAL = 4096
 _log = logging.getLogger(__name__)
-_lock = threading.Lock()
 
 
 def recall(token):
     """What `remember` stored for a presented token, or None."""
     if not token or len(token) > 128:
         return None
-    key = _cache_key(_hash(token))
-    client = redis_client()
-    if client is not None:
-        try:
-            raw = client.get(key)
-        except RedisError:  # Redis down: look the token up in the database instead
-            return None
-        return None if raw is None else json.loads(raw)
-    with _lock:
-        entry = _local().get(key)
-    if entry is None or entry[0] <= time.monotonic():
-        return None
-    return entry[1]
+    raw = cache.get_bytes(_cache_key(_hash(token)))
+    return None if raw is None else json.loads(raw)
 
 
 def remember(row, value):
     """Keep what a live token row resolves to (a JSON-able value, which should say the token's kind)
     for TOKEN_CACHE_SECONDS at most, and never past the token's expiry."""
     ttl = min(current_app.config["TOKEN_CACHE_SECONDS"], int((row.expires_at - utcnow()).total_seconds()))
-    if ttl <= 0:
-        return
-    key = _cache_key(row.token_hash)
-    client = redis_client()
-    if client is not None:
-        try:
-            client.set(key, json.dumps(value), ex=ttl)
-        except RedisError:  # not remembered: the next request looks the token up again
-            pass
-        return
-    with _lock:
-        store = _local()
-        store[key] = (time.monotonic() + ttl, value)
-        store.move_to_end(key)
-        while len(store) > _MAX_LOCAL:
-            store.popitem(last=False)
+    if ttl > 0:
+        cache.set_bytes(_cache_key(row.token_hash), json.dumps(value).encode(), ttl)
 
 
 def _forget(hashes):
-    keys = [_cache_key(token_hash) for token_hash in hashes]
-    if not keys:
-        return
-    client = redis_client()
-    if client is not None:
-        try:
-            client.delete(*keys)
-        except RedisError:
-            _log.warning("Redis unreachable: %d revoked tokens stay remembered for up to TOKEN_CACHE_SECONDS", len(keys))
-        return
-    with _lock:
-        store = _local()
-        for key in keys:
-            store.pop(key, None)
+    if hashes and not cache.delete(*(_cache_key(token_hash) for token_hash in hashes)):
+        _log.warning("Redis unreachable: %d revoked tokens stay remembered for up to TOKEN_CACHE_SECONDS", len(hashes))
 
 
 def _cache_key(token_hash):
-    return f"{current_app.config['RATELIMIT_KEY_PREFIX']}:token:{token_hash}"
-
-
-def _local():
-    return current_app.extensions.setdefault("token_cache", OrderedDict())
+    return f"token:{token_hash}"
