@@ -1,4 +1,5 @@
 """gunicorn settings; each can be overridden by its environment variable."""
+import gc
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -9,3 +10,14 @@ control_socket_disable = True
 accesslog = "-"
 # The access log shows paths only; query strings could carry codes, so they are left out.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+
+
+def post_worker_init(worker):
+    """Move what the worker loaded (the app, its models, schemas and libraries) out of the garbage collector's sight.
+
+    Those objects live as long as the worker. Without this, every full collection walks all of
+    them again: measured with callgrind, a quarter of the instructions of an online scan and a
+    fifth of an uploaded one (see README, "Check-in benchmark").
+    """
+    gc.collect()
+    gc.freeze()

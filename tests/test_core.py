@@ -113,3 +113,17 @@ def test_a_connection_the_server_dropped_while_idle_is_replaced(make_app, backen
         for _ in range(3):  # the dead one is pinged at checkout and replaced before any query sees it
             assert db.session.execute(text("SELECT 1")).scalar() == 1
             db.session.remove()
+
+
+def test_gunicorn_workers_take_the_loaded_app_out_of_the_collectors_sight():
+    import gc
+    import runpy
+    from pathlib import Path
+
+    settings = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+    gc.unfreeze()
+    try:
+        settings["post_worker_init"](worker=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -1,6 +1,7 @@
 """The worker's health record (健康档案): declarations in, status and history out."""
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from flask import current_app
 from sqlalchemy import select
@@ -16,7 +17,15 @@ from app.services.health_rules import SYMPTOMS, HealthRules, Observation, derive
 
 def rules():
     """The health rules configured for this app."""
-    return HealthRules.from_config(current_app.config)
+    config = current_app.config
+    return _rules(config["FEVER_THRESHOLD"], config["OBSERVATION_DAYS"], tuple(config["HIGH_RISK_AREAS"]))
+
+
+@lru_cache(maxsize=16)
+def _rules(fever_threshold, observation_days, high_risk_areas):
+    # Every scan asks; built once per configuration (tests change the configuration).
+    return HealthRules.from_config({"FEVER_THRESHOLD": fever_threshold, "OBSERVATION_DAYS": observation_days,
+                                    "HIGH_RISK_AREAS": high_risk_areas})
 
 
 def to_observation(event):

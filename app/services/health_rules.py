@@ -127,10 +127,19 @@ def derive_status(observations, rules, now):
         HealthStatus. Red holds until released; yellow until released or expired.
     """
     ordered = sorted(observations, key=lambda item: item.occurred_at)  # stable: ties keep input order
-    if not ordered:
-        return _status("unknown", "no_declaration", {})
-    current = _status("green", "normal", {}, since=ordered[0].occurred_at)
+    return settle(fold(ordered, rules), now)
+
+
+def fold(ordered, rules, current=None):
+    """The status a record leaves, taking observations oldest first from `current` (None: an empty record).
+
+    Expiry is not applied (see `settle`), so a later observation can be folded into the result:
+    `settle(fold([c], rules, fold([a, b], rules)), now)` is `derive_status([a, b, c], rules, now)`
+    for c not older than a and b.
+    """
     for observation in ordered:
+        if current is None:
+            current = _status("green", "normal", {}, since=observation.occurred_at)
         status, reason, details = assess(observation, rules)
         if reason == "released":
             current = _status("green", "released", {}, since=observation.occurred_at)
@@ -141,8 +150,15 @@ def derive_status(observations, rules, now):
             if current.status != "yellow" or until > current.until:
                 details = {**details, "until": _local_day(until)}
                 current = _status("yellow", reason, details, since=observation.occurred_at, until=until)
+    return current
+
+
+def settle(current, now):
+    """The status as of `now` of what `fold` left: unknown for an empty record, an expired yellow back to green."""
+    if current is None:
+        return _status("unknown", "no_declaration", {})
     if current.status == "yellow" and current.until <= now:
-        current = _status("green", "normal", {}, since=current.until)
+        return _status("green", "normal", {}, since=current.until)
     return current
 
 

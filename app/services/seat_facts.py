@@ -5,7 +5,7 @@ when it boarded and arrived (the boarding and arrival scans are unique per seat)
 passenger's whole health record (one row per health event). A scan spends most of its time in
 statement round trips: this is the one read of the scan path.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, select, update
 from app.extensions import db
 from app.models import HealthEvent, ScanEvent, Seat, Trip, Worker
 from app.services import health
-from app.services.health_rules import Observation, derive_status
+from app.services.health_rules import Observation, fold, settle
 from app.services.scan_rules import SeatFacts
 
 
@@ -60,6 +60,8 @@ class Seen:
     boarded_at: datetime | None
     arrived_at: datetime | None
     observations: list
+    # The record folded up to one moment (`health`): a scan is judged and answered as of the same moment.
+    _folded: tuple = field(default=(None, None, None), repr=False, compare=False)
 
     @property
     def id_last4(self):
@@ -90,10 +92,15 @@ class Seen:
 
     def health(self, at, scan=None):
         """The passenger's HealthStatus as of `at`, from the record up to then (and the scan, if given)."""
-        observations = [observation for observation in self.observations if observation.occurred_at <= at]
-        if scan is not None:
-            observations.append(scan)
-        return derive_status(observations, health.rules(), at)
+        rules = health.rules()
+        moment, record, state = self._folded
+        if moment != at or record is not self.observations:
+            state = fold(sorted((item for item in self.observations if item.occurred_at <= at),
+                                key=lambda item: item.occurred_at), rules)
+            self._folded = (at, self.observations, state)
+        if scan is not None:  # taken at `at`, so after everything up to then
+            state = fold((scan,), rules, state)
+        return settle(state, at)
 
     def absorb(self, event, observation):
         """Take a stored scan into account, for the next scan of the same batch (observation: if accepted)."""

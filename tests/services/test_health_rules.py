@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.services.health_rules import HealthRules, Observation, derive_status
+from app.services.health_rules import HealthRules, Observation, derive_status, fold, settle
 
 RULES = HealthRules(fever_threshold=Decimal("37.3"), observation_days=14, high_risk_areas=("湖北", "武汉"))
 T0 = datetime(2020, 2, 24, 8, 0)
@@ -75,3 +75,22 @@ def test_thresholds_are_configurable():
     strict = HealthRules(fever_threshold=Decimal("37.0"), observation_days=7, high_risk_areas=("温州",))
     assert derive_status([declaration(temperature="37.1")], strict, T0).status == "red"
     assert derive_status([declaration(places=("湖北",))], strict, T0).status == "green"
+
+
+RECORDS = [
+    (),
+    (declaration(),),
+    (declaration(places=("武汉",)),),
+    (declaration(places=("武汉",)), declaration(hours=3, temperature="38.2")),
+    (declaration(temperature="38.0"), Observation("isolation_end", T0 + timedelta(hours=4))),
+]
+LATER = [declaration(hours=5), declaration(hours=5, places=("湖北",)), declaration(hours=5, symptoms=("cough",)),
+         Observation("isolation_end", T0 + timedelta(hours=5))]
+
+
+@pytest.mark.parametrize("record", RECORDS)
+@pytest.mark.parametrize("later", LATER)
+@pytest.mark.parametrize("days", [0, 20])
+def test_folding_one_more_observation_is_deriving_the_whole_record(record, later, days):
+    now = T0 + timedelta(hours=6, days=days)
+    assert settle(fold([later], RULES, fold(record, RULES)), now) == derive_status([*record, later], RULES, now)
