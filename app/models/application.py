@@ -14,7 +14,9 @@ ACTIVE_STATUSES = ("submitted", "approved", "assigned")
 # Which status may follow which; anything else is a conflict.
 TRANSITIONS = {
     "submitted": {"approved", "rejected", "cancelled"},
-    "approved": {"assigned", "rejected", "cancelled"},
+    # approved → travelled only undoes a no-show: closing a trip sends those with no boarding back to
+    # approved, and an offline upload may then show one boarded before the close (no_shows.travelled_after_all).
+    "approved": {"assigned", "travelled", "rejected", "cancelled"},
     "assigned": {"travelled", "approved", "cancelled"},
     "rejected": set(),
     "travelled": set(),

@@ -18,7 +18,7 @@ from app.errors import Conflict, Forbidden
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent, StaffUser, Trip
 from app.models.base import utcnow
-from app.services import credentials, health, seat_facts, signing
+from app.services import credentials, health, no_shows, seat_facts, signing
 from app.services.health_rules import Observation
 from app.services.identity import mask_name
 from app.services.scan_rules import decide
@@ -288,6 +288,7 @@ def record_health(accepted):
             open_orders.add(event.worker_id)
             db.session.add(isolation_order(event))
         seen.trip.advance(event.kind)
+    no_shows.travelled_after_all(accepted)
 
 
 def health_event(event, scanner):

@@ -3,14 +3,16 @@
 Each scan gets exactly the judgement `checkin.judge` gives a single scan, as of its own
 scanned_at; the batch only saves round trips: each QR text is decoded once, the seats with
 their passages and health records come in one statement, the scans and health events are
-inserted with one executemany each, in one transaction. If that transaction loses a race
-with a concurrent scan (a unique index fires), the batch is replayed one scan at a time, in
-the order they happened (refused arrivals then wait for the next upload touching their seat).
+inserted with one executemany each, in one transaction. Arrivals of these seats stored
+earlier as not_boarded are judged again in their place in time (`checkin.reconcile`). If that
+transaction loses a race with a concurrent scan (a unique index fires), the batch is replayed
+one scan at a time along the same timeline, the refused arrivals reconciled in their place as
+well, each step committed on its own.
 """
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Forbidden
+from app.errors import Conflict, Forbidden
 from app.extensions import db
 from app.models import ScanEvent
 from app.services import checkin, seat_facts
@@ -22,66 +24,99 @@ def perform_batch(scanner, scans):
     A scan the scanner had no right to make (wrong kind, wrong checkpoint) is answered with
     its reason and not stored; every other scan is stored, conflicts flagged, never dropped.
     Arrivals of these seats stored earlier as not_boarded are judged again in their place in
-    time: a boarding uploaded late reconciles them (`checkin.reconcile`).
+    time: a boarding uploaded late reconciles them (`checkin.reconcile`), on either path.
     Raises Forbidden when the scanner is no captain and no checkpoint staff at all.
     """
     scans = [checkin.normalized(scan) for scan in scans]
     captain_trip_ids = _captain_trip_ids(scanner)
-    answers = [None] * len(scans)
-    replays, foreign = _stored_answers([scan["client_event_id"] for scan in scans], scanner)
     credentials = {qr: checkin.decoded(qr) for qr in {scan["qr"] for scan in scans}}  # each text decoded once
     serials = {credential[0].serial for credential in credentials.values() if credential is not None}
-    seen = _seen_many(serials)
-    stored, reconciled, first_of = [], [], {}
-    # In the order things happened: this upload's scans, and the refused arrivals they may reconcile.
-    timeline = sorted([(scan["scanned_at"], 1, index) for index, scan in enumerate(scans)]
-                      + [(event.scanned_at, 0, event) for event in seat_facts.refused_arrivals(serials)],
-                      key=lambda item: item[:2])
-    for _, upload, item in timeline:
-        if not upload:
-            place = seen[item.seat_id]
-            decision = checkin.reconcile(item, place)
-            if decision is not None and decision.accepted:
-                reconciled.append((item, decision, place, checkin.Scanner(item.actor_kind, item.actor_id)))
-            continue
-        index, scan = item, scans[item]
-        cid = scan["client_event_id"]
-        if cid in replays:
-            answers[index] = replays[cid]
-        elif cid in foreign:
-            answers[index] = _refusal(cid, "client_event_id_taken", "该扫码编号已被其他设备使用")
-        elif cid in first_of:  # the same event twice in one upload
-            first_of[cid].append(index)
+    upload = _Upload(scanner, scans, captain_trip_ids, credentials, _seen_many(serials))
+    for is_scan, item in _timeline(scans, serials):
+        if is_scan:
+            upload.judge(item)
         else:
-            try:
-                allowed, checkpoint_id = _scope(scanner, scan, captain_trip_ids)
-            except Forbidden as error:
-                answers[index] = _refusal(cid, error.code, error.message)
-                continue
-            credential = credentials[scan["qr"]]
-            place = seen.get(credential[0].serial) if credential is not None else None
-            event, decision = checkin.judge(scanner, scan, "offline", scan["scanned_at"], allowed, checkpoint_id,
-                                            place, credential)
-            if place is not None:
-                place.absorb(event, checkin.observation(event) if decision.accepted else None)
-            first_of[cid] = [index]
-            stored.append((event, decision, place, scanner))
+            upload.reconcile(item)
     try:
-        if stored:
-            checkin.store_scans([event for event, *_ in stored])
+        if upload.stored:
+            checkin.store_scans([event for event, *_ in upload.stored])
         db.session.flush()  # the reconciled arrivals
     except IntegrityError:
         db.session.rollback()
         # A concurrent scan boarded one of these seats first: judge them one by one instead, in time order.
-        for index in sorted(range(len(scans)), key=lambda i: scans[i]["scanned_at"]):
-            answers[index] = _one_by_one(scanner, scans[index])
-        return answers
-    checkin.record_health([entry for entry in stored if entry[1].accepted] + reconciled)
-    for event, *_ in stored:
-        for position in first_of[event.client_event_id]:
-            answers[position] = {**event.answer, "event_id": event.id}
+        return _one_by_one(scanner, scans, serials)
+    checkin.record_health([entry for entry in upload.stored if entry[1].accepted] + upload.reconciled)
+    answers = upload.answers()
     db.session.commit()
     return answers
+
+
+def _timeline(scans, serials):
+    """This upload's scans (by index) and the stored arrivals of their seats refused as not_boarded, in the
+    order they happened: [(True, index) or (False, ScanEvent)]; at one moment, stored arrivals come first."""
+    happened = sorted([(scan["scanned_at"], 1, index) for index, scan in enumerate(scans)]
+                      + [(event.scanned_at, 0, event) for event in seat_facts.refused_arrivals(serials)],
+                      key=lambda entry: entry[:2])
+    return [(bool(is_scan), item) for _, is_scan, item in happened]
+
+
+def _reconciled(event, place):
+    """`checkin.reconcile` a stored refused arrival; its `checkin.record_health` entry if now accepted, else None."""
+    decision = checkin.reconcile(event, place) if place is not None else None
+    if decision is None or not decision.accepted:
+        return None
+    return event, decision, place, checkin.Scanner(event.actor_kind, event.actor_id)
+
+
+class _Upload:
+    """One upload judged in memory, scan by scan along the timeline, before anything is stored."""
+
+    def __init__(self, scanner, scans, captain_trip_ids, credentials, seen):
+        self.scanner, self.scans, self.captain_trip_ids = scanner, scans, captain_trip_ids
+        self.credentials, self.seen = credentials, seen
+        self.replays, self.foreign = _stored_answers([scan["client_event_id"] for scan in scans], scanner)
+        self.answered = {}  # index: answer of a scan not stored (a retry, a refusal)
+        self.first_of = {}  # client_event_id: every index sending it (the same event twice in one upload)
+        self.stored, self.reconciled = [], []  # record_health entries: (event, decision, place, scanner)
+
+    def judge(self, index):
+        """Judge the upload's scan at `index` as of its scanned_at, as `checkin.judge` judges one scan."""
+        scan = self.scans[index]
+        cid = scan["client_event_id"]
+        if cid in self.replays:
+            self.answered[index] = self.replays[cid]
+        elif cid in self.foreign:
+            self.answered[index] = _refusal(cid, "client_event_id_taken", "该扫码编号已被其他设备使用")
+        elif cid in self.first_of:
+            self.first_of[cid].append(index)
+        else:
+            try:
+                allowed, checkpoint_id = _scope(self.scanner, scan, self.captain_trip_ids)
+            except Forbidden as error:
+                self.answered[index] = _refusal(cid, error.code, error.message)
+                return
+            credential = self.credentials[scan["qr"]]
+            place = self.seen.get(credential[0].serial) if credential is not None else None
+            event, decision = checkin.judge(self.scanner, scan, "offline", scan["scanned_at"], allowed,
+                                            checkpoint_id, place, credential)
+            if place is not None:
+                place.absorb(event, checkin.observation(event) if decision.accepted else None)
+            self.first_of[cid] = [index]
+            self.stored.append((event, decision, place, self.scanner))
+
+    def reconcile(self, event):
+        """Judge a stored refused arrival again with what the upload has told of its seat so far."""
+        entry = _reconciled(event, self.seen.get(event.seat_id))
+        if entry is not None:
+            self.reconciled.append(entry)
+
+    def answers(self):
+        """One answer per scan, in input order (the stored ones now have their event ids)."""
+        answers = [self.answered.get(index) for index in range(len(self.scans))]
+        for event, *_ in self.stored:
+            for position in self.first_of[event.client_event_id]:
+                answers[position] = {**event.answer, "event_id": event.id}
+        return answers
 
 
 def _seen_many(serials):
@@ -94,12 +129,41 @@ def _refusal(client_event_id, reason, message):
             "stored": False}
 
 
-def _one_by_one(scanner, scan):
+def _one_by_one(scanner, scans, serials):
+    """The upload replayed along its timeline, a scan or a reconciliation at a time, each committed on its own."""
+    answers = [None] * len(scans)
+    for is_scan, item in _timeline(scans, serials):
+        if is_scan:
+            answers[item] = _scan_alone(scanner, scans[item])
+        else:
+            _reconcile_alone(item.id)
+    return answers
+
+
+def _scan_alone(scanner, scan):
+    """`checkin.perform_scan` of one uploaded scan; a refusal answered as in a batch stored in one go."""
     try:
         return checkin.perform_scan(scanner, scan, "offline")
-    except Forbidden as error:
+    except (Forbidden, Conflict) as error:
         db.session.rollback()
         return _refusal(scan["client_event_id"], error.code, error.message)
+
+
+def _reconcile_alone(event_id):
+    """Judge a stored refused arrival again with its seat as stored now, and commit what changed."""
+    event = db.session.get(ScanEvent, event_id)
+    if event.reason != "not_boarded":  # reconciled meanwhile, by another upload
+        return
+    entry = _reconciled(event, seat_facts.load([event.seat_id]).get(event.seat_id))
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        # A concurrent arrival landed this seat first: judge again with it known.
+        return _reconcile_alone(event_id)
+    if entry is not None:
+        checkin.record_health([entry])
+    db.session.commit()
 
 
 def _captain_trip_ids(scanner):

@@ -3,11 +3,11 @@ import base64
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.models import Application, Checkpoint, IsolationOrder, ScanEvent, Seat, Trip, Worker
+from app.models import Application, Checkpoint, IsolationOrder, Revocation, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.services import audit, bundles, health, scope, signing
 from app.services.checkin import captain_trips
@@ -35,7 +35,12 @@ def _may_read(scanner, trip):
 
 
 def manifest(trip):
-    """Every live seat with masked identity, status and health; and the counts per status."""
+    """Every seat with masked identity, status and health; and the counts per status.
+
+    A seat counts while assigned, or once revoked as a no-show when its trip closed (as the
+    roster and the dashboard count it): closing changes no one's status, and a boarding
+    uploaded after the close shows that passenger boarded.
+    """
     return manifests_of([trip])[trip.id]
 
 
@@ -44,7 +49,9 @@ def manifests_of(trips):
     trip_ids = [trip.id for trip in trips]
     rows = db.session.execute(
         select(Seat, Worker).join(Worker, Worker.id == Seat.worker_id)
-        .where(Seat.trip_id.in_(trip_ids), Seat.status == "assigned").order_by(Seat.trip_id, Seat.seat_no)
+        .outerjoin(Revocation, and_(Revocation.serial == Seat.id, Revocation.reason == "no_show"))
+        .where(Seat.trip_id.in_(trip_ids), or_(Seat.status == "assigned", Revocation.id.is_not(None)))
+        .order_by(Seat.trip_id, Seat.seat_no)
     ).all() if trip_ids else []
     passages = _passages([seat.id for seat, _ in rows])
     records = health.observations_by_worker({worker.id for _, worker in rows})

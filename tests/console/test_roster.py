@@ -1,5 +1,5 @@
 """Rosters (花名册): trip passengers and 零散返岗 returnees, arrival status, scope, registration."""
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import event, func, select
@@ -7,7 +7,7 @@ from sqlalchemy import event, func, select
 from app.extensions import db
 from app.models import AuditLog, HealthEvent, RosterEntry, Worker
 from app.services.timeutil import local_today
-from tests.builders import make_id_number, make_staff, make_worker, profile
+from tests.builders import make_id_number, make_staff, make_worker, profile, qr_of, scan_body
 from tests.console.roster_helpers import (
     checkpoint_id,
     ROSTER,
@@ -66,6 +66,25 @@ def test_a_closed_trip_leaves_those_who_never_boarded_as_no_show(client):
     rows = _by_worker(client.get(ROSTER.format(enterprise_id), headers=headers).json["items"])
     assert rows[trip["vice"]["worker_id"]]["arrival_status"] == "no_show"
     assert rows[trip["captain"]["worker_id"]]["arrival_status"] == "boarded"
+
+
+def test_a_no_show_whom_a_later_upload_shows_boarded_is_boarded(client):
+    headers, enterprise_id = hr(client)
+    trip = inbound_trip(client, enterprise_id)
+    on_board, missed = passengers(trip)
+    qr = qr_of(client, missed, trip["trip"]["id"])
+    scan(client, trip, on_board)
+    closed = client.post(f"/api/checkin/v1/trips/{trip['trip']['id']}/close", headers=trip["staff"])
+    assert closed.status_code == 200, closed.json
+    rows = _by_worker(client.get(ROSTER.format(enterprise_id), headers=headers).json["items"])
+    assert rows[missed["worker_id"]]["arrival_status"] == "no_show"
+    # The vice-captain's phone, offline, had boarded them half an hour before the close.
+    late = scan_body(qr, scanned_at=(datetime.now(UTC) - timedelta(minutes=30)).isoformat(), device_id="vice-phone")
+    uploaded = client.post("/api/checkin/v1/scans/batch", json={"scans": [late]}, headers=trip["vice"]["headers"])
+    assert uploaded.status_code == 200 and uploaded.json["results"][0]["verdict"] == "allow", uploaded.json
+    rows = _by_worker(client.get(ROSTER.format(enterprise_id), headers=headers).json["items"])
+    assert rows[missed["worker_id"]]["arrival_status"] == "boarded"
+    assert rows[missed["worker_id"]]["clearance"]["state"] == "not_arrived"
 
 
 def test_registering_a_self_returnee_creates_a_worker_without_openid(client):

@@ -82,6 +82,8 @@ def test_figures_agree_with_the_manifest_and_survive_closing_the_trip(client, wo
     after = client.get(STATS, headers=office).json
     # Closing revokes the no-shows' seats: they are still no-shows, and the fever case still isolated.
     assert after["passengers"]["by_status"] == before and after["check_in"]["no_show"] == 2
+    listed = client.get(f"/api/checkin/v1/trips/{trip_id}/manifest", headers=world["staff"]).json["counts"]
+    assert listed == manifest  # and the manifest still lists them
 
 
 def test_county_and_park_operators_see_their_own(client, world):
