@@ -6,7 +6,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as app_config
 from app.errors import register_error_handlers
-from app.guards import register_request_guards
+from app.guards import NoCookieSession, register_request_guards
 from app.extensions import db, init_redis, limiter, migrate, ping_idle_connections
 
 
@@ -44,4 +44,5 @@ def create_app(test_config=None):
     cli.register(app)
     register_error_handlers(app)
     register_request_guards(app)
+    app.session_interface = NoCookieSession()
     return app

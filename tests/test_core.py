@@ -127,3 +127,28 @@ def test_gunicorn_workers_take_the_loaded_app_out_of_the_collectors_sight():
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+def test_scans_are_spared_a_default_rate_limit_other_routes_get(make_app):
+    from app.extensions import limiter
+
+    client = make_app(RATELIMIT_DEFAULT="3 per minute").test_client()
+    try:
+        assert [client.get("/healthz").status_code for _ in range(4)][-1] == 429
+        for path in ("/api/checkin/v1/scans", "/api/checkin/v1/scans/batch"):
+            statuses = {client.post(path, json={}, headers={"Authorization": "Bearer nobody"}).status_code
+                        for _ in range(5)}
+            assert statuses == {401}
+    finally:
+        # The limiter is one object for every app in this process: later apps must not inherit the default.
+        limiter.limit_manager.set_default_limits([])
+
+
+def test_no_cookie_session_is_opened_or_set(app, client):
+    import flask
+
+    response = client.get("/healthz", headers={"Cookie": "session=forged.value"})
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+    with app.test_request_context("/"):
+        with pytest.raises(RuntimeError):
+            flask.session["user"] = "someone"
