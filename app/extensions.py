@@ -64,8 +64,10 @@ def ping_idle_connections(app):
     with app.app_context():
         engine = db.engine
 
+    @event.listens_for(engine, "connect")
     @event.listens_for(engine, "checkin")
     def _returned(dbapi_connection, record):
+        # A connection just made needs no ping either: idle time counts from its making or its return.
         record.info["returned_at"] = time.monotonic()
 
     @event.listens_for(engine, "checkout")

@@ -2,7 +2,7 @@
 import json
 
 from flask import request
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SessionInterface
 
 from app.errors import DomainError
 
@@ -19,7 +19,7 @@ def register_request_guards(app):
                 raise DomainError("bad_request", "请求体不是合法的 JSON") from None
 
 
-class NoCookieSession(SecureCookieSessionInterface):
+class NoCookieSession(SessionInterface):
     """Callers authenticate with bearer tokens: no request opens a cookie session and no response sets one.
 
     Flask would otherwise build a signing serializer for every request to look for a cookie

@@ -78,6 +78,7 @@ class _Upload:
         self.answered = {}  # index: answer of a scan not stored (a retry, a refusal)
         self.first_of = {}  # client_event_id: every index sending it (the same event twice in one upload)
         self.stored, self.reconciled = [], []  # record_health entries: (event, decision, place, scanner)
+        self.scopes = {}  # (kind, checkpoint_id): what scope_for answered, or the Forbidden it raised
 
     def judge(self, index):
         """Judge the upload's scan at `index` as of its scanned_at, as `checkin.judge` judges one scan."""
@@ -91,7 +92,7 @@ class _Upload:
             self.first_of[cid].append(index)
         else:
             try:
-                allowed, checkpoint_id = _scope(self.scanner, scan, self.captain_trip_ids)
+                allowed, checkpoint_id = self.scope(scan)
             except Forbidden as error:
                 self.answered[index] = _refusal(cid, error.code, error.message)
                 return
@@ -103,6 +104,18 @@ class _Upload:
                 place.absorb(event, checkin.observation(event) if decision.accepted else None)
             self.first_of[cid] = [index]
             self.stored.append((event, decision, place, self.scanner))
+
+    def scope(self, scan):
+        """`checkin.scope_for` of a scan, asked once per kind and checkpoint (offline, it does not depend on the time)."""
+        key = (scan["kind"], scan.get("checkpoint_id"))
+        if key not in self.scopes:
+            try:
+                self.scopes[key] = _scope(self.scanner, scan, self.captain_trip_ids)
+            except Forbidden as error:
+                self.scopes[key] = error
+        if isinstance(self.scopes[key], Forbidden):
+            raise self.scopes[key]
+        return self.scopes[key]
 
     def reconcile(self, event):
         """Judge a stored refused arrival again with what the upload has told of its seat so far."""

@@ -178,7 +178,7 @@ def delete_job(staff, enterprise_id, job_id):
     open_interest = db.session.scalar(select(VacancyInterest.id).where(VacancyInterest.job_id == job.id,
                                                                        VacancyInterest.status != "withdrawn").limit(1))
     if open_interest is not None:
-        raise Conflict("job_has_interests", "已有务工人员对该岗位有意向或已录用，不能删除；可将缺工人数改为0")
+        raise _job_has_interests()
     db.session.execute(delete(VacancyInterest).where(VacancyInterest.job_id == job.id))
     db.session.delete(job)
     try:
@@ -186,10 +186,14 @@ def delete_job(staff, enterprise_id, job_id):
     except IntegrityError:
         # A worker declared interest between the check and the delete: the foreign key refuses.
         db.session.rollback()
-        raise Conflict("job_has_interests", "已有务工人员对该岗位有意向或已录用，不能删除；可将缺工人数改为0") from None
+        raise _job_has_interests() from None
     audit.record("staff", staff.id, "enterprise_job.delete", "enterprise_job", job_id, enterprise_id=enterprise_id,
                  job_type=job.job_type)
     db.session.commit()
+
+
+def _job_has_interests():
+    return Conflict("job_has_interests", "已有务工人员对该岗位有意向或已录用，不能删除；可将缺工人数改为0")
 
 
 def _job_in_scope(staff, enterprise_id, job_id):

@@ -13,10 +13,10 @@ A red or yellow lasts until a later `isolation_end` or `clearance` event release
 period is over. Nothing is overwritten: each observation is its own HealthEvent.
 """
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from app.services.timeutil import LOCAL_ZONE
+from app.services.timeutil import local_day
 
 SYMPTOMS = {
     "fever": "发热",
@@ -148,7 +148,7 @@ def fold(ordered, rules, current=None):
         elif status == "yellow" and current.status != "red":
             until = observation.occurred_at + timedelta(days=rules.observation_days)
             if current.status != "yellow" or until > current.until:
-                details = {**details, "until": _local_day(until)}
+                details = {**details, "until": local_day(until).isoformat()}
                 current = _status("yellow", reason, details, since=observation.occurred_at, until=until)
     return current
 
@@ -165,8 +165,3 @@ def settle(current, now):
 def _status(status, reason, details, since=None, until=None):
     message = _MESSAGES[reason].format(**details) if details else _MESSAGES[reason]
     return HealthStatus(status, reason, message, since=since, until=until, details=details)
-
-
-def _local_day(moment):
-    """Format a naive-UTC moment as the Beijing-time date people read it as."""
-    return moment.replace(tzinfo=UTC).astimezone(LOCAL_ZONE).strftime("%Y-%m-%d")

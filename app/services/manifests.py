@@ -109,7 +109,8 @@ def reconciliation(trip):
     convoy_trips = db.session.scalars(
         select(Trip).where(Trip.convoy_id == trip.convoy_id, Trip.status != "cancelled").order_by(Trip.id)
     ).all()
-    per_trip = [_tally(t) for t in convoy_trips]
+    listed = manifests_of(convoy_trips)  # the whole convoy in one go, not a manifest per bus
+    per_trip = [_tally(t, listed[t.id]) for t in convoy_trips]
     totals = Counter()
     for tally in per_trip:
         totals.update({k: v for k, v in tally.items() if isinstance(v, int) and k != "trip_id"})
@@ -117,8 +118,7 @@ def reconciliation(trip):
             "convoy": {"convoy_id": trip.convoy_id, "trips": per_trip, **totals}}
 
 
-def _tally(trip):
-    listed = manifest(trip)
+def _tally(trip, listed):
     seats, counts = listed["seats"], listed["counts"]
     boarded = sum(seat["boarded"] for seat in seats)
     arrived = sum(seat["arrived"] for seat in seats)

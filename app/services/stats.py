@@ -28,12 +28,11 @@ from app.models.application import DIRECTIONS
 from app.models.application import STATUSES as APPLICATION_STATUSES
 from app.models.transport import TRIP_STATUSES
 from app.services import health, scope
-from app.services.isolation import workers_of_county
+from app.services.isolation import STATUSES as ORDER_STATUSES, workers_of_county
 from app.services.manifests import SEAT_STATUSES
 from app.services.timeutil import utc_at
 
 VIEWERS = ("admin", "county_operator", "park_operator", "health_officer")
-ORDER_STATUSES = ("pending", "active", "released", "dismissed")
 NO_COUNTY = "none"  # by_county key of a park's trips, which may carry no county
 ANOMALY_SOURCES = ("scan", "follow_up")
 

@@ -137,3 +137,24 @@ def test_the_expected_list_costs_the_same_queries_for_one_bus_or_many(client, tr
                      json={"arrival_checkpoint_id": railway})
     three = statements()
     assert (one[0], three[0]) == (1, 3) and three[1] == one[1]
+
+
+def test_a_checkpoint_upload_asks_for_the_buses_it_expects_once(client, trip):  # noqa: F811
+    from sqlalchemy import event
+
+    railway = db.session.scalar(select(Checkpoint.id).where(Checkpoint.code == "yinchuan-railway"))
+    officer = make_staff(client, "railway-batch", role="checkpoint_staff", checkpoint_id=railway)
+    client.patch(f"/api/console/v1/trips/{trip['trip']['id']}", headers=trip["staff"],
+                 json={"arrival_checkpoint_id": railway})
+    riders = [passenger(trip, index) for index in range(2)]
+    arrivals = [scan_body(qr_of(client, rider, trip["trip"]["id"]), kind="arrive") for rider in riders]
+    arrivals += [scan_body(qr_of(client, rider, trip["trip"]["id"]), kind="checkpoint") for rider in riders]
+    seen = []
+    listener = lambda *args: seen.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        answers = client.post(f"{SCANS}/batch", json={"scans": arrivals}, headers=officer).json["results"]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert [answer["reason"] for answer in answers] == ["not_boarded", "not_boarded", "ok", "ok"]
+    assert sum("arrival_checkpoint_id =" in statement for statement in seen) == 1
