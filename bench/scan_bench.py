@@ -325,6 +325,11 @@ def _named_seconds(names):
     return total
 
 
+def mariadb_seconds():
+    """CPU seconds MariaDB's server has used since it started (when it runs on this machine)."""
+    return _named_seconds(("mariadbd", "mysqld"))
+
+
 def _own_seconds():
     """CPU of this process and its finished children (wrk, the flask CLI)."""
     times = os.times()
@@ -343,7 +348,7 @@ class CpuMeter:
         pids = [self.server.process.pid, *self.server.worker_pids()]
         busy, stolen = _cpu_seconds()
         return {"busy": busy, "stolen": stolen, "gunicorn": sum(_stat_seconds(pid)[1] for pid in pids),
-                "mariadb": _named_seconds(("mariadbd", "mysqld")), "redis": _named_seconds(("redis-server",)),
+                "mariadb": mariadb_seconds(), "redis": _named_seconds(("redis-server",)),
                 "client": _own_seconds()}
 
     def __enter__(self):
