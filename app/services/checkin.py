@@ -20,6 +20,7 @@ from app.models import HealthEvent, IsolationOrder, ScanEvent, StaffUser, Trip
 from app.models.base import utcnow
 from app.services import credentials, health, no_shows, seat_facts, signing
 from app.services.health_rules import Observation
+from app.services.prepared import Prepared
 from app.services.identity import mask_name
 from app.services.scan_rules import decide
 from app.services.timeutil import LOCAL_ZONE
@@ -143,7 +144,7 @@ def perform_scan(scanner, scan, mode="online"):
         return replay
     event, decision = judge(scanner, scan, mode, judged_at, allowed, checkpoint_id, seen, credential)
     try:
-        event.id = db.session.execute(_INSERT_SCAN, _row(event)).inserted_primary_key[0]
+        event.id = _INSERT_ONE_SCAN.insert(_row(event))
     except IntegrityError:
         db.session.rollback()
         # A retry (this client_event_id is stored), or lost a race: another request boarded this seat first.
@@ -254,6 +255,10 @@ def _event(scanner, scan, mode, checkpoint_id, verification, facts, decision):
 
 
 _COLUMNS = tuple(column.key for column in _SCANS.columns if column.key != "id")
+_HEALTH_EVENT_COLUMNS = tuple(column.key for column in _HEALTH_EVENTS.columns if column.key != "id")
+# An online scan's two INSERTs, on the cursor (see prepared.py); uploads insert many rows through SQLAlchemy.
+_INSERT_ONE_SCAN = Prepared(_INSERT_SCAN, _COLUMNS)
+_INSERT_ONE_HEALTH_EVENT = Prepared(_INSERT_HEALTH_EVENT, _HEALTH_EVENT_COLUMNS)
 
 
 def _row(event):
@@ -282,7 +287,10 @@ def record_health(accepted):
         IsolationOrder.worker_id.in_(isolating), IsolationOrder.status.in_(("pending", "active"))))) if isolating \
         else set()
     rows = [health_event(event, scanner) for event, _, _, scanner in accepted]
-    db.session.execute(_INSERT_HEALTH_EVENT, rows[0] if len(rows) == 1 else rows)  # one row: no executemany
+    if len(rows) == 1:
+        _INSERT_ONE_HEALTH_EVENT.insert(rows[0])
+    else:
+        db.session.execute(_INSERT_HEALTH_EVENT, rows)
     for event, decision, seen, _ in accepted:
         if decision.verdict == "isolate" and event.worker_id not in open_orders:
             open_orders.add(event.worker_id)
