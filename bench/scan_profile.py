@@ -39,6 +39,7 @@ PROJECT = (r"/(app|checkin)/|session.py.*\((commit|flush)\)|marshmallow/schema.p
 def shape(statement):
     """A statement with its literals and parameter lists folded, to count statements by kind."""
     text = " ".join(statement.split())
+    text = re.sub(r"'(?:[^'\\]|\\.)*'|\b\d+(?:\.\d+)?\b|\bNULL\b", "?", text)  # literals the driver inlined
     text = re.sub(r"%\(\w+\)s|%s|\?", "?", text)
     text = re.sub(r"\(\?(, \?)*\)", "(?…)", text)
     text = re.sub(r"SELECT .*? FROM", "SELECT … FROM", text, count=1)
@@ -75,10 +76,17 @@ def main():
     statements = Counter()
     counting = {"on": False}
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _count(conn, cursor, statement, parameters, context, executemany):
+    # Counted where every statement reaches the driver: the scan's prepared statements
+    # (app/services/prepared.py) run on the DBAPI cursor, past SQLAlchemy's cursor events.
+    import pymysql.connections
+    query = pymysql.connections.Connection.query
+
+    def _counted_query(connection, sql, unbuffered=False):
         if counting["on"]:
-            statements[shape(statement)] += 1
+            statements[shape(sql if isinstance(sql, str) else sql.decode("utf-8", "replace"))] += 1
+        return query(connection, sql, unbuffered)
+
+    pymysql.connections.Connection.query = _counted_query
 
     # Round trips that are not statements: COMMIT, the rollback that resets a connection returned
     # to the pool, and the ping pool_pre_ping sends at every checkout.

@@ -4,8 +4,9 @@
 and for an accepted one adds a HealthEvent (and a pending IsolationOrder on isolate).
 Retries with the same client_event_id replay the first answer: the unique index on it
 refuses the second insert. Two scanners boarding one seat at once race on another unique
-index: exactly one boards, the other is already_boarded. The scan path reads one statement
-(`seat_facts.load`) and writes with SQLAlchemy Core: statement round trips are its cost.
+index: exactly one boards, the other is already_boarded. An online scan reads one statement
+(`seat_facts.load`) and writes two rows, all three prepared once (`prepared.Prepared`) and run
+on the request's cursor; uploads insert their rows with SQLAlchemy Core's executemany.
 """
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta

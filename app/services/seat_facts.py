@@ -2,8 +2,9 @@
 
 One SQLAlchemy Core statement, only the needed columns, brings a seat, its trip, its passenger,
 when it boarded and arrived (the boarding and arrival scans are unique per seat) and the
-passenger's whole health record (one row per health event). A scan spends most of its time in
-statement round trips: this is the one read of the scan path.
+passenger's whole health record (one row per health event, sorted here, not by the database).
+It is the one read of the scan path: an online scan's single seat runs it as a prepared
+statement, an upload's seats as one statement with an IN list.
 """
 from dataclasses import dataclass, field
 from datetime import datetime
