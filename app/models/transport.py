@@ -1,7 +1,7 @@
 """Transport: plans (编班编组), convoys (班组), trips (一车一方案), seats and revoked credentials."""
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, Numeric, String, Text, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -119,6 +119,17 @@ class Revocation(db.Model):
     serial: Mapped[int] = mapped_column(unique=True)
     revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
     reason: Mapped[str] = mapped_column(String(32))
+
+
+def counted_seats(statement):
+    """Restrict a statement over Seat to the seats that count in a trip's manifest, roster and dashboard.
+
+    A seat counts while assigned, or once revoked as a no-show when its trip closed; a seat
+    revoked for another reason (re-issued, cancelled) does not.
+    """
+    no_show = Revocation.__table__.alias("no_show_revocation")
+    return (statement.outerjoin(no_show, and_(no_show.c.serial == Seat.id, no_show.c.reason == "no_show"))
+            .where(or_(Seat.status == "assigned", no_show.c.id.is_not(None))))
 
 
 class SigningKey(db.Model):

@@ -3,12 +3,13 @@ import base64
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.models import Application, Checkpoint, IsolationOrder, Revocation, ScanEvent, Seat, Trip, Worker
+from app.models import Application, Checkpoint, IsolationOrder, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
+from app.models.transport import counted_seats
 from app.services import audit, bundles, health, scope, signing
 from app.services.checkin import captain_trips
 from app.services.identity import mask_name
@@ -48,10 +49,8 @@ def manifests_of(trips):
     """{trip_id: manifest} for many trips in three queries: seats, scans and health records."""
     trip_ids = [trip.id for trip in trips]
     rows = db.session.execute(
-        select(Seat, Worker).join(Worker, Worker.id == Seat.worker_id)
-        .outerjoin(Revocation, and_(Revocation.serial == Seat.id, Revocation.reason == "no_show"))
-        .where(Seat.trip_id.in_(trip_ids), or_(Seat.status == "assigned", Revocation.id.is_not(None)))
-        .order_by(Seat.trip_id, Seat.seat_no)
+        counted_seats(select(Seat, Worker).join(Worker, Worker.id == Seat.worker_id))
+        .where(Seat.trip_id.in_(trip_ids)).order_by(Seat.trip_id, Seat.seat_no)
     ).all() if trip_ids else []
     passages = _passages([seat.id for seat, _ in rows])
     records = health.observations_by_worker({worker.id for _, worker in rows})

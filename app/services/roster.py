@@ -9,13 +9,14 @@ Everything is loaded in a fixed number of queries, whatever the size of the rost
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import or_, select, true
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
-from app.models import Application, Enterprise, HealthEvent, Revocation, RosterEntry, ScanEvent, Seat, Trip, Worker
+from app.models import Application, Enterprise, HealthEvent, RosterEntry, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
+from app.models.transport import counted_seats
 from app.services import audit, clearance, crypto, health, scope
 from app.services.clearance import Clearance
 from app.services.health_rules import HealthStatus
@@ -86,14 +87,11 @@ def load_rows(enterprise_ids, worker_id=None):
 
 def _trip_rows(enterprise_ids, worker_id):
     # Returnees come in on inbound trips (返银); an outbound worker's employer is elsewhere.
-    # A seat counts while assigned, or once revoked as a no-show when its trip closed.
     statement = (
-        select(Seat, Trip, Worker, Application.employer_id)
-        .join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
-        .join(Application, Application.id == Seat.application_id)
-        .outerjoin(Revocation, and_(Revocation.serial == Seat.id, Revocation.reason == "no_show"))
-        .where(Application.employer_id.in_(enterprise_ids), Trip.direction == "inbound", Trip.status != "cancelled",
-               or_(Seat.status == "assigned", Revocation.id.is_not(None)))
+        counted_seats(select(Seat, Trip, Worker, Application.employer_id)
+                      .join(Trip, Trip.id == Seat.trip_id).join(Worker, Worker.id == Seat.worker_id)
+                      .join(Application, Application.id == Seat.application_id))
+        .where(Application.employer_id.in_(enterprise_ids), Trip.direction == "inbound", Trip.status != "cancelled")
         .order_by(Seat.id)
     )
     if worker_id is not None:

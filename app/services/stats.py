@@ -22,11 +22,11 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from app.errors import Forbidden, Invalid
 from app.extensions import db
-from app.models import (Application, Enterprise, EnterpriseJob, HealthEvent, IsolationOrder, Park, Revocation,
+from app.models import (Application, Enterprise, EnterpriseJob, HealthEvent, IsolationOrder, Park,
                         RosterEntry, ScanEvent, Seat, Trip)
 from app.models.application import DIRECTIONS
 from app.models.application import STATUSES as APPLICATION_STATUSES
-from app.models.transport import TRIP_STATUSES
+from app.models.transport import TRIP_STATUSES, counted_seats
 from app.services import health, scope
 from app.services.isolation import STATUSES as ORDER_STATUSES, workers_of_county
 from app.services.manifests import SEAT_STATUSES
@@ -214,13 +214,10 @@ def _passengers(area):
                                                                        passage.c.board))
     status = case((isolate == 1, "isolated"), (arrive == 1, "arrived"), (board == 1, "boarded"),
                   (Trip.status.in_(("arrived", "closed")), "no_show"), else_="assigned")
-    seats = _dated_trips(
+    seats = _dated_trips(counted_seats(
         select(status.label("status"), board.label("board"), arrive.label("arrive"), *_TRIP_KEYS)
         .select_from(Seat).join(Trip, Trip.id == Seat.trip_id)
-        .outerjoin(passage, passage.c.seat_id == Seat.id)
-        .outerjoin(Revocation, Revocation.serial == Seat.id)
-        .where(or_(Seat.status == "assigned", and_(Seat.status == "revoked", Revocation.reason == "no_show"))),
-        area).subquery()
+        .outerjoin(passage, passage.c.seat_id == Seat.id)), area).subquery()
     keys = (seats.c.status, seats.c.board, seats.c.arrive, seats.c.direction, seats.c.county_code,
             seats.c.departure_date)
     rows = db.session.execute(select(*keys, func.count()).group_by(*keys)).all()
@@ -233,7 +230,9 @@ def _passengers(area):
 
 def _anomalies(area):
     """Isolate verdicts at scans (by the scan's trip) and abnormal follow-ups (随访: a fever at or over
-    the threshold, or any symptom, as health_rules.assess judges one; by the worker), in one query."""
+    the threshold, or any symptom, as health_rules.assess judges one; by the worker), in one query.
+
+    The follow-up clause restates assess in SQL; a test over a grid of readings keeps the two in step."""
     scans = (select(literal("scan").label("source"), ScanEvent.reason.label("reason"))
              .join(Trip, Trip.id == ScanEvent.trip_id).where(ScanEvent.verdict == "isolate"))
     scans = _window(trip_area_filter(scans, area), ScanEvent.scanned_at, area)

@@ -212,3 +212,32 @@ def test_dates_out_of_range_are_refused(client):
     for bad in ({"date_from": "0001-01-01"}, {"date_to": "9999-12-31"}, {"county": "yongning"}):
         response = client.get(STATS, query_string=bad, headers=office)
         assert (response.status_code, response.json["error"]["code"]) == (422, "validation_error"), bad
+
+
+def test_the_dashboard_counts_abnormal_follow_ups_as_assess_judges_them(client):
+    """The anomaly count is one SQL query; it must agree with health_rules.assess, follow-up by follow-up."""
+    from collections import Counter
+    from decimal import Decimal
+
+    from app.models import HealthEvent, Worker
+    from app.models.base import utcnow
+    from app.services import health, stats
+    from app.services.health_rules import assess
+
+    make_worker(client, "grid", n=9)
+    worker_id = db.session.scalar(select(Worker.id))
+    grid = [(temperature, symptoms) for temperature in (None, "36.0", "37.2", "37.3", "38.5")
+            for symptoms in (None, [], ["cough"], ["fever", "fatigue"])]
+    events = [HealthEvent(worker_id=worker_id, kind="follow_up", occurred_at=utcnow() - timedelta(minutes=index),
+                          temperature=Decimal(temperature) if temperature else None, symptoms=symptoms,
+                          actor_kind="staff")
+              for index, (temperature, symptoms) in enumerate(grid)]
+    db.session.add_all(events)
+    db.session.commit()
+
+    rules = health.rules()
+    judged = Counter(reason for status, reason, _ in (assess(health.to_observation(event), rules) for event in events)
+                     if status != "green")
+    counted = stats._anomalies(stats.Area())
+    assert counted["anomalies_by_source"]["follow_up"] == sum(judged.values()) == 14
+    assert counted["anomalies_by_reason"] == dict(judged)
