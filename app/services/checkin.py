@@ -23,7 +23,7 @@ from app.services import credentials, health, no_shows, seat_facts, signing
 from app.services.health_rules import Observation
 from app.services.prepared import Prepared
 from app.services.identity import mask_name
-from app.services.scan_rules import decide
+from app.services.scan_rules import decide, decide_for_seat
 from app.services.timeutil import LOCAL_ZONE
 
 SCANNABLE_TRIPS = ("published", "departed", "arrived")
@@ -201,9 +201,8 @@ def reconcile(event, seen):
     reconciled answer for retries. Returns that Decision, or None when nothing changed.
     """
     at = event.scanned_at
-    payload = credentials.CredentialPayload(credentials.VERSION, "", event.serial, event.trip_id, event.worker_id, 0, 0)
-    decision = decide(credentials.Verification(True, None, payload), seen.facts(at, "arrive", "offline"), "arrive",
-                      event.temperature, tuple(event.symptoms or ()), None, health.rules())
+    decision = decide_for_seat(seen.facts(at, "arrive", "offline"), "arrive", event.temperature,
+                               tuple(event.symptoms or ()), None, health.rules())
     if decision.reason == event.reason:
         return None
     event.verdict, event.reason, event.conflict, event.conflict_reason = (decision.verdict, decision.reason, True,

@@ -72,6 +72,14 @@ def decide(verification, seat, kind, temperature, symptoms, allowed_trip_ids, ru
     payload = verification.payload
     if seat is None or (seat.trip_id, seat.worker_id) != (payload.trip_id, payload.worker_id):
         return _deny("invalid")
+    return decide_for_seat(seat, kind, temperature, symptoms, allowed_trip_ids, rules)
+
+
+def decide_for_seat(seat, kind, temperature, symptoms, allowed_trip_ids, rules):
+    """The rest of `decide` once the credential has held and names `seat`: the seat, the sequence, health.
+
+    A stored scan judged again (`checkin.reconcile`) starts here: its credential was checked when it came.
+    """
     if not seat.live:
         return _deny("revoked")
     if allowed_trip_ids is not None and seat.trip_id not in allowed_trip_ids:
