@@ -2,10 +2,11 @@
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, null, or_, select, update
 
 from app.extensions import db
-from app.models import Application, AuthToken, HealthEvent, IsolationOrder, RosterEntry, VacancyInterest, Worker
+from app.models import (Application, AuthToken, HealthEvent, IsolationOrder, RosterEntry, ScanEvent, VacancyInterest,
+                        Worker)
 from app.models.application import ACTIVE_STATUSES
 from app.models.base import utcnow
 
@@ -26,7 +27,10 @@ def purge_expired(dry_run=False):
       isolation order still open, no recent roster registration, and consent given or
       registered by an employer): their personal fields and their whole health record, with
       the isolation orders, roster entries and vacancy interests that hang on it. A record is
-      never cut piecemeal, since the current status is derived from all of it.
+      never cut piecemeal, since the current status is derived from all of it. Their scans stay,
+      as the trips' history (who boarded and arrived, for manifests and the dashboard), without
+      what they said of the passenger: temperature, symptoms, location and the stored answer
+      (masked name, ID last four, health status) are erased.
     """
     cutoff = utcnow() - timedelta(days=current_app.config["RETENTION_DAYS"])
     closed = (Application.updated_at < cutoff) & Application.status.not_in(ACTIVE_STATUSES)
@@ -54,12 +58,15 @@ def purge_expired(dry_run=False):
     idle_ids = db.session.scalars(select(Worker.id).where(idle)).all()
     counts["workers"] = len(idle_ids)
     counts["health_events"] = _count(HealthEvent, HealthEvent.worker_id.in_(idle_ids)) if idle_ids else 0
+    counts["scan_events"] = _count(ScanEvent, ScanEvent.worker_id.in_(idle_ids)) if idle_ids else 0
     if dry_run:
         return counts
     if idle_ids:
         # Orders point at health events, so they go first.
         for model in (IsolationOrder, RosterEntry, VacancyInterest, HealthEvent):
             db.session.execute(delete(model).where(model.worker_id.in_(idle_ids)))
+        db.session.execute(update(ScanEvent).where(ScanEvent.worker_id.in_(idle_ids))
+                           .values(temperature=None, symptoms=null(), location=None, answer={}))
         db.session.execute(update(Worker).where(Worker.id.in_(idle_ids)).values(dict.fromkeys(_PERSONAL_FIELDS)))
     db.session.commit()
     return counts

@@ -28,7 +28,7 @@ def test_old_closed_records_are_purged_and_idle_workers_erased(client, app):
     assert preview["health_events"] == 1 and preview["applications"] == 1
     assert db.session.scalar(select(func.count()).select_from(HealthEvent)) == 1  # dry run changed nothing
     counts = purge_expired()
-    assert counts == {"health_events": 1, "applications": 1, "auth_tokens": 1, "workers": 1}
+    assert counts == {"health_events": 1, "applications": 1, "auth_tokens": 1, "workers": 1, "scan_events": 0}
     worker = db.session.scalar(select(Worker))
     assert worker.id_number_cipher is None and worker.mobile_cipher is None and worker.name is None
     assert worker.consent_version is None
@@ -105,3 +105,35 @@ def test_returnees_registered_by_hr_are_erased_too_unless_registered_recently(cl
     assert erased.id_number_cipher is None and erased.name is None and kept.id_number_cipher is not None
     assert db.session.scalars(select(RosterEntry.worker_id)).all() == [recent]
     assert purge_expired()["workers"] == 0  # an erased worker is not erased again
+
+
+def test_an_erased_passengers_scans_stay_for_the_trip_without_their_health(client, app):
+    from app.models import IsolationOrder, ScanEvent, Trip
+    from app.services import manifests
+    from tests.builders import publish_trip, qr_of, scan_body
+
+    trip = publish_trip(client, passengers=3)
+    trip_id = trip["trip"]["id"]
+    crew = {trip["captain"]["worker_id"], trip["vice"]["worker_id"]}
+    rider = next(rider for rider in trip["riders"] if rider["worker_id"] not in crew)
+    qr = qr_of(client, rider, trip_id)
+    scanned = client.post("/api/checkin/v1/scans", json=scan_body(qr, temperature=38.1, symptoms=["cough"],
+                                                                   location="永宁县汽车站"),
+                          headers=trip["captain"]["headers"])
+    assert scanned.json["verdict"] == "isolate"
+    # Long ago: the trip is over, the order released, everyone travelled.
+    db.session.execute(update(IsolationOrder).values(status="released"))
+    for application_id in (rider["application_id"] for rider in trip["riders"]):
+        db.session.get(Application, application_id).status = "travelled"
+    db.session.commit()
+    _age_everything(app.config["RETENTION_DAYS"] + 1)
+
+    counts = purge_expired()
+
+    assert counts["scan_events"] == 1
+    scan = db.session.scalar(select(ScanEvent).where(ScanEvent.worker_id == rider["worker_id"]))
+    assert (scan.temperature, scan.symptoms, scan.location, scan.answer) == (None, None, None, {})
+    assert (scan.kind, scan.verdict, scan.reason, scan.seat_id is not None) == ("board", "isolate", "fever", True)
+    assert db.session.get(Worker, rider["worker_id"]).name is None
+    counted = manifests.manifest(db.session.get(Trip, trip_id))["counts"]
+    assert counted["isolated"] == 1  # the trip's history still shows who boarded
