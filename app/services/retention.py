@@ -5,8 +5,8 @@ from flask import current_app
 from sqlalchemy import delete, func, null, or_, select, update
 
 from app.extensions import db
-from app.models import (Application, AuthToken, HealthEvent, IsolationOrder, RosterEntry, ScanEvent, VacancyInterest,
-                        Worker)
+from app.models import (Application, AuthToken, HealthEvent, IsolationOrder, RosterEntry, ScanEvent, Seat,
+                        VacancyInterest, Worker)
 from app.models.application import ACTIVE_STATUSES
 from app.models.base import utcnow
 
@@ -21,7 +21,9 @@ _PERSONAL_FIELDS = (
 def purge_expired(dry_run=False):
     """Erase what is past the retention period and commit; returns counts per kind.
 
-    - closed applications (rejected, travelled, cancelled) untouched for RETENTION_DAYS;
+    - closed applications (rejected, travelled, cancelled) untouched for RETENTION_DAYS; one a
+      seat was given stays as the trip's history (who rode, for whom), emptied of its addresses,
+      the employer's contact phone and the reason given for its status;
     - expired or long-revoked tokens;
     - idle workers (no login or profile change within the period, no application left, no
       isolation order still open, no recent roster registration, and consent given or
@@ -34,13 +36,19 @@ def purge_expired(dry_run=False):
     """
     cutoff = utcnow() - timedelta(days=current_app.config["RETENTION_DAYS"])
     closed = (Application.updated_at < cutoff) & Application.status.not_in(ACTIVE_STATUSES)
+    seated = select(Seat.id).where(Seat.application_id == Application.id).exists()  # seats refer to it
     dead_tokens = or_(AuthToken.expires_at < utcnow(), AuthToken.revoked_at < cutoff)
     counts = {
-        "applications": _count(Application, closed),
+        "applications": _count(Application, closed & ~seated),
+        "applications_emptied": _count(Application, closed & seated & (Application.destination_address != "")),
         "auth_tokens": _count(AuthToken, dead_tokens),
     }
     if not dry_run:
-        db.session.execute(delete(Application).where(closed))
+        db.session.execute(delete(Application).where(closed & ~seated))
+        # updated_at kept: an emptied application stays closed and old, so its worker can still be erased.
+        db.session.execute(update(Application).where(closed & seated).values(
+            origin_address=None, destination_address="", employer_contact_cipher=None, employer_contact_mask=None,
+            status_reason=None, updated_at=Application.updated_at))
         db.session.execute(delete(AuthToken).where(dead_tokens))
     # Applications purged in this run do not count, so a worker whose last one goes is erased too.
     has_application = select(Application.id).where(Application.worker_id == Worker.id, ~closed).exists()

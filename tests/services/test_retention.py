@@ -28,7 +28,8 @@ def test_old_closed_records_are_purged_and_idle_workers_erased(client, app):
     assert preview["health_events"] == 1 and preview["applications"] == 1
     assert db.session.scalar(select(func.count()).select_from(HealthEvent)) == 1  # dry run changed nothing
     counts = purge_expired()
-    assert counts == {"health_events": 1, "applications": 1, "auth_tokens": 1, "workers": 1, "scan_events": 0}
+    assert counts == {"health_events": 1, "applications": 1, "applications_emptied": 0, "auth_tokens": 1,
+                      "workers": 1, "scan_events": 0}
     worker = db.session.scalar(select(Worker))
     assert worker.id_number_cipher is None and worker.mobile_cipher is None and worker.name is None
     assert worker.consent_version is None
@@ -107,7 +108,7 @@ def test_returnees_registered_by_hr_are_erased_too_unless_registered_recently(cl
     assert purge_expired()["workers"] == 0  # an erased worker is not erased again
 
 
-def test_an_erased_passengers_scans_stay_for_the_trip_without_their_health(client, app):
+def test_an_erased_passengers_trip_stays_without_their_health_or_addresses(client, app):
     from app.models import IsolationOrder, ScanEvent, Trip
     from app.services import manifests
     from tests.builders import publish_trip, qr_of, scan_body
@@ -130,7 +131,9 @@ def test_an_erased_passengers_scans_stay_for_the_trip_without_their_health(clien
 
     counts = purge_expired()
 
-    assert counts["scan_events"] == 1
+    assert (counts["scan_events"], counts["applications_emptied"], counts["applications"]) == (1, 3, 0)
+    kept = db.session.get(Application, rider["application_id"])  # the seat refers to it
+    assert (kept.destination_address, kept.employer_contact_cipher, kept.status) == ("", None, "travelled")
     scan = db.session.scalar(select(ScanEvent).where(ScanEvent.worker_id == rider["worker_id"]))
     assert (scan.temperature, scan.symptoms, scan.location, scan.answer) == (None, None, None, {})
     assert (scan.kind, scan.verdict, scan.reason, scan.seat_id is not None) == ("board", "isolate", "fever", True)
