@@ -7,7 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import config as app_config
 from app.errors import register_error_handlers
 from app.guards import NoCookieSession, register_request_guards
-from app.extensions import db, init_redis, limiter, migrate, ping_idle_connections
+from app.extensions import db, enforce_sqlite_foreign_keys, init_redis, limiter, migrate, ping_idle_connections
 
 
 def create_app(test_config=None):
@@ -26,6 +26,7 @@ def create_app(test_config=None):
     from app.services import crypto, wechat
 
     db.init_app(app)
+    enforce_sqlite_foreign_keys(app)
     ping_idle_connections(app)
     migrate.init_app(app, db, directory=app_config.MIGRATIONS_DIR, render_as_batch=True)
     init_redis(app)

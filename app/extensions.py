@@ -53,6 +53,23 @@ def redis_client():
     return current_app.extensions.get("redis")
 
 
+def enforce_sqlite_foreign_keys(app):
+    """Make SQLite check foreign keys as MariaDB does (it ignores them unless asked, per connection).
+
+    Otherwise code that breaks a reference passes every SQLite test and fails only on MariaDB.
+    """
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _foreign_keys_on(dbapi_connection, record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
 def ping_idle_connections(app):
     """pool_pre_ping for connections idle longer than DB_PING_IDLE_SECONDS only (one round trip saved a request).
 

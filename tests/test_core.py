@@ -152,3 +152,16 @@ def test_no_cookie_session_is_opened_or_set(app, client):
     with app.test_request_context("/"):
         with pytest.raises(RuntimeError):
             flask.session["user"] = "someone"
+
+
+def test_foreign_keys_hold_on_sqlite_as_on_mariadb(app):
+    """A row that refers to nothing is refused on both backends, so the SQLite run catches it too."""
+    import sqlalchemy as sa
+
+    from app.models import HealthEvent
+    from app.models.base import utcnow
+
+    db.session.add(HealthEvent(worker_id=10**8, kind="self_declaration", occurred_at=utcnow(), actor_kind="worker"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.flush()
+    db.session.rollback()
