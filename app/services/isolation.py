@@ -32,12 +32,20 @@ KIND_NAMES = {"home": "居家隔离", "centralized": "集中隔离"}
 
 def workers_of_county(county_code):
     """A subquery of the ids of workers of a county (see the module docstring)."""
-    employers = select(Enterprise.id).where(Enterprise.county_code == county_code)
-    return union(
-        select(Application.worker_id).where(Application.county_code == county_code),
-        select(Application.worker_id).where(Application.employer_id.in_(employers)),
-        select(RosterEntry.worker_id).where(RosterEntry.enterprise_id.in_(employers)),
-    )
+    return union(select(Application.worker_id).where(Application.county_code == county_code),
+                 *_employed_by(select(Enterprise.id).where(Enterprise.county_code == county_code)))
+
+
+def workers_of_park(park_id):
+    """A subquery of the ids of workers employed in a park: an application names one of its
+    enterprises as employer, or one of them has them on its roster (零散返岗)."""
+    return union(*_employed_by(select(Enterprise.id).where(Enterprise.park_id == park_id)))
+
+
+def _employed_by(employers):
+    """Workers an application names as these enterprises' employee, and those on their rosters."""
+    return (select(Application.worker_id).where(Application.employer_id.in_(employers)),
+            select(RosterEntry.worker_id).where(RosterEntry.enterprise_id.in_(employers)))
 
 
 def _scoped(statement, staff):

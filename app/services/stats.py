@@ -16,19 +16,19 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select, union, union_all
+from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from app.errors import Forbidden, Invalid
 from app.extensions import db
 from app.models import (Application, Enterprise, EnterpriseJob, HealthEvent, IsolationOrder, Park,
-                        RosterEntry, ScanEvent, Seat, Trip)
+                        ScanEvent, Seat, Trip)
 from app.models.application import DIRECTIONS
 from app.models.application import STATUSES as APPLICATION_STATUSES
 from app.models.transport import TRIP_STATUSES, counted_seats
 from app.services import health, scope
-from app.services.isolation import STATUSES as ORDER_STATUSES, workers_of_county
+from app.services.isolation import STATUSES as ORDER_STATUSES, workers_of_county, workers_of_park
 from app.services.manifests import SEAT_STATUSES
 from app.services.timeutil import utc_at
 
@@ -93,16 +93,6 @@ def area_for(staff, county=None, date_from=None, date_to=None, roles=VIEWERS):
     if own and county and county != own:
         raise Forbidden("county_out_of_scope", "只能查看本县区的数据")
     return Area(county=county or own, park=None, date_from=date_from, date_to=date_to)
-
-
-def workers_of_park(park_id):
-    """A subquery of the ids of workers employed in a park: an application names one of its
-    enterprises as employer, or one of them has them on its roster (零散返岗)."""
-    employers = select(Enterprise.id).where(Enterprise.park_id == park_id)
-    return union(
-        select(Application.worker_id).where(Application.employer_id.in_(employers)),
-        select(RosterEntry.worker_id).where(RosterEntry.enterprise_id.in_(employers)),
-    )
 
 
 def worker_area_filter(query, worker_id, area):
