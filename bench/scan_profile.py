@@ -76,8 +76,8 @@ def main():
     statements = Counter()
     counting = {"on": False}
 
-    # Counted where every statement reaches the driver: the scan's prepared statements
-    # (app/services/prepared.py) run on the DBAPI cursor, past SQLAlchemy's cursor events.
+    # Counted where every statement reaches the driver: the scan's precompiled statements
+    # (app/services/precompiled.py) run on the DBAPI cursor, past SQLAlchemy's cursor events.
     import pymysql.connections
     query = pymysql.connections.Connection.query
 

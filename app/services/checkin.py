@@ -5,7 +5,7 @@ and for an accepted one adds a HealthEvent (and a pending IsolationOrder on isol
 Retries with the same client_event_id replay the first answer: the unique index on it
 refuses the second insert. Two scanners boarding one seat at once race on another unique
 index: exactly one boards, the other is already_boarded. An online scan reads one statement
-(`seat_facts.load`) and writes two rows, all three prepared once (`prepared.Prepared`) and run
+(`seat_facts.load`) and writes two rows, all three compiled once (`precompiled.Precompiled`) and run
 on the request's cursor; uploads insert their rows with SQLAlchemy Core's executemany.
 """
 from dataclasses import dataclass
@@ -21,8 +21,8 @@ from app.models import HealthEvent, IsolationOrder, ScanEvent, StaffUser, Trip
 from app.models.base import utcnow
 from app.services import credentials, health, no_shows, seat_facts, signing
 from app.services.health_rules import Observation
-from app.services.prepared import Prepared
 from app.services.identity import mask_name
+from app.services.precompiled import Precompiled
 from app.services.scan_rules import decide, decide_for_seat
 from app.services.timeutil import LOCAL_ZONE
 
@@ -256,9 +256,9 @@ def _event(scanner, scan, mode, checkpoint_id, verification, facts, decision):
 
 _COLUMNS = tuple(column.key for column in _SCANS.columns if column.key != "id")
 _HEALTH_EVENT_COLUMNS = tuple(column.key for column in _HEALTH_EVENTS.columns if column.key != "id")
-# An online scan's two INSERTs, on the cursor (see prepared.py); uploads insert many rows through SQLAlchemy.
-_INSERT_ONE_SCAN = Prepared(_INSERT_SCAN, _COLUMNS)
-_INSERT_ONE_HEALTH_EVENT = Prepared(_INSERT_HEALTH_EVENT, _HEALTH_EVENT_COLUMNS)
+# An online scan's two INSERTs, on the cursor (see precompiled.py); uploads insert many rows through SQLAlchemy.
+_INSERT_ONE_SCAN = Precompiled(_INSERT_SCAN, _COLUMNS)
+_INSERT_ONE_HEALTH_EVENT = Precompiled(_INSERT_HEALTH_EVENT, _HEALTH_EVENT_COLUMNS)
 
 
 def _row(event):

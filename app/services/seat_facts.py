@@ -3,8 +3,8 @@
 One SQLAlchemy Core statement, only the needed columns, brings a seat, its trip, its passenger,
 when it boarded and arrived (the boarding and arrival scans are unique per seat) and the
 passenger's whole health record (one row per health event, sorted here, not by the database).
-It is the one read of the scan path: an online scan's single seat runs it as a prepared
-statement, an upload's seats as one statement with an IN list.
+It is the one read of the scan path: an online scan's single seat runs it precompiled
+(`precompiled.Precompiled`), an upload's seats as one statement with an IN list.
 """
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +15,7 @@ from app.extensions import db
 from app.models import HealthEvent, ScanEvent, Seat, Trip, Worker
 from app.services import health
 from app.services.health_rules import Observation, fold, settle
-from app.services.prepared import Prepared
+from app.services.precompiled import Precompiled
 from app.services.scan_rules import SeatFacts
 
 
@@ -132,7 +132,7 @@ _SEAT_COLUMNS = (
     .outerjoin(_HEALTH, _HEALTH.c.worker_id == _SEAT.c.worker_id)
 )  # No ORDER BY: sorting these rows made MariaDB build a temporary table per scan (3 times the cost of the rest).
 _SEATS = _SEAT_COLUMNS.where(_SEAT.c.id.in_(bindparam("serials", expanding=True)))
-_ONE_SEAT = Prepared(_SEAT_COLUMNS.where(_SEAT.c.id == bindparam("serial")))  # an online scan's: no list to render
+_ONE_SEAT = Precompiled(_SEAT_COLUMNS.where(_SEAT.c.id == bindparam("serial")))  # an online scan's: no list to render
 
 
 def load(serials):

@@ -1,4 +1,4 @@
-"""Prepared statements store and read what their Core statements would, and fail as SQLAlchemy does."""
+"""Precompiled statements store and read what their Core statements would, and fail as SQLAlchemy does."""
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -9,13 +9,13 @@ from sqlalchemy import bindparam, insert, select
 
 from app.extensions import db
 from app.models import ScanEvent
-from app.services.prepared import Prepared
+from app.services.precompiled import Precompiled
 
 _SCANS = ScanEvent.__table__
 _COLUMNS = ("client_event_id", "kind", "mode", "scanned_at", "received_at", "device_id", "actor_kind", "actor_id",
             "temperature", "symptoms", "verdict", "reason", "conflict", "answer")
-_INSERT = Prepared(insert(_SCANS), _COLUMNS)
-_BY_ID = Prepared(select(_SCANS.c.scanned_at, _SCANS.c.temperature, _SCANS.c.symptoms, _SCANS.c.conflict,
+_INSERT = Precompiled(insert(_SCANS), _COLUMNS)
+_BY_ID = Precompiled(select(_SCANS.c.scanned_at, _SCANS.c.temperature, _SCANS.c.symptoms, _SCANS.c.conflict,
                          _SCANS.c.answer).where(_SCANS.c.id == bindparam("id")))
 
 
@@ -61,8 +61,51 @@ def test_a_duplicate_is_sqlalchemys_integrity_error_and_the_session_goes_on(app)
 
 
 def test_a_driver_error_is_wrapped(app):
-    missing = Prepared(select(sa.literal_column("nothing")).select_from(sa.table("no_such_table")))
+    missing = Precompiled(select(sa.literal_column("nothing")).select_from(sa.table("no_such_table")))
     with pytest.raises(sa.exc.DBAPIError) as caught:
         missing.rows({})
     assert isinstance(caught.value, (sa.exc.OperationalError, sa.exc.ProgrammingError))
     db.session.rollback()
+
+
+def test_a_missing_value_takes_the_columns_default(app):
+    from app.models import HealthEvent, Worker
+    from app.models.base import utcnow
+
+    events = HealthEvent.__table__
+    worker = Worker(openid="precompiled-default")
+    db.session.add(worker)
+    db.session.flush()
+    without_recorded_at = Precompiled(insert(events), ("worker_id", "kind", "occurred_at", "actor_kind",
+                                                       "recorded_at"))
+    before = utcnow().replace(microsecond=0)
+    event_id = without_recorded_at.insert({"worker_id": worker.id, "kind": "self_declaration",
+                                           "occurred_at": before, "actor_kind": "worker"})
+    assert db.session.get(HealthEvent, event_id).recorded_at >= before  # utcnow(), the model's default
+    with pytest.raises(KeyError):  # a column with no default must be given
+        without_recorded_at.insert({"worker_id": worker.id, "kind": "self_declaration", "actor_kind": "worker"})
+    db.session.rollback()
+
+
+def test_a_lost_server_fails_one_statement_and_the_pool_reconnects(make_app, backend):
+    if backend["BACKEND"] != "mariadb":
+        pytest.skip("the server dropping connections needs MariaDB")
+    app = make_app(DB_PING_IDLE_SECONDS=3600.0)  # no ping at checkout: only the invalidation can save the next one
+    with app.app_context():
+        first, second, killer = db.engine.connect(), db.engine.connect(), db.engine.connect()
+        doomed = [connection.execute(sa.text("SELECT CONNECTION_ID()")).scalar() for connection in (first, second)]
+        first.commit(), second.commit()
+        first.close(), second.close()  # both back in the pool
+        for connection_id in doomed:
+            killer.execute(sa.text(f"KILL {int(connection_id)}"))
+        killer.commit()
+        killer.close()
+        db.session.remove()
+
+        with pytest.raises(sa.exc.OperationalError) as caught:
+            _BY_ID.rows({"id": 1})
+        assert caught.value.connection_invalidated  # the app's 503 handler answers OperationalError
+        db.session.rollback()
+        for _ in range(3):  # the other dead connection was invalidated with the pool, not handed out
+            assert _BY_ID.rows({"id": 1}) == []
+            db.session.remove()
