@@ -32,7 +32,9 @@ def test_old_closed_records_are_purged_and_idle_workers_erased(client, app):
                       "workers": 1, "scan_events": 0}
     worker = db.session.scalar(select(Worker))
     assert worker.id_number_cipher is None and worker.mobile_cipher is None and worker.name is None
-    assert worker.consent_version is None
+    assert worker.consent_version is None and worker.openid is None
+    again = client.post("/api/mp/v1/session", json={"code": "dev:zhangsan"})  # the same WeChat user comes back
+    assert again.status_code == 201 and db.session.scalar(select(func.count()).select_from(Worker)) == 2
 
 
 def test_recent_or_active_records_are_kept(client, app):
