@@ -54,6 +54,7 @@ def _closed(cutoff):
 def _expire_applications(cutoff, dry_run):
     closed = _closed(cutoff)
     seated = select(Seat.id).where(Seat.application_id == Application.id).exists()  # seats refer to it
+    # An emptied application has "" for its required destination address: not counted again in a later run.
     counts = {"applications": _count(Application, closed & ~seated),
               "applications_emptied": _count(Application, closed & seated & (Application.destination_address != ""))}
     if not dry_run:

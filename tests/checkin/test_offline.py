@@ -183,21 +183,13 @@ def test_uuid_must_be_a_uuid(client, trip):
 
 
 def test_batch_that_loses_a_race_is_judged_one_by_one(client, trip, monkeypatch):
-    from app.services import checkin_batch
+    from tests.checkin.test_batch_fallback import lose_the_next_race
 
     captain = trip["captain"]["headers"]
     qr = qr_of(client, passenger(trip), trip["trip"]["id"])
     client.post("/api/checkin/v1/scans", json=scan_body(qr), headers=captain)
     # As if an online scan boarded the seat between this upload's reads and its insert.
-    real = checkin_batch._seen_many
-
-    def stale(serials):
-        seen = real(serials)
-        for place in seen.values():
-            place.boarded_at = None
-        return seen
-
-    monkeypatch.setattr(checkin_batch, "_seen_many", stale)
+    lose_the_next_race(monkeypatch)
     late = scan_body(qr, scanned_at=(datetime.now(UTC) - timedelta(minutes=1)).isoformat())
     result = client.post(BATCH, json={"scans": [late]}, headers=captain).json["results"][0]
     assert (result["reason"], result["conflict"]) == ("already_boarded", True)

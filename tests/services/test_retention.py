@@ -136,6 +136,7 @@ def test_an_erased_passengers_trip_stays_without_their_health_or_addresses(clien
     assert (counts["scan_events"], counts["applications_emptied"], counts["applications"]) == (1, 3, 0)
     kept = db.session.get(Application, rider["application_id"])  # the seat refers to it
     assert (kept.destination_address, kept.employer_contact_cipher, kept.status) == ("", None, "travelled")
+    assert purge_expired(dry_run=True)["applications_emptied"] == 0  # emptied once, not counted again
     scan = db.session.scalar(select(ScanEvent).where(ScanEvent.worker_id == rider["worker_id"]))
     assert (scan.temperature, scan.symptoms, scan.location, scan.answer) == (None, None, None, {})
     assert (scan.kind, scan.verdict, scan.reason, scan.seat_id is not None) == ("board", "isolate", "fever", True)
