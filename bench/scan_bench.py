@@ -134,7 +134,8 @@ def make_passengers(label, count, seats, destination, rng):
     from app.extensions import db
     from app.models import Application, HealthEvent, Seat, StaffUser, Trip, Worker
     from app.models.base import utcnow
-    from app.services import credentials, plans, signing, staff, tokens
+    from app.models.worker import BIRTH_DATE_CONTEXT
+    from app.services import credentials, crypto, plans, signing, staff, tokens
     from app.services.timeutil import local_today
 
     now = utcnow()
@@ -146,7 +147,8 @@ def make_passengers(label, count, seats, destination, rng):
         rows.append({
             "openid": f"{prefix}{index}", "created_at": now, "updated_at": now, "consent_version": "2020-02-v1",
             "consent_at": now, "name": name, "id_number_mask": f"{COUNTY[0]}********{rng.randrange(10000):04d}",
-            "gender": rng.choice(("男", "女")), "birth_date": datetime(rng.randrange(1970, 2000), 1, 1).date(),
+            "gender": rng.choice(("男", "女")),
+            "birth_date_cipher": crypto.cipher().encrypt(f"{rng.randrange(1970, 2000)}-01-01", BIRTH_DATE_CONTEXT),
             "hometown_county": COUNTY[1], "skills": ["普工"],
         })
     for chunk in _chunks(rows, 2000):

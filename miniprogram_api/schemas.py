@@ -64,10 +64,17 @@ class WorkerOut(Schema):
         return not self._missing(worker)
 
 
+class LoginWorkerOut(WorkerOut):
+    # The birth date stays in /me: the login answer is what a client keeps around, and beside the
+    # ID mask the birth date would complete the number.
+    class Meta:
+        exclude = ("birth_date",)
+
+
 class LoginOut(Schema):
     token = String()
     expires_in = Integer(metadata={"description": "秒"})
-    worker = Nested(WorkerOut)
+    worker = Nested(LoginWorkerOut)
 
 
 class PrivacyNoticeOut(Schema):

@@ -172,15 +172,22 @@ def _a_row_for(table):
     import datetime as dt
 
     import sqlalchemy as sa
+    from sqlalchemy.dialects import mysql
 
     samples = [(sa.Boolean, False), (sa.Integer, 1), (sa.Numeric, 1), (sa.Float, 1.0),
                (sa.DateTime, dt.datetime(2020, 2, 23)), (sa.Date, dt.date(2020, 2, 23)), (sa.Time, dt.time(8)),
-               (sa.LargeBinary, b"x"), (sa.JSON, "[]"), (sa.String, "x")]
+               (sa.LargeBinary, b"x"), (sa.JSON, "[]"), (sa.Text, "[]"), (mysql.LONGTEXT, "[]"),
+               (sa.String, "x")]
+    # MariaDB's JSON is LONGTEXT checked by json_valid, hence "[]" for any text.
+    # What MariaDB reflects (TINYBLOB, BINARY...) is not always a subclass of the generic types.
+    by_python_type = {bytes: b"x", str: "x", int: 1}
     row = {}
     for column in table.columns:
         if column.nullable and not column.primary_key:
             continue
-        row[column.name] = next(value for kind, value in samples if isinstance(column.type, kind))
+        row[column.name] = next((value for kind, value in samples if isinstance(column.type, kind)), None)
+        if row[column.name] is None:
+            row[column.name] = by_python_type[column.type.python_type]
     return row
 
 

@@ -6,6 +6,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
 from app.models.base import BINARY_TEXT, utcnow
+from app.services import crypto
+
+BIRTH_DATE_CONTEXT = "worker.birth_date"
 
 
 class Worker(db.Model):
@@ -17,6 +20,8 @@ class Worker(db.Model):
 
     ID number and mobile are stored encrypted (`*_cipher`), findable by a keyed HMAC
     (`*_index`) and displayable through a stored mask; the plain value is never stored.
+    The birth date is encrypted too: it is digits 7–14 of the ID number, the very digits the
+    mask hides, so in plain text beside the mask it would give the whole number back.
     """
 
     __tablename__ = "workers"
@@ -39,7 +44,7 @@ class Worker(db.Model):
     id_number_index: Mapped[str | None] = mapped_column(String(64), unique=True)
     id_number_mask: Mapped[str | None] = mapped_column(String(18))
     gender: Mapped[str | None] = mapped_column(String(8))
-    birth_date: Mapped[date | None]
+    birth_date_cipher: Mapped[bytes | None] = mapped_column(LargeBinary(128))
     mobile_cipher: Mapped[bytes | None] = mapped_column(LargeBinary(128))
     mobile_index: Mapped[str | None] = mapped_column(String(64), index=True)
     mobile_mask: Mapped[str | None] = mapped_column(String(11))
@@ -51,6 +56,18 @@ class Worker(db.Model):
     job_intention: Mapped[str | None] = mapped_column(String(255))
     employer_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
     employer_name: Mapped[str | None] = mapped_column(String(128))
+
+    @property
+    def birth_date(self):
+        """The birth date, decrypted (None when unknown)."""
+        if self.birth_date_cipher is None:
+            return None
+        return date.fromisoformat(crypto.cipher().decrypt(self.birth_date_cipher, BIRTH_DATE_CONTEXT))
+
+    @birth_date.setter
+    def birth_date(self, value):
+        self.birth_date_cipher = None if value is None else crypto.cipher().encrypt(value.isoformat(),
+                                                                                    BIRTH_DATE_CONTEXT)
 
     @property
     def id_last4(self):

@@ -12,7 +12,7 @@ from app.models.base import utcnow
 
 # Erased from an idle worker's row; the openid too: one who comes back is a new worker, not this row reattached.
 _PERSONAL_FIELDS = (
-    "openid", "name", "id_number_cipher", "id_number_index", "id_number_mask", "gender", "birth_date",
+    "openid", "name", "id_number_cipher", "id_number_index", "id_number_mask", "gender", "birth_date_cipher",
     "mobile_cipher", "mobile_index", "mobile_mask", "hometown_county", "hometown_township",
     "current_address", "skills", "job_intention", "employer_id", "employer_name",
     "session_key_cipher", "consent_version", "consent_at",

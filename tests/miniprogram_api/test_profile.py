@@ -22,6 +22,20 @@ def test_complete_profile_is_returned_masked(client):
     assert client.get("/api/mp/v1/me", headers=headers).json == me
 
 
+def test_the_worker_sees_their_birth_date_in_me_but_not_in_the_login_answer(client):
+    headers = login(client)
+    body = profile(id_number=make_id_number("640121", "19851103", 457))
+    assert client.put("/api/mp/v1/me", json=body, headers=headers).status_code == 200
+    again = client.post("/api/mp/v1/session", json={"code": "dev:zhangsan"})
+    assert again.status_code == 201
+    assert again.json["worker"]["id_number"] == "640121********" + body["id_number"][-4:]
+    assert "birth_date" not in again.json["worker"] and "1985-11-03" not in again.get_data(as_text=True)
+    assert client.get("/api/mp/v1/me", headers=headers).json["birth_date"] == "1985-11-03"
+    row = db.session.execute(select(Worker.__table__)).one()._asdict()
+    assert "birth_date" not in row and b"1985-11-03" not in row["birth_date_cipher"]
+    assert crypto.cipher().decrypt(row["birth_date_cipher"], "worker.birth_date") == "1985-11-03"
+
+
 def test_identity_is_encrypted_at_rest(client):
     headers = login(client)
     body = profile()
