@@ -4,14 +4,21 @@ The attacker holds a dump of every plain column of every table and every staff-f
 of a full flow (tests/id_exposure_flow.py). A mask gives the area code (digits 1–6) and the last
 four (15–18); the birth date (7–14) must be nowhere, in any form.
 """
+import contextlib
 import re
 from datetime import date, datetime
+from types import SimpleNamespace
 
+import pytest
+import redis
 import sqlalchemy as sa
 
-from app.extensions import db
+from app import create_app
+from app.extensions import db, limiter
 from app.services.identity import id_check_character
+from app.services.reference_data import load_reference_data
 from tests.builders import make_id_number
+from tests.conftest import _empty_tables, _test_config
 from tests.id_exposure_flow import run_flow
 
 # Dates written with separators (2026-12-02, 2026/12/02, 2026年12月02日) are read as their 8 digits.
@@ -73,9 +80,28 @@ def test_the_rebuild_finds_an_id_from_its_pieces():
     assert rebuilt_ids([real], [mask, "1978", "0314"]) == []
 
 
-def test_no_id_number_is_rebuilt_from_a_dump_and_the_staff_answers(client):
-    ids, _, staff_answers = run_flow(client)
-    plain_columns = [_as_text(value) for value in _dump(skip_encrypted=True)]
+@pytest.fixture(scope="module")
+def after_the_flow(backend):
+    """The full flow run once per backend: the people's ID numbers and birth dates, the staff-facing
+    answers, and two dumps of the database (plain columns only, and everything)."""
+    app = create_app(_test_config(backend))
+    with app.app_context():
+        with contextlib.suppress(redis.RedisError):
+            limiter.reset()
+        load_reference_data()
+        try:
+            ids, births, answers = run_flow(app.test_client())
+            yield SimpleNamespace(ids=ids, births=births, answers=answers, plain=_dump(skip_encrypted=True),
+                                  every=_dump(skip_encrypted=False))
+        finally:
+            _empty_tables()
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_no_id_number_is_rebuilt_from_a_dump_and_the_staff_answers(after_the_flow):
+    ids, staff_answers = after_the_flow.ids, after_the_flow.answers
+    plain_columns = [_as_text(value) for value in after_the_flow.plain]
     assert rebuilt_ids(ids, plain_columns) == [], "rebuilt from the plain columns"
     assert rebuilt_ids(ids, staff_answers) == [], "rebuilt from the staff-facing answers"
     assert rebuilt_ids(ids, plain_columns + staff_answers) == [], "rebuilt from both together"
@@ -84,12 +110,12 @@ def test_no_id_number_is_rebuilt_from_a_dump_and_the_staff_answers(client):
     assert all(f"{number[:6]}********{number[14:]}" in shown for number in ids)
 
 
-def test_no_column_holds_a_birth_date(client):
-    _, births, _ = run_flow(client)
+def test_no_column_holds_a_birth_date(after_the_flow):
+    births = after_the_flow.births
     eight = {born.strftime("%Y%m%d") for born in births}
     dashed = {born.isoformat() for born in births}
     found = []
-    for value in _dump(skip_encrypted=False):
+    for value in after_the_flow.every:
         if isinstance(value, (date, datetime)):
             day = value.date() if isinstance(value, datetime) else value
             if day in births:
