@@ -160,6 +160,13 @@ class StaffTripOut(TripOut):
     """One trip as a response of its own (TripOut is also nested in lists and plans)."""
 
 
+class TripReopenedOut(Schema):
+    trip = Nested(StaffTripOut)
+    restored_serials = List(Integer(), metadata={"description": "恢复座位的新二维码序列号（旧序列号仍作废）"})
+    left_out_application_ids = List(Integer(), metadata={
+        "description": "结束后已另行编班、取消或驳回而未恢复的报名"})
+
+
 class ConvoyOut(Schema):
     id = Integer()
     direction = String()
