@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent
-from tests.builders import close_trip, depart, application, make_staff, make_worker, profile, publish_trip, qr_of, scan_body
+from tests.builders import (application, close_trip, depart, make_staff, make_worker, profile, publish_trip, qr_of,
+                            scan_body)
 
 SCANS = "/api/checkin/v1/scans"
 

@@ -7,7 +7,8 @@ from sqlalchemy import delete, select
 from app.extensions import db
 from app.models import Application, Enterprise, EnterpriseJob, Park
 from app.services.timeutil import local_today
-from tests.builders import close_trip, depart, make_staff, make_worker, profile, publish_trip, qr_of, scan_body, submit_application
+from tests.builders import (close_trip, depart, make_staff, make_worker, profile, publish_trip, qr_of, scan_body,
+                            submit_application)
 from tests.console.roster_helpers import ROSTER, hr, register
 
 STATS = "/api/console/v1/stats"
