@@ -1,5 +1,6 @@
 """Handlers of the console API: parse, authorize, call one service, serialize."""
 from flask import current_app, g
+from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 
 from app.extensions import db, limiter
@@ -24,7 +25,7 @@ def _errors(*codes):
 @bp.doc(summary="工作人员登录", responses=_errors(401, 422, 429))
 def login(body):
     """Log a staff member in with username and password."""
-    user, token, expires_in = staff.login(body["username"], body["password"])
+    user, token, expires_in = staff.login(body["username"], body["password"], get_remote_address())
     return {"token": token, "expires_in": expires_in, "staff": user}
 
 
