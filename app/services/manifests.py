@@ -5,12 +5,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.errors import Conflict, NotFound
+from app.errors import NotFound
 from app.extensions import db
-from app.models import Application, Checkpoint, IsolationOrder, ScanEvent, Seat, Trip, Worker
+from app.models import Checkpoint, IsolationOrder, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.models.transport import counted_seats
-from app.services import audit, bundles, health, scope, signing
+from app.services import bundles, health, scope, signing
 from app.services.checkin import captain_trips
 from app.services.identity import mask_name
 from app.services.timeutil import iso_utc
@@ -72,10 +72,6 @@ def _with_counts(trip, seats):
     counts = Counter(seat["status"] for seat in seats)
     return {"trip_id": trip.id, "trip_status": trip.status, "seats": seats,
             "counts": {name: counts.get(name, 0) for name in SEAT_STATUSES} | {"total": len(seats)}}
-
-
-def _live_seats(trip_id):
-    return db.session.scalars(select(Seat).where(Seat.trip_id == trip_id, Seat.status == "assigned")).all()
 
 
 def _passages(seat_ids):
