@@ -16,11 +16,14 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, code, message, fields=None, status=None):
+    def __init__(self, code, message, fields=None, status=None, details=None, headers=None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.fields = fields
+        # Machine-readable facts the client acts on (a count to confirm, seconds to wait), beside the message.
+        self.details = details
+        self.headers = headers
         if status is not None:
             self.status = status
 
@@ -142,11 +145,13 @@ def flatten_fields(detail, prefix=""):
     return out
 
 
-def error_response(status, code, message, fields=None, headers=None):
+def error_response(status, code, message, fields=None, headers=None, details=None):
     """Build the JSON error response every face uses."""
     body = {"code": code, "message": message}
     if fields:
         body["fields"] = fields
+    if details:
+        body["details"] = details
     response = jsonify({"error": body})
     response.status_code = status
     if headers:
@@ -160,7 +165,7 @@ def register_error_handlers(app):
     @app.errorhandler(DomainError)
     def _domain_error(error):
         db.session.rollback()
-        return error_response(error.status, error.code, error.message, error.fields)
+        return error_response(error.status, error.code, error.message, error.fields, error.headers, error.details)
 
     @app.error_processor
     def _http_error(error):

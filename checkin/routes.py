@@ -5,7 +5,7 @@ from flask import jsonify, request
 
 from app.errors import Forbidden
 from app.extensions import limiter
-from app.services import checkin, checkin_batch, credentials, manifests, signing
+from app.services import checkin, checkin_batch, closing, credentials, manifests, signing
 from checkin import bp
 from checkin import schemas as s
 from checkin.auth import auth, current_scanner
@@ -110,11 +110,13 @@ def trip_offline_bundle(trip_id):
 
 @bp.post(f"/trips/{_TRIP}/close")
 @bp.auth_required(auth)
+@bp.input(s.TripCloseIn, arg_name="body")
 @bp.output(s.TripClosedOut)
-@bp.doc(summary="结束车次", responses=_errors(401, 404, 409))
-def close_trip(trip_id):
+@bp.doc(summary="结束车次：发车时间已到且无人还能上车；有未上车乘客时须确认人数",
+        responses=_errors(401, 404, 409, 422))
+def close_trip(trip_id, body):
     """Close the trip; later online scans for it are refused, uploads flagged."""
-    trip = manifests.close_trip(current_scanner(), trip_id)
+    trip = closing.close_trip(current_scanner(), trip_id, body.get("confirm_no_shows"))
     return {"trip_id": trip.id, "status": trip.status, "closed_at": trip.closed_at}
 
 

@@ -150,6 +150,11 @@ class ExpectedOut(Schema):
     trips = List(Nested(ExpectedTripOut))
 
 
+class TripCloseIn(RequestSchema):
+    confirm_no_shows = Integer(validate=Range(0, MAX_ID), metadata={
+        "description": "确认将记为未乘车的人数：有未上车乘客时必填，须等于 409 no_shows_unconfirmed 给出的 details.no_shows"})
+
+
 class TripClosedOut(Schema):
     trip_id = Integer()
     status = String()

@@ -1,10 +1,11 @@
 """Handlers of the console API: parse, authorize, call one service, serialize."""
 from flask import current_app, g
+from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 
 from app.extensions import db, limiter
 from app.models import Trip, Worker
-from app.services import plans, review, scope, staff, tokens, trips
+from app.services import closing, plans, review, scope, staff, tokens, trips
 from console import bp, presenters
 from console import schemas as s
 from console.auth import auth, current_staff
@@ -24,7 +25,7 @@ def _errors(*codes):
 @bp.doc(summary="工作人员登录", responses=_errors(401, 422, 429))
 def login(body):
     """Log a staff member in with username and password."""
-    user, token, expires_in = staff.login(body["username"], body["password"])
+    user, token, expires_in = staff.login(body["username"], body["password"], get_remote_address())
     return {"token": token, "expires_in": expires_in, "staff": user}
 
 
@@ -181,3 +182,15 @@ def cancel_seat(trip_id, seat_id):
     """Take a passenger off a trip; the application returns to approved."""
     trips.cancel_seat(current_staff(), trip_id, seat_id)
     return presenters.trips_view([db.session.get(Trip, trip_id)])[0]
+
+
+@bp.post("/trips/<int(max=2147483647):trip_id>/reopen")
+@bp.auth_required(auth)
+@bp.output(s.TripReopenedOut)
+@bp.doc(summary="重新开启误结束的车次：未乘车乘客恢复座位（新二维码），报名恢复为已编班",
+        responses=_errors(401, 403, 404, 409))
+def reopen_trip(trip_id):
+    """Reopen a trip closed by mistake, within its credentials' validity."""
+    trip, restored, left_out = closing.reopen_trip(current_staff(), trip_id)
+    return {"trip": presenters.trips_view([trip])[0], "restored_serials": [seat.id for seat in restored],
+            "left_out_application_ids": left_out}

@@ -109,8 +109,8 @@ class PlanIn(RequestSchema):
     direction = String(validate=OneOf(DIRECTIONS))
     notice = String(validate=Length(1, 4000), metadata={"description": "防疫须知"})
     county_code = String(validate=Regexp(r"\A[0-9]{6}\Z", error="应为6位县区代码"),
-                         metadata={"description": "仅管理员：编班的县区"})
-    park_id = Integer(validate=_ID, metadata={"description": "仅管理员：编班的园区"})
+                         metadata={"description": "管理员：编班的县区（与园区二选一）；其他角色只能填本县区，否则 403 plan_out_of_scope"})
+    park_id = Integer(validate=_ID, metadata={"description": "管理员：编班的园区；其他角色只能填本园区，否则 403 plan_out_of_scope"})
 
 
 class PassengerOut(Schema):
@@ -158,6 +158,13 @@ class TripOut(Schema):
 
 class StaffTripOut(TripOut):
     """One trip as a response of its own (TripOut is also nested in lists and plans)."""
+
+
+class TripReopenedOut(Schema):
+    trip = Nested(StaffTripOut)
+    restored_serials = List(Integer(), metadata={"description": "恢复座位的新二维码序列号（旧序列号仍作废）"})
+    left_out_application_ids = List(Integer(), metadata={
+        "description": "结束后已另行编班、取消或驳回而未恢复的报名"})
 
 
 class ConvoyOut(Schema):

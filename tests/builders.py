@@ -160,3 +160,28 @@ def scan_body(qr, kind="board", temperature=36.5, **overrides):
             "device_id": "captain-phone-1"}
     body.update(overrides)
     return body
+
+
+def depart(trip_id, minutes_ago=60):
+    """Move a trip's departure (Beijing date and time) to `minutes_ago` minutes before now, as if it had left."""
+    from datetime import UTC, datetime
+
+    from app.extensions import db
+    from app.models import Trip
+    from app.services.timeutil import LOCAL_ZONE
+
+    moment = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).astimezone(LOCAL_ZONE).replace(second=0,
+                                                                                                microsecond=0)
+    trip = db.session.get(Trip, trip_id)
+    trip.departure_date, trip.departure_time = moment.date(), moment.time()
+    db.session.commit()
+
+
+def close_trip(client, trip_id, headers, confirm=True):
+    """Close a trip through the API, confirming the no-show count when asked; returns the last response."""
+    path = f"/api/checkin/v1/trips/{trip_id}/close"
+    response = client.post(path, json={}, headers=headers)
+    if confirm and response.status_code == 409 and response.json["error"]["code"] == "no_shows_unconfirmed":
+        count = response.json["error"]["details"]["no_shows"]
+        response = client.post(path, json={"confirm_no_shows": count}, headers=headers)
+    return response

@@ -73,3 +73,25 @@ def delete(*keys):
         for key in keys:
             store.pop(key, None)
     return True
+
+
+def incr(key, ttl):
+    """Add one to a counter kept `ttl` seconds from its last change and return it; None when Redis is unreachable."""
+    client = redis_client()
+    if client is not None:
+        try:
+            pipe = client.pipeline()
+            pipe.incr(_key(key))
+            pipe.expire(_key(key), ttl)
+            return int(pipe.execute()[0])
+        except RedisError:
+            return None
+    with _lock:
+        store = _local()
+        entry = store.get(key)
+        count = (int(entry[1]) if entry is not None and entry[0] > time.monotonic() else 0) + 1
+        store[key] = (time.monotonic() + ttl, str(count).encode())
+        store.move_to_end(key)
+        while len(store) > _MAX_LOCAL_ITEMS:
+            store.popitem(last=False)
+        return count

@@ -11,10 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import County, Enterprise, EnterpriseJob, Park, VacancyInterest
-from app.services import audit, exports, scope
+from app.services import audit, exports, field_rights, scope
 
 _PLACEMENT = ("county_code", "park_id")
-_HR_LOCKED = ("name", "county_code", "park_id")
 _DETAILS = ("work_location", "products", "resume_date", "remarks")
 
 SHEET_TITLE = "重点企业用工服务保障工作信息汇总表"
@@ -71,12 +70,8 @@ def create_enterprise(staff, data):
 
 def update_enterprise(staff, enterprise_id, changes):
     """Change an enterprise in scope and commit; HR may not rename or move its own enterprise."""
+    field_rights.check_fields(staff, "enterprise", changes)
     enterprise = scope.enterprise_in_scope(staff, enterprise_id)
-    if staff.role == "enterprise_hr":
-        locked = [name for name in _HR_LOCKED if name in changes]
-        if locked:
-            raise Forbidden("field_not_editable", "企业账号不能修改企业名称、所在县区或园区",
-                            fields={name: "不可修改" for name in locked})
     if any(name in changes for name in _PLACEMENT):
         county_code = changes.get("county_code", enterprise.county_code)
         park_id = changes["park_id"] if "park_id" in changes else enterprise.park_id
@@ -162,6 +157,7 @@ def add_job(staff, enterprise_id, data):
 
 def update_job(staff, enterprise_id, job_id, changes):
     """Change a job row of an enterprise in scope and commit."""
+    field_rights.check_fields(staff, "enterprise_job", changes)
     job = _job_in_scope(staff, enterprise_id, job_id)
     for name in ("job_type", "filled", "short", "remarks"):
         if name in changes:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
 from app.models import LiaisonUnit
-from app.services import audit, crypto, scope
+from app.services import audit, crypto, field_rights, scope
 from app.services.exports import workbook
 from app.services.identity import InvalidIdentity, mask_mobile, parse_mobile
 
@@ -52,7 +52,7 @@ def create_unit(staff, data):
 
 def update_unit(staff, unit_id, changes):
     """Change some fields of a unit (null clears an optional one) and commit; errors as create_unit."""
-    scope.require_role(staff, WRITERS)
+    field_rights.check_fields(staff, "liaison_unit", changes)
     unit = _get(unit_id)
     _apply(unit, changes)
     unit.updated_by = staff.id

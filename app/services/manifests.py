@@ -5,12 +5,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.errors import Conflict, NotFound
+from app.errors import NotFound
 from app.extensions import db
-from app.models import Application, Checkpoint, IsolationOrder, ScanEvent, Seat, Trip, Worker
+from app.models import Checkpoint, IsolationOrder, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.models.transport import counted_seats
-from app.services import audit, bundles, health, scope, signing
+from app.services import bundles, health, scope, signing
 from app.services.checkin import captain_trips
 from app.services.identity import mask_name
 from app.services.timeutil import iso_utc
@@ -72,10 +72,6 @@ def _with_counts(trip, seats):
     counts = Counter(seat["status"] for seat in seats)
     return {"trip_id": trip.id, "trip_status": trip.status, "seats": seats,
             "counts": {name: counts.get(name, 0) for name in SEAT_STATUSES} | {"total": len(seats)}}
-
-
-def _live_seats(trip_id):
-    return db.session.scalars(select(Seat).where(Seat.trip_id == trip_id, Seat.status == "assigned")).all()
 
 
 def _passages(seat_ids):
@@ -177,34 +173,3 @@ def expected_at(checkpoint_id):
     result.sort(key=lambda t: (-t["flagged"], t["expected_arrival_at"] or datetime.max))
     return result
 
-
-def close_trip(scanner, trip_id):
-    """Close a trip and commit: later online scans are refused, its passengers move on.
-
-    The captain may close it once it has left; planners in scope at any time. Passengers
-    who boarded have travelled; those who never did go back to approved, to be planned again.
-    """
-    trip = trip_for_scanner(scanner, trip_id)
-    planner = scanner.staff is not None and scanner.role in scope.PLANNERS
-    if not planner and scanner.kind != "worker":
-        raise NotFound("trip_not_found", "没有找到该车次")
-    if trip.status not in ("published", "departed", "arrived"):
-        raise Conflict("trip_not_open", "车次未发布或已结束")
-    if not planner and trip.status == "published":
-        raise Conflict("trip_not_departed", "车次尚未出发，不能结束")
-    trip.status, trip.closed_at = "closed", utcnow()
-    seats = _live_seats(trip.id)
-    passages = _passages([seat.id for seat in seats])
-    for seat in seats:
-        application = db.session.get(Application, seat.application_id)
-        if application.status != "assigned":
-            continue
-        if passages.get(seat.id, {}).get("board") == "allow":
-            application.move_to("travelled", "已乘车")
-        else:
-            application.move_to("approved", "未乘车，待重新编班")
-            seat.status, seat.live_application_id, seat.revoked_at = "revoked", None, utcnow()
-            signing.revoke_serial(seat.id, "no_show")
-    audit.record(scanner.kind, scanner.id, "trip.close", "trip", trip.id)
-    db.session.commit()
-    return trip

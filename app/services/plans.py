@@ -4,7 +4,7 @@ from datetime import time
 
 from sqlalchemy import select, update
 
-from app.errors import Conflict, Invalid
+from app.errors import Conflict, Forbidden, Invalid
 from app.extensions import db
 from app.models import Application, Convoy, County, Enterprise, Park, Plan, Seat, Trip, Worker
 from app.models.base import utcnow
@@ -19,8 +19,10 @@ def create_plan(staff, request):
 
     Args:
         request: date_from, date_to, vehicle_types [{name, seats, count}], load_factor,
-            departure_time, notice, direction (optional), county_code / park_id (admin only).
-    Returns (draft Plan, [(application_id, reason)] left unplaced). Raises Invalid for a bad range or an admin without a scope.
+            departure_time, notice, direction (optional), county_code / park_id (admin; anyone
+            else may only repeat their own).
+    Returns (draft Plan, [(application_id, reason)] left unplaced). Raises Invalid for a bad range or an admin without a scope,
+    Forbidden (plan_out_of_scope, naming the field) for another county or park.
     """
     scope.require_role(staff, scope.PLANNERS)
     county_code, park_id = _plan_scope(staff, request)
@@ -48,10 +50,15 @@ def create_plan(staff, request):
 
 
 def _plan_scope(staff, request):
-    if staff.role == "county_operator":
-        return staff.county_code, None
-    if staff.role == "park_operator":
-        return None, staff.park_id
+    """(county_code, park_id) of the plan: the caller's own; only admin names one, anyone else naming another is 403."""
+    if staff.role in ("county_operator", "park_operator"):
+        own = {"county_code": staff.county_code, "park_id": None} if staff.role == "county_operator" \
+            else {"county_code": None, "park_id": staff.park_id}
+        foreign = {name: "只能为本县区编班" if name == "county_code" else "只能为本园区编班"
+                   for name in own if request.get(name) is not None and request[name] != own[name]}
+        if foreign:
+            raise Forbidden("plan_out_of_scope", "只能在本人管辖范围内编班：" + "、".join(foreign), fields=foreign)
+        return own["county_code"], own["park_id"]
     if bool(request.get("county_code")) == bool(request.get("park_id")):
         raise Invalid("validation_error", "管理员编班需指定一个县区或园区",
                       fields={"county_code": "县区或园区二选一"})

@@ -1,17 +1,15 @@
-"""Staff accounts: creation, password login with lockout, and argon2 password hashes."""
-from datetime import timedelta
-
+"""Staff accounts: creation, password login slowed per (username, IP), and argon2 password hashes."""
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
-from app.errors import Conflict, DomainError, Invalid, Unauthorized
+from app.errors import Conflict, Invalid, Unauthorized
 from app.extensions import db
 from app.models import Checkpoint, County, Enterprise, Park, StaffUser
 from app.models.base import utcnow
 from app.models.staff import ROLE_SCOPE, ROLES
-from app.services import tokens
+from app.services import login_throttle, tokens
 
 _hasher = PasswordHasher()
 # Verifying against this when the username is unknown keeps the timing the same.
@@ -48,31 +46,25 @@ def create_staff(username, password, role, display_name=None, **scope):
     return user
 
 
-def login(username, password):
+def login(username, password, client_ip):
     """Check a password and issue a staff token; returns (user, token, expires_in).
 
-    After STAFF_MAX_FAILED_LOGINS failures the account is locked for STAFF_LOCK_MINUTES.
-    Raises Unauthorized (same answer for unknown user and wrong password) or a 429 when locked.
+    Unknown username, inactive account and wrong password answer alike (401 invalid_credentials,
+    after one argon2 verification each). Failures slow the (username, client IP) pair down
+    (`login_throttle`): while it must wait, 429 login_throttled, whether or not the account exists.
     """
     config = current_app.config
-    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username).with_for_update())
-    now = utcnow()
-    if user is not None and user.locked_until and user.locked_until > now:
-        raise DomainError("account_locked", f"密码错误次数过多，账号已锁定{config['STAFF_LOCK_MINUTES']}分钟",
-                          status=429)
-    if user is None:
-        _spend_verification_time(password)
+    pair = login_throttle.pair_key(username, client_ip)
+    login_throttle.refuse_while_waiting(pair)
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    # One verification whatever the account: an unknown or inactive name costs what a wrong password costs.
+    matches = _password_matches(user.password_hash if user is not None else _DUMMY_HASH, password)
+    if user is None or not user.active or not matches:
+        db.session.rollback()
+        login_throttle.record_failure(pair)
         raise Unauthorized("invalid_credentials", "用户名或密码错误")
-    if not user.active or not _password_matches(user, password):
-        user.failed_logins += 1
-        if user.failed_logins >= config["STAFF_MAX_FAILED_LOGINS"]:
-            user.locked_until = now + timedelta(minutes=config["STAFF_LOCK_MINUTES"])
-            user.failed_logins = 0
-        db.session.commit()
-        raise Unauthorized("invalid_credentials", "用户名或密码错误")
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    login_throttle.record_success(pair)
+    user.last_login_at = utcnow()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     token, _ = tokens.issue_token("staff", user.id, ttl=config["STAFF_TOKEN_TTL_SECONDS"])
@@ -80,16 +72,8 @@ def login(username, password):
     return user, token, config["STAFF_TOKEN_TTL_SECONDS"]
 
 
-def _password_matches(user, password):
+def _password_matches(password_hash, password):
     try:
-        return _hasher.verify(user.password_hash, password)
+        return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def _spend_verification_time(password):
-    # Unknown usernames answer as slowly as known ones, so timing does not reveal accounts.
-    try:
-        _hasher.verify(_DUMMY_HASH, password)
-    except VerificationError:
-        pass

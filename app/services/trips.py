@@ -7,7 +7,7 @@ from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
 from app.models import Application, Checkpoint, Convoy, Seat, Trip, Worker
 from app.models.base import utcnow
-from app.services import audit, crew, crypto, planning, scope, signing
+from app.services import audit, crew, crypto, field_rights, planning, scope, signing
 from app.services.identity import InvalidIdentity, mask_phone, parse_phone
 
 EDITABLE = ("draft", "published")
@@ -38,8 +38,10 @@ def update_trip(staff, trip_id, changes):
     """Fill or change a trip's plan (plate, crew, times, captain…) and commit.
 
     Raises NotFound outside the scope, Conflict once the trip has left,
-    Invalid for a bad phone or a captain who is not a passenger of this trip.
+    Invalid for a bad phone or a captain who is not a passenger of this trip, Forbidden for a
+    field the role may not write (`field_rights`).
     """
+    field_rights.check_fields(staff, "trip", changes)
     trip = scope.trip_in_scope(staff, trip_id)
     if trip.status not in EDITABLE:
         raise Conflict("trip_not_editable", "车次已出发或已取消，不能修改")

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Checkpoint, HealthEvent, IsolationOrder, ScanEvent, Seat
-from tests.builders import declare_health, make_staff, publish_trip, qr_of, scan_body
+from tests.builders import close_trip, depart, declare_health, make_staff, publish_trip, qr_of, scan_body
 from tests.checkin.test_scans import SCANS, passenger
 
 BATCH = "/api/checkin/v1/scans/batch"
@@ -149,7 +149,8 @@ def test_scan_made_before_the_seat_was_revoked_is_accepted_as_of_then(client, tr
     qrs = {rider["worker_id"]: qr_of(client, rider, trip_id) for rider in (on_board, missed, revoked_early)}
     assert client.post(SCANS, json=scan_body(qrs[on_board["worker_id"]]), headers=captain).json["verdict"] == "allow"
     # The captain closes the trip; the vice-captain's phone, still offline, had boarded `missed` earlier.
-    assert client.post(f"/api/checkin/v1/trips/{trip_id}/close", headers=captain).status_code == 200
+    depart(trip_id)
+    assert close_trip(client, trip_id, captain).status_code == 200
     seat_of = {seat.worker_id: seat for seat in db.session.scalars(select(Seat).where(Seat.trip_id == trip_id))}
     assert seat_of[missed["worker_id"]].status == "revoked"
     late = scan_body(qrs[missed["worker_id"]], scanned_at=ago(minutes=30).isoformat(), device_id="vice-phone")

@@ -6,7 +6,7 @@ from app.extensions import db
 from app.models import Application, Revocation, Seat
 from app.services import checkin, checkin_batch
 from app.services.timeutil import local_today
-from tests.builders import application, publish_trip, qr_of, scan_body
+from tests.builders import application, close_trip, depart, publish_trip, qr_of, scan_body
 from tests.checkin.test_batch_as_of import ago, stored, upload
 from tests.checkin.test_batch_fallback import refuse_the_next_insert
 from tests.checkin.test_scans import SCANS, passenger
@@ -25,7 +25,8 @@ def close_before_the_upload(client, trip):
     qr = qr_of(client, missed, trip_id)
     aboard = client.post(SCANS, json=scan_body(qr_of(client, on_board, trip_id)), headers=trip["captain"]["headers"])
     assert aboard.json["verdict"] == "allow"
-    closed = client.post(f"/api/checkin/v1/trips/{trip_id}/close", headers=trip["captain"]["headers"])
+    depart(trip_id)
+    closed = close_trip(client, trip_id, trip["captain"]["headers"])
     assert closed.status_code == 200, closed.json
     assert status_of(client, missed) == ("approved", "未乘车，待重新编班")
     return missed, scan_body(qr, scanned_at=ago(minutes=30).isoformat(), device_id="vice-phone")

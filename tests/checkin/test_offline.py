@@ -13,7 +13,7 @@ from app.models import ScanEvent
 from app.services import credentials
 from app.services.bundles import canonical, decide_offline, verify_bundle
 from checkin import offline as offline_cli
-from tests.builders import publish_trip, qr_of, scan_body
+from tests.builders import close_trip, depart, publish_trip, qr_of, scan_body
 from tests.checkin.test_scans import passenger
 
 BATCH = "/api/checkin/v1/scans/batch"
@@ -92,7 +92,8 @@ def test_scan_after_the_trip_closed_is_kept_as_a_conflict(client, trip):
     captain = trip["captain"]["headers"]
     qr = qr_of(client, passenger(trip), trip["trip"]["id"])
     client.post("/api/checkin/v1/scans", json=scan_body(qr), headers=captain)
-    assert client.post(f"/api/checkin/v1/trips/{trip['trip']['id']}/close", headers=captain).status_code == 200
+    depart(trip["trip"]["id"])
+    assert close_trip(client, trip["trip"]["id"], captain).status_code == 200
     late = scan_body(qr, kind="arrive", scanned_at=(datetime.now(UTC) + timedelta(minutes=5)).isoformat())
     result = client.post(BATCH, json={"scans": [late]}, headers=captain).json["results"][0]
     assert (result["reason"], result["conflict"]) == ("trip_closed", True)

@@ -7,7 +7,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent
-from tests.builders import application, make_staff, make_worker, profile, publish_trip, qr_of, scan_body
+from tests.builders import (application, close_trip, depart, make_staff, make_worker, profile, publish_trip, qr_of,
+                            scan_body)
 
 SCANS = "/api/checkin/v1/scans"
 
@@ -143,7 +144,8 @@ def test_closing_the_trip_stops_scanning_and_moves_passengers_on(client, trip):
     client.post(SCANS, json=scan_body(qr), headers=captain)
     refused = client.post(f"/api/mp/v1/applications/{rider['application_id']}/cancel", headers=rider["headers"])
     assert refused.status_code == 409 and refused.json["error"]["code"] == "trip_under_way"
-    closed = client.post(f"/api/checkin/v1/trips/{trip['trip']['id']}/close", headers=captain)
+    depart(trip["trip"]["id"])
+    closed = close_trip(client, trip["trip"]["id"], captain)
     assert closed.status_code == 200 and closed.json["status"] == "closed"
     response = client.post(SCANS, json=scan_body(qr, kind="arrive"), headers=captain)
     assert response.status_code == 403 and response.json["error"]["code"] == "not_a_scanner"

@@ -4,7 +4,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Application, AuditLog, Revocation, Seat
+from app.models import Application, AuditLog, Plan, Revocation, Seat
 from app.services.timeutil import local_today
 from tests.builders import approved_applications, make_staff, make_worker, submit_application
 
@@ -191,3 +191,25 @@ def test_unapproved_applications_are_not_planned(client):
     staff_headers = make_staff(client)
     submit_application(client, make_worker(client))
     assert propose(client, staff_headers)["vehicles"] == 0
+
+
+def test_planning_for_another_county_or_park_is_403_naming_the_field(client):
+    from app.models import Park
+
+    parks = dict(db.session.execute(select(Park.code, Park.id)).all())
+    helan = make_staff(client, "helan", county_code="640122")
+    park = make_staff(client, "park", role="park_operator", park_id=parks["yc-hitech"])
+    approved_applications(client, make_staff(client, "yongning"), 2)
+    refusals = [(helan, {"county_code": "640121"}, {"county_code"}),
+                (helan, {"park_id": parks["helan-ip"]}, {"park_id"}),
+                (helan, {"county_code": "640121", "park_id": parks["yongning-ip"]}, {"county_code", "park_id"}),
+                (park, {"park_id": parks["yongning-ip"]}, {"park_id"}),
+                (park, {"county_code": "640121"}, {"county_code"})]
+    for headers, scope, fields in refusals:
+        response = client.post("/api/console/v1/plans", json=plan_body(**scope), headers=headers)
+        assert response.status_code == 403, (scope, response.json)
+        assert response.json["error"]["code"] == "plan_out_of_scope" and set(response.json["error"]["fields"]) == fields
+    assert db.session.scalar(select(func.count()).select_from(Plan)) == 0  # nothing was planned anywhere
+    # Naming one's own scope is no error: it is the scope the plan gets anyway.
+    assert propose(client, helan, county_code="640122")["vehicles"] == 0
+    assert propose(client, park, park_id=parks["yc-hitech"])["vehicles"] == 0

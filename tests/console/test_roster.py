@@ -7,7 +7,7 @@ from sqlalchemy import event, func, select
 from app.extensions import db
 from app.models import AuditLog, HealthEvent, RosterEntry, Worker
 from app.services.timeutil import local_today
-from tests.builders import make_id_number, make_staff, make_worker, profile, qr_of, scan_body
+from tests.builders import close_trip, depart, make_id_number, make_staff, make_worker, profile, qr_of, scan_body
 from tests.console.roster_helpers import (
     checkpoint_id,
     ROSTER,
@@ -61,7 +61,8 @@ def test_a_closed_trip_leaves_those_who_never_boarded_as_no_show(client):
     before = _by_worker(client.get(ROSTER.format(enterprise_id), headers=headers).json["items"])
     assert {row["arrival_status"] for row in before.values()} == {"assigned"}
     scan(client, trip, trip["captain"])
-    closed = client.post(f"/api/checkin/v1/trips/{trip['trip']['id']}/close", headers=trip["staff"])
+    depart(trip["trip"]["id"])
+    closed = close_trip(client, trip["trip"]["id"], trip["staff"])
     assert closed.status_code == 200, closed.json
     rows = _by_worker(client.get(ROSTER.format(enterprise_id), headers=headers).json["items"])
     assert rows[trip["vice"]["worker_id"]]["arrival_status"] == "no_show"
@@ -74,7 +75,8 @@ def test_a_no_show_whom_a_later_upload_shows_boarded_is_boarded(client):
     on_board, missed = passengers(trip)
     qr = qr_of(client, missed, trip["trip"]["id"])
     scan(client, trip, on_board)
-    closed = client.post(f"/api/checkin/v1/trips/{trip['trip']['id']}/close", headers=trip["staff"])
+    depart(trip["trip"]["id"])
+    closed = close_trip(client, trip["trip"]["id"], trip["staff"])
     assert closed.status_code == 200, closed.json
     rows = _by_worker(client.get(ROSTER.format(enterprise_id), headers=headers).json["items"])
     assert rows[missed["worker_id"]]["arrival_status"] == "no_show"

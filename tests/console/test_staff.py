@@ -1,13 +1,10 @@
 """Staff accounts: creation, password login, lockout, scope."""
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select, update
 
 from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.models import Enterprise, StaffUser
-from app.models.base import utcnow
 from app.services import staff
 from tests.builders import STAFF_PASSWORD, auth, make_staff
 
@@ -50,16 +47,78 @@ def test_wrong_password_and_unknown_user_answer_alike(client):
     assert wrong.json["error"]["code"] == "invalid_credentials"
 
 
-def test_repeated_failures_lock_the_account(client, app):
+def from_ip(client, ip, username, password=STAFF_PASSWORD):
+    return client.post("/api/console/v1/session", json={"username": username, "password": password},
+                       environ_base={"REMOTE_ADDR": ip})
+
+
+def test_throttled_known_and_unknown_names_answer_alike(client, app):
+    staff.create_staff("xq", STAFF_PASSWORD, "admin")
+    limit = app.config["STAFF_MAX_FAILED_LOGINS"]
+    answers = {}
+    for name in ("xq", "nobody"):
+        assert [from_ip(client, "203.0.113.7", name, "bad-password-1").status_code for _ in range(limit)] == [401] * limit
+        answers[name] = from_ip(client, "203.0.113.7", name)  # even the right password waits its turn
+    known, unknown = answers["xq"], answers["nobody"]
+    assert known.status_code == unknown.status_code == 429
+    assert known.json == unknown.json and known.json["error"]["code"] == "login_throttled"
+    assert known.json["error"]["details"] == {"retry_after": 1}
+    # Flask-Limiter sets Retry-After on this route to the later of ours and its per-IP window's reset.
+    assert int(known.headers["Retry-After"]) >= 1 and int(unknown.headers["Retry-After"]) >= 1
+
+
+def test_a_stranger_cannot_lock_a_clerk_out(client, app):
+    staff.create_staff("clerk", STAFF_PASSWORD, "county_operator", county_code="640121")
+    stranger = [from_ip(client, "198.51.100.9", "clerk", "guess-guess-1").status_code for _ in range(20)]
+    assert stranger[:5] == [401] * 5 and set(stranger[5:]) == {429}
+    assert from_ip(client, "192.0.2.10", "clerk").status_code == 201  # the clerk, at the office, logs in
+    assert db.session.scalar(select(StaffUser.locked_until)) is None
+
+
+def test_the_delay_grows_with_each_failure_and_a_success_clears_it(client, app):
+    import time
+
     staff.create_staff("xq", STAFF_PASSWORD, "admin")
     limit = app.config["STAFF_MAX_FAILED_LOGINS"]
     for _ in range(limit):
-        assert login(client, "xq", "bad-password-1").status_code == 401
-    locked = login(client, "xq")  # even the right password is refused while locked
-    assert locked.status_code == 429 and locked.json["error"]["code"] == "account_locked"
-    db.session.execute(update(StaffUser).values(locked_until=utcnow() - timedelta(seconds=1)))
+        from_ip(client, "203.0.113.8", "xq", "bad-password-1")
+    assert from_ip(client, "203.0.113.8", "xq", "bad-password-1").json["error"]["details"] == {"retry_after": 1}
+    time.sleep(1.05)
+    assert from_ip(client, "203.0.113.8", "xq", "bad-password-1").status_code == 401  # checked: a 6th failure
+    waiting = from_ip(client, "203.0.113.8", "xq")
+    assert waiting.status_code == 429 and waiting.json["error"]["details"] == {"retry_after": 2}
+    time.sleep(2.05)
+    assert from_ip(client, "203.0.113.8", "xq").status_code == 201
+    assert from_ip(client, "203.0.113.8", "xq", "bad-password-1").status_code == 401  # counting starts again
+
+
+def test_delays_double_up_to_the_lock_minutes(app):
+    from app.services.login_throttle import delay_after
+
+    limit = app.config["STAFF_MAX_FAILED_LOGINS"]
+    assert [delay_after(n) for n in range(limit - 1, limit + 4)] == [0, 1, 2, 4, 8]
+    assert delay_after(limit + 40) == app.config["STAFF_LOCK_MINUTES"] * 60 == delay_after(limit + 10)
+
+
+def test_unknown_inactive_and_wrong_answer_alike_and_take_about_as_long(client):
+    import time
+
+    staff.create_staff("xq", STAFF_PASSWORD, "admin")
+    staff.create_staff("gone", STAFF_PASSWORD, "admin")
+    db.session.execute(update(StaffUser).where(StaffUser.username == "gone").values(active=False))
     db.session.commit()
-    assert login(client, "xq").status_code == 201
+    answers, took = {}, {}
+    for name, password in (("xq", "wrong-password"), ("nobody", "wrong-password"), ("gone", STAFF_PASSWORD)):
+        times = []
+        for n in range(3):
+            started = time.perf_counter()
+            answers[name] = from_ip(client, f"203.0.113.{20 + n}", name, password)
+            times.append(time.perf_counter() - started)
+        took[name] = min(times)
+    assert {a.status_code for a in answers.values()} == {401}
+    assert answers["xq"].json == answers["nobody"].json == answers["gone"].json
+    # Each pays one argon2 verification: none answers in a fraction of another's time.
+    assert min(took.values()) > 0.5 * max(took.values()), took
 
 
 def test_staff_login_is_rate_limited(make_app):
