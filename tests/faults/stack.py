@@ -174,13 +174,14 @@ class MariaDB(Process):
 class Gunicorn(Process):
     """The app as in production: gunicorn with gunicorn.conf.py (2 sync workers, 30 s timeout)."""
 
-    def __init__(self, env, log_path):
+    def __init__(self, env, log_path, ready=("/healthz", 200)):
         self.port = free_port()
         self.env = env
         self.log_path = log_path
+        self.ready = ready  # (path, status) that says the app is up
 
     def start(self):
-        """Start and wait for /healthz to answer 200."""
+        """Start and wait until the app answers."""
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [str(ROOT / ".venv" / "bin" / "gunicorn"), "--config", "gunicorn.conf.py", "--bind",
@@ -189,11 +190,12 @@ class Gunicorn(Process):
         wait_until(self.healthy, 60, "gunicorn")
 
     def healthy(self):
-        """Whether /healthz answers 200."""
+        """Whether the app answers its `ready` path as expected (by default: /healthz answers 200)."""
+        path, status = self.ready
         try:
             connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-            connection.request("GET", "/healthz")
-            return connection.getresponse().status == 200
+            connection.request("GET", path)
+            return connection.getresponse().status == status
         except OSError:
             return False
 
