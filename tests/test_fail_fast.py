@@ -137,9 +137,13 @@ def test_mysql_connections_get_connect_read_and_write_timeouts(tmp_path):
 
 
 def _statement_route(app, *statements):
+    """A route running these statements in turn (a number: that many seconds of work in Python)."""
     def run():
         for statement in statements:
-            db.session.execute(text(statement))
+            if isinstance(statement, float):
+                time.sleep(statement)
+            else:
+                db.session.execute(text(statement))
         return {"ok": True}
 
     app.add_url_rule("/_test/statements", "test_statements", run)
@@ -168,6 +172,15 @@ def test_statements_stop_at_the_request_deadline(make_app, backend):
     response, took = timed(lambda: app.test_client().get("/_test/statements"))
     assert response.status_code == 503 and took < 2.2
     assert response.json["error"]["code"] == "unavailable"
+
+
+def test_no_statement_is_sent_past_the_deadline(make_app, backend):
+    _needs_mariadb(backend)
+    app = make_app(REQUEST_DEADLINE_SECONDS=0.5)
+    _statement_route(app, "SELECT 1", 0.6, "SELECT 2")
+    response, took = timed(lambda: app.test_client().get("/_test/statements"))
+    assert response.status_code == 503 and took < 1.5
+    assert response.headers["Retry-After"] and response.json["error"]["code"] == "unavailable"
 
 
 def test_outside_a_request_statements_may_run_long(make_app, backend):
