@@ -2,6 +2,11 @@
 import gc
 import os
 
+import gunicorn_errors
+
+# gunicorn's own error answers (414, 431, 400, a worker aborted on timeout) in the JSON error shape.
+gunicorn_errors.install()
+
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
@@ -21,3 +26,8 @@ def post_worker_init(worker):
     """
     gc.collect()
     gc.freeze()
+
+
+def worker_abort(worker):
+    """A worker past GUNICORN_TIMEOUT is being aborted: its request is answered 503, in JSON."""
+    gunicorn_errors.worker_aborted()

@@ -5,6 +5,7 @@ from apiflask import APIFlask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as app_config
+from app import deadline
 from app.errors import register_error_handlers
 from app.guards import NoCookieSession, register_request_guards
 from app.extensions import db, enforce_sqlite_foreign_keys, init_redis, limiter, migrate, ping_idle_connections
@@ -29,6 +30,7 @@ def create_app(test_config=None):
     enforce_sqlite_foreign_keys(app)
     ping_idle_connections(app)
     migrate.init_app(app, db, directory=app_config.MIGRATIONS_DIR, render_as_batch=True)
+    deadline.init_app(app)  # first of the before_request functions: the clock starts with the request
     init_redis(app)
     limiter.init_app(app)
     crypto.init_app(app)

@@ -61,6 +61,13 @@ def from_environment():
         "TRUST_LIST_CACHE_SECONDS": _env_int("TRUST_LIST_CACHE_SECONDS", 30),
         "TOKEN_CACHE_SECONDS": _env_int("TOKEN_CACHE_SECONDS", 60),
         "SCAN_BATCH_MAX": _env_int("SCAN_BATCH_MAX", 500),
+        "DB_CONNECT_TIMEOUT": _env_float("DB_CONNECT_TIMEOUT", 3.0),
+        "DB_READ_TIMEOUT": _env_float("DB_READ_TIMEOUT", 5.0),
+        "DB_WRITE_TIMEOUT": _env_float("DB_WRITE_TIMEOUT", 5.0),
+        "REQUEST_DEADLINE_SECONDS": _env_float("REQUEST_DEADLINE_SECONDS", 15.0),
+        "REDIS_TIMEOUT": _env_float("REDIS_TIMEOUT", 1.0),
+        "REDIS_BREAKER_SECONDS": _env_float("REDIS_BREAKER_SECONDS", 5.0),
+        "RETRY_AFTER_SECONDS": _env_int("RETRY_AFTER_SECONDS", 5),
     }
 
 
@@ -89,6 +96,12 @@ def finalize(config, instance_path):
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
     elif not config.get("DATA_KEY"):
         config["DATA_KEY"] = _instance_data_key(instance_path)
+    # gunicorn kills a worker that overruns its timeout, and the client gets a closed connection:
+    # the app must give up first, with a 503 it can send.
+    gunicorn_timeout = _env_float("GUNICORN_TIMEOUT", 30.0)
+    if 0 < gunicorn_timeout <= config["REQUEST_DEADLINE_SECONDS"]:
+        raise ConfigError(f"REQUEST_DEADLINE_SECONDS ({config['REQUEST_DEADLINE_SECONDS']:g}) must be below "
+                          f"GUNICORN_TIMEOUT ({gunicorn_timeout:g})")
 
     uri = config["SQLALCHEMY_DATABASE_URI"]
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
@@ -103,12 +116,24 @@ def finalize(config, instance_path):
         # The session ends every transaction itself (commit, or rollback when the request's session
         # is removed): the pool's own ROLLBACK on every return would be one more round trip a request.
         options.setdefault("pool_reset_on_return", None)
+        if uri.startswith("mysql+pymysql"):
+            # A stopped server accepts TCP connections (the kernel does) and never answers: without
+            # these, a request waits for as long as it stays stopped. The read timeout given here
+            # bounds the handshake and the idle ping; each statement gets DB_READ_TIMEOUT, cut to
+            # what is left of the request's deadline (`app.deadline`).
+            connect_args = dict(options.get("connect_args") or {})
+            connect_args.setdefault("connect_timeout", config["DB_CONNECT_TIMEOUT"])
+            connect_args.setdefault("read_timeout", config["DB_CONNECT_TIMEOUT"])
+            connect_args.setdefault("write_timeout", config["DB_WRITE_TIMEOUT"])
+            options["connect_args"] = connect_args
     config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
     config.setdefault("RATELIMIT_KEY_PREFIX", "fangang")
-    # If Redis goes down, keep limiting per process rather than failing every login.
+    # If Redis goes down, keep limiting per process rather than failing every login; should the
+    # limiter still fail, let the request through rather than answer 503. Its storage uses the
+    # app's Redis pool (`extensions.init_redis`): same timeouts, same circuit breaker.
     config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
-    config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
+    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     return config
 

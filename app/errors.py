@@ -4,7 +4,7 @@ import re
 
 import redis
 import sqlalchemy.exc
-from flask import jsonify
+from flask import current_app, jsonify
 
 from app.extensions import db
 
@@ -156,6 +156,9 @@ def error_response(status, code, message, fields=None, headers=None, details=Non
     response.status_code = status
     if headers:
         response.headers.extend(headers)
+    if status == 503 and "Retry-After" not in response.headers:
+        # Scanners fall back to offline mode on a 503 and retry after this many seconds.
+        response.headers["Retry-After"] = str(current_app.config.get("RETRY_AFTER_SECONDS", 5))
     return response
 
 

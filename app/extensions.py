@@ -12,6 +12,8 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
+from app.redis_breaker import make_pool
+
 
 class Base(DeclarativeBase):
     """Declarative base shared by every model; constraints get stable names for migrations."""
@@ -41,11 +43,18 @@ def per_token():
 
 
 def init_redis(app):
-    """Create the app's Redis client when REDIS_URL is set; None means in-process fallbacks."""
+    """Create the app's Redis client when REDIS_URL is set; None means in-process fallbacks.
+
+    Call before `limiter.init_app`: the rate limits use the same pool, hence the same timeouts
+    and circuit breaker (`app.redis_breaker`).
+    """
     url = app.config.get("REDIS_URL")
-    app.extensions["redis"] = (
-        redis_lib.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
-    )
+    if not url:
+        app.extensions["redis"] = None
+        return
+    pool = make_pool(url, app.config["REDIS_TIMEOUT"], app.config["REDIS_BREAKER_SECONDS"])
+    app.extensions["redis"] = redis_lib.Redis(connection_pool=pool)
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"connection_pool": pool})
 
 
 def redis_client():

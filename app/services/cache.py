@@ -1,7 +1,9 @@
 """A small byte cache: Redis when configured, else a bounded in-process dictionary.
 
-A cache miss is always safe, so a Redis outage reads as a miss and a write is skipped: the
-caller computes or looks up the value again instead of failing.
+A cache miss is always safe. While Redis is unreachable (or skipped by its circuit breaker,
+`app.redis_breaker`) the in-process dictionary stands in, except for `shared` values, which
+every process must see alike (a token logged out elsewhere must stop working here): those
+read as a miss and are not written, so the caller looks them up again.
 """
 import threading
 import time
@@ -24,14 +26,15 @@ def _key(key):
     return f"{current_app.config['RATELIMIT_KEY_PREFIX']}:cache:{key}"
 
 
-def get_bytes(key):
-    """The cached value, or None (also when Redis is unreachable)."""
+def get_bytes(key, shared=False):
+    """The cached value, or None (also when Redis is unreachable and the value is `shared`)."""
     client = redis_client()
     if client is not None:
         try:
             return client.get(_key(key))
         except RedisError:
-            return None
+            if shared:
+                return None
     with _lock:
         store = _local()
         entry = store.get(key)
@@ -41,15 +44,19 @@ def get_bytes(key):
         return entry[1]
 
 
-def set_bytes(key, value, ttl):
-    """Cache a value for `ttl` seconds (in process, the oldest go first past a bound); skipped if Redis is down."""
+def set_bytes(key, value, ttl, shared=False):
+    """Cache a value for `ttl` seconds (in process, the oldest go first past a bound).
+
+    With Redis unreachable, a `shared` value is not cached, another is cached in process.
+    """
     client = redis_client()
     if client is not None:
         try:
             client.set(_key(key), value, ex=ttl)
+            return
         except RedisError:
-            pass
-        return
+            if shared:
+                return
     with _lock:
         store = _local()
         store[key] = (time.monotonic() + ttl, value)
@@ -59,19 +66,17 @@ def set_bytes(key, value, ttl):
 
 
 def delete(*keys):
-    """Forget cached values; False when Redis is unreachable and they stay until their ttl."""
-    client = redis_client()
-    if client is not None:
-        try:
-            if keys:
-                client.delete(*(_key(key) for key in keys))
-        except RedisError:
-            return False
-        return True
+    """Forget cached values; False when Redis is unreachable and they stay there until their ttl."""
     with _lock:
         store = _local()
         for key in keys:
             store.pop(key, None)
+    client = redis_client()
+    if client is not None and keys:
+        try:
+            client.delete(*(_key(key) for key in keys))
+        except RedisError:
+            return False
     return True
 
 

@@ -11,7 +11,8 @@ driver still sends the SQL with its values each time: nothing is prepared on the
 A driver error comes back as SQLAlchemy's (IntegrityError, OperationalError…), with the engine's
 hide_parameters honoured; on a lost connection the connection and the rest of the pool are
 invalidated, as SQLAlchemy does. What is skipped is SQLAlchemy's event hooks: cursor events
-(echo, statement counters) and handle_error listeners do not see these statements.
+(echo, statement counters) and handle_error listeners do not see these statements; the
+request's deadline (`app.deadline.bound`) is applied here instead.
 
 Only plain statements: no expanding IN lists (they are rendered per call).
 """
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import exc
 
+from app import deadline
 from app.extensions import db
 
 
@@ -68,6 +70,7 @@ class Precompiled:
         cursor = None
         try:
             cursor = connection.connection.cursor()
+            deadline.bound(connection.engine, cursor.connection)  # what the skipped cursor event would do
             cursor.execute(plan.text, values)
             return read(cursor), plan
         except dialect.loaded_dbapi.Error as error:

@@ -2,7 +2,8 @@
 
 Scanners present a token with every scan, so what a token resolves to can be remembered
 (`remember` / `recall`) for TOKEN_CACHE_SECONDS: in Redis when configured, shared by every
-process and host, else in this process. Logout and `revoke_all` forget it at once; other
+process and host, else in this process. While a configured Redis is down, nothing is remembered
+(each scan looks its token up in the database), so a logout still takes effect everywhere. Logout and `revoke_all` forget it at once; other
 changes (a staff account deactivated, its role or checkpoint changed) take effect within
 TOKEN_CACHE_SECONDS.
 """
@@ -85,7 +86,7 @@ def recall(token):
     """What `remember` stored for a presented token, or None."""
     if not token or len(token) > 128:
         return None
-    raw = cache.get_bytes(_cache_key(_hash(token)))
+    raw = cache.get_bytes(_cache_key(_hash(token)), shared=True)
     return None if raw is None else json.loads(raw)
 
 
@@ -94,7 +95,7 @@ def remember(row, value):
     for TOKEN_CACHE_SECONDS at most, and never past the token's expiry."""
     ttl = min(current_app.config["TOKEN_CACHE_SECONDS"], int((row.expires_at - utcnow()).total_seconds()))
     if ttl > 0:
-        cache.set_bytes(_cache_key(row.token_hash), json.dumps(value).encode(), ttl)
+        cache.set_bytes(_cache_key(row.token_hash), json.dumps(value).encode(), ttl, shared=True)
 
 
 def _forget(hashes):

@@ -1,7 +1,7 @@
 """The WeChat mini-program API, through wechatpy (`client.wxa`).
 
 The access token wechatpy fetches is cached in Redis (RedisStorage) when REDIS_URL is
-set, so every gunicorn host shares one; in process memory otherwise.
+set, so every gunicorn host shares one; in process memory otherwise, and while Redis is down.
 WeChat's answers become domain errors; session_key is never logged or returned.
 """
 import logging
@@ -9,8 +9,10 @@ import re
 
 import requests
 from flask import current_app
+from redis import RedisError
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
+from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
 from wechatpy.session.redisstorage import RedisStorage
 
@@ -43,6 +45,40 @@ class WeChatSession:
         return f"WeChatSession(openid={self.openid!r})"
 
 
+class TokenStorage(SessionStorage):
+    """wechatpy's storage: Redis, shared by every host; this process's memory while Redis is unreachable.
+
+    Without it a Redis outage stopped every WeChat login (503). A token fetched meanwhile is
+    this process's own; WeChat keeps the previous one valid for five minutes after a refresh.
+    """
+
+    def __init__(self, redis_client, prefix):
+        self._shared = RedisStorage(redis_client, prefix=prefix)
+        self._local = MemoryStorage()
+
+    def get(self, key, default=None):
+        """The stored value, from Redis or, if it is unreachable, from this process."""
+        try:
+            return self._shared.get(key, default)
+        except RedisError:
+            return self._local.get(key, default)
+
+    def set(self, key, value, ttl=None):
+        """Store in Redis, or in this process if Redis is unreachable."""
+        try:
+            self._shared.set(key, value, ttl)
+        except RedisError:
+            self._local.set(key, value, ttl)
+
+    def delete(self, key):
+        """Forget the value in both places."""
+        self._local.delete(key)
+        try:
+            self._shared.delete(key)
+        except RedisError:
+            pass
+
+
 def init_app(app):
     """Build one wechatpy client per app when WeChat is configured."""
     app_id, secret = app.config.get("WECHAT_APP_ID"), app.config.get("WECHAT_APP_SECRET")
@@ -51,7 +87,7 @@ def init_app(app):
         return
     redis_client = app.extensions.get("redis")
     storage = (
-        RedisStorage(redis_client, prefix=f"{app.config['RATELIMIT_KEY_PREFIX']}:wechatpy")
+        TokenStorage(redis_client, prefix=f"{app.config['RATELIMIT_KEY_PREFIX']}:wechatpy")
         if redis_client is not None
         else MemoryStorage()
     )
