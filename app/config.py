@@ -60,6 +60,7 @@ def from_environment():
         "TRUST_LIST_CACHE_SECONDS": _env_int("TRUST_LIST_CACHE_SECONDS", 30),
         "TOKEN_CACHE_SECONDS": _env_int("TOKEN_CACHE_SECONDS", 60),
         "SCAN_BATCH_MAX": _env_int("SCAN_BATCH_MAX", 500),
+        "QUEUE_BUDGET_MS": _env_int("QUEUE_BUDGET_MS", 500),
     }
 
 
