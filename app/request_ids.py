@@ -7,9 +7,10 @@ nginx the app makes one. A client-sent id is kept only if it looks like an id: i
 import re
 import uuid
 
-from flask import g, has_request_context, request
+from flask import has_request_context, request
 
 HEADER = "X-Request-Id"
+_ENVIRON_KEY = "fangang.request_id"
 # nginx's $request_id is 32 hex digits; allow other proxies' UUIDs too, nothing that could break a log line.
 _WELL_FORMED = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{7,63}")
 
@@ -18,11 +19,13 @@ def request_id():
     """The current request's id (nginx's if well-formed, else made here), or None outside a request."""
     if not has_request_context():
         return None
-    current = g.get("request_id")
+    # Kept in the WSGI environ, which belongs to this request alone (`g` lives as long as the app
+    # context, which a test or CLI may keep across requests).
+    current = request.environ.get(_ENVIRON_KEY)
     if current is None:
         sent = request.headers.get(HEADER, "")
         current = sent if _WELL_FORMED.fullmatch(sent) else uuid.uuid4().hex
-        g.request_id = current
+        request.environ[_ENVIRON_KEY] = current
     return current
 
 
