@@ -1,8 +1,7 @@
-"""The production front's nginx site (deploy/nginx/fangang.conf) says what the README and issue 11 promise.
+"""The production front in deploy/: the nginx site and the systemd units say what the README and issue 11 promise.
 
-These read the file; bench/front_check.py (run by .ci/run) runs it under load. With nginx installed,
-`nginx -t` also checks the file as bench/front_check.py runs it.
-"""
+These read the files; bench/front_check.py (run by .ci/run) runs the site under load. With nginx
+installed, `nginx -t` also checks the site as bench/front_check.py runs it."""
 import json
 import re
 import shutil
@@ -102,3 +101,50 @@ def test_nginx_accepts_the_site_as_the_front_check_runs_it(tmp_path):
     result = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"),
                              "-e", str(tmp_path / "error.log")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# --- systemd units -----------------------------------------------------------------------------------
+
+UNITS = ROOT / "deploy" / "systemd"
+
+
+def unit(name):
+    """{(section, key): value} of a unit file (keys may repeat; the last wins, enough here)."""
+    section, values = None, {}
+    for line in (UNITS / name).read_text().splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[(section, key.strip())] = value.strip()
+    return values
+
+
+def test_gunicorn_serves_only_on_the_socket_nginx_proxies_to():
+    socket_unit, service = unit("fangang.socket"), unit("fangang.service")
+    upstream = re.search(r"server unix:(\S+) ", DIRECTIVES).group(1)
+    assert socket_unit[("Socket", "ListenStream")] == upstream
+    assert (socket_unit[("Socket", "SocketGroup")], socket_unit[("Socket", "SocketMode")]) == ("www-data", "0660")
+    assert service[("Unit", "Requires")] == "fangang.socket" and service[("Service", "Type")] == "notify"
+    command = service[("Service", "ExecStart")]
+    assert command.endswith("gunicorn --config gunicorn.conf.py wsgi:app") and "--bind" not in command
+    assert service[("Service", "User")] != "root"
+
+
+def test_purge_expired_runs_daily_from_a_timer():
+    timer, job = unit("fangang-purge-expired.timer"), unit("fangang-purge-expired.service")
+    assert timer[("Timer", "OnCalendar")].startswith("*-*-* ") and timer[("Timer", "Persistent")] == "true"
+    assert job[("Service", "Type")] == "oneshot"
+    assert job[("Service", "ExecStart")].endswith("flask --app wsgi purge-expired")
+    assert job[("Service", "EnvironmentFile")] == unit("fangang.service")[("Service", "EnvironmentFile")]
+
+
+def test_environment_example_names_only_known_settings():
+    from app.config import from_environment
+
+    known = {"DATABASE_URL", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT"} | set(from_environment())
+    names = [line.split("=", 1)[0] for line in (ROOT / "deploy" / "fangang.env.example").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert "PROXY_COUNT" in names and "QUEUE_BUDGET_MS" in names
+    assert set(names) <= known, set(names) - known
