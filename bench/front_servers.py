@@ -9,10 +9,15 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.scan_bench import _cpu_seconds, _own_seconds, _stat_seconds, mariadb_seconds  # noqa: E402
+
 SITE = ROOT / "deploy" / "nginx" / "fangang.conf"
 NGINX = "/usr/sbin/nginx"
 
@@ -194,3 +199,50 @@ def _stop(process, first_signal):
             return
         except subprocess.TimeoutExpired:
             continue
+
+
+def shed_by(access_log, offset):
+    """503s in nginx's access log from `offset` on, by who refused: nginx's limits, max_conns, the app."""
+    with open(access_log, "rb") as handle:
+        handle.seek(offset)
+        lines = handle.read().decode("latin-1").splitlines()
+    counts = {"nginx limit_req/limit_conn": 0, "nginx max_conns": 0, "app queue budget": 0}
+    for line in lines:
+        fields = line.split()
+        status = next((fields[i - 3] for i, field in enumerate(fields) if field.startswith("up=")), None)
+        upstream = next((field[3:] for field in fields if field.startswith("up=")), None)
+        if status == "503":
+            key = {"-": "nginx limit_req/limit_conn", "502": "nginx max_conns"}.get(upstream, "app queue budget")
+            counts[key] += 1
+    return counts
+
+
+class CpuMeter:
+    """Cores used during a phase by gunicorn, nginx, MariaDB, this client, and everything else."""
+
+    def __init__(self, gunicorn, nginx):
+        self.gunicorn, self.nginx = gunicorn, nginx
+
+    def _sample(self):
+        pids = {"gunicorn": [self.gunicorn.process.pid, *self.gunicorn.worker_pids()],
+                "nginx": [self.nginx.process.pid, *self.nginx.worker_pids()]}
+        busy, stolen = _cpu_seconds()
+        sample = {name: sum(_stat_seconds(pid)[1] for pid in group) for name, group in pids.items()}
+        sample.update(busy=busy, stolen=stolen, mariadb=mariadb_seconds(), client=_own_seconds())
+        return sample
+
+    def __enter__(self):
+        self.started, self.before = time.perf_counter(), self._sample()
+        return self
+
+    def __exit__(self, *exc):
+        wall = time.perf_counter() - self.started
+        after = self._sample()
+        self.cores = {key: max(0.0, after[key] - self.before[key]) / wall for key in after}
+        ours = sum(self.cores[key] for key in ("gunicorn", "nginx", "mariadb", "client"))
+        self.cores["others"] = max(0.0, self.cores.pop("busy") - ours) + self.cores.pop("stolen")
+        return False
+
+    def text(self):
+        """One line: cores per process group."""
+        return "CPU (cores): " + ", ".join(f"{name} {value:.2f}" for name, value in self.cores.items())
