@@ -202,19 +202,35 @@ def _stop(process, first_signal):
 
 
 def shed_by(access_log, offset):
-    """503s in nginx's access log from `offset` on, by who refused: nginx's limits, max_conns, the app."""
+    """503s in nginx's access log from `offset` on, by who refused (nginx's limits, max_conns, the app):
+    {who: (count, slowest $request_time in seconds)}, nginx's own view of how fast each refusal went out."""
     with open(access_log, "rb") as handle:
         handle.seek(offset)
         lines = handle.read().decode("latin-1").splitlines()
-    counts = {"nginx limit_req/limit_conn": 0, "nginx max_conns": 0, "app queue budget": 0}
+    shed = {"nginx limit_req/limit_conn": [0, 0.0], "nginx max_conns": [0, 0.0], "app queue budget": [0, 0.0]}
     for line in lines:
         fields = line.split()
-        status = next((fields[i - 3] for i, field in enumerate(fields) if field.startswith("up=")), None)
-        upstream = next((field[3:] for field in fields if field.startswith("up=")), None)
-        if status == "503":
-            key = {"-": "nginx limit_req/limit_conn", "502": "nginx max_conns"}.get(upstream, "app queue budget")
-            counts[key] += 1
-    return counts
+        at = next((i for i, field in enumerate(fields) if field.startswith("up=")), None)
+        if at is None or fields[at - 3] != "503":
+            continue
+        who = {"-": "nginx limit_req/limit_conn", "502": "nginx max_conns"}.get(fields[at][3:], "app queue budget")
+        shed[who][0] += 1
+        shed[who][1] = max(shed[who][1], float(fields[at - 1].rstrip("s")))
+    return {who: tuple(values) for who, values in shed.items()}
+
+
+def served_seconds(access_log, offset):
+    """$request_time of every 2xx in nginx's access log from `offset` on (nginx's view of admitted requests)."""
+    with open(access_log, "rb") as handle:
+        handle.seek(offset)
+        lines = handle.read().decode("latin-1").splitlines()
+    times = []
+    for line in lines:
+        fields = line.split()
+        at = next((i for i, field in enumerate(fields) if field.startswith("up=")), None)
+        if at is not None and fields[at - 3].startswith("2"):
+            times.append(float(fields[at - 1].rstrip("s")))
+    return times
 
 
 class CpuMeter:
