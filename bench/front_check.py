@@ -18,7 +18,8 @@ changed: ports, no TLS, paths), then checks, printing each figure:
   4. every gunicorn worker paused 1.5 s with requests waiting: the app refuses those that waited past
      QUEUE_BUDGET_MS (503 overloaded) and the backlog drains;
   5. forged newline in a URL: one line in each access log, escaped, with the same request id;
-  6. gunicorn stopped: 503 unavailable, JSON, Retry-After.
+  6. a URL over 4 KiB and a body over 1 MiB: nginx answers 414 and 413 in the JSON shape;
+  7. gunicorn stopped: 503 unavailable, JSON, Retry-After.
 
 Exits 1 if any check fails. Stops what it started, by PID, on exit, error or Ctrl-C.
 """
@@ -27,6 +28,7 @@ import asyncio
 import base64
 import os
 import random
+import re
 import signal
 import sys
 import tempfile
@@ -303,9 +305,32 @@ async def check_forged_log_line(port, workdir, report):
                  "one escaped line in each access log, with the request id the JSON error returns")
 
 
+async def check_nginx_refusals(port, report):
+    """What gunicorn would answer with an HTML page never reaches it: nginx answers in the JSON shape."""
+    print("\n[6] an over-long URL and an over-large body", flush=True)
+    answers = []
+    for path, headers in ((f"/healthz?{'a' * 5000}", {}),
+                          ("/api/checkin/v1/scans/batch", {"Content-Type": "application/json",
+                                                           "Content-Length": str(2 * 1024 * 1024)})):
+        method = "POST" if headers else "GET"
+        lines = [f"{method} {path} HTTP/1.1", "Host: fangang.test", *(f"{k}: {v}" for k, v in headers.items())]
+        # By hand: the body announced is never sent, nginx must answer on the headers alone.
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=("127.0.6.2", 0))
+        writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        length = int(re.search(r"(?i)content-length: (\d+)", head).group(1))
+        body = (await reader.readexactly(length)).decode()
+        writer.close()
+        answers.append((int(head.split()[1]), body))
+        report.figure(f"{method} {path[:40]}…: {answers[-1][0]} {body}")
+    report.check([status for status, _ in answers] == [414, 413]
+                 and all('"request_id"' in body and body.startswith('{"error"') for _, body in answers),
+                 "nginx answers 414 and 413 itself, in the JSON shape")
+
+
 async def check_backend_down(port, gunicorn, report):
     """gunicorn gone: nginx answers 503 unavailable in the JSON shape with Retry-After."""
-    print("\n[6] gunicorn stopped", flush=True)
+    print("\n[7] gunicorn stopped", flush=True)
     gunicorn.stop()
     connection = Connection(port, source="127.0.7.1")
     status, headers, payload, seconds = await connection.request("GET", "/healthz")
@@ -355,6 +380,7 @@ def main():
         asyncio.run(check_one_client(port, report))
         asyncio.run(check_paused_workers(port, gunicorn, report))
         asyncio.run(check_forged_log_line(port, workdir, report))
+        asyncio.run(check_nginx_refusals(port, report))
         asyncio.run(check_backend_down(port, gunicorn, report))
     except KeyboardInterrupt:
         print("\ninterrupted")

@@ -20,7 +20,7 @@ REQUEST_ID = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 
 def named_locations():
     """{name: body} of every `location @name { ... }`."""
-    return dict(re.findall(r"location @(\w+) \{(.*?)\n    \}", DIRECTIVES, re.S))
+    return dict(re.findall(r"location (?:@|= /\.fangang-error/)(\w+) \{(.*?)\n    \}", DIRECTIVES, re.S))
 
 
 def map_values(variable):
@@ -61,7 +61,7 @@ def test_overload_and_outage_codes_are_told_apart():
 
 @pytest.mark.parametrize("status", [400, 413, 414, 500, 502, 503, 504])
 def test_every_error_nginx_can_make_has_a_page(status):
-    assert re.search(rf"error_page [\d ]*\b{status}\b[\d =]*@\w+;", DIRECTIVES)
+    assert re.search(rf"error_page [\d ]*\b{status}\b[\d =]*(@\w+|/\.fangang-error/\d+);", DIRECTIVES)
 
 
 def test_limits_timeouts_buffering_and_stamps_are_set():
@@ -148,3 +148,13 @@ def test_environment_example_names_only_known_settings():
              if line and not line.startswith("#")]
     assert "PROXY_COUNT" in names and "QUEUE_BUDGET_MS" in names
     assert set(names) <= known, set(names) - known
+
+
+def test_nginx_answers_before_gunicorns_html_limits_and_timeout():
+    import runpy
+
+    gunicorn = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    buffer_kib = int(re.search(r"large_client_header_buffers \d+ (\d+)k;", DIRECTIVES).group(1))
+    assert buffer_kib * 1024 <= 4096  # gunicorn's limit_request_line: 4094 bytes and the CRLF
+    read_timeout = int(re.search(r"proxy_read_timeout (\d+)s;", DIRECTIVES).group(1))
+    assert read_timeout < gunicorn["timeout"]
