@@ -346,7 +346,7 @@ def main():
     parser.add_argument("--clients", type=int, default=128)
     parser.add_argument("--seconds", type=int, default=15, help="length of the overload (default 15)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
-    parser.add_argument("--passengers", type=int, default=4000)
+    parser.add_argument("--passengers", type=int, default=8000)
     parser.add_argument("--wait-quiet", type=int, default=60,
                         help="before the overload, wait up to this many seconds for other work on the machine to stop")
     args = parser.parse_args()

@@ -4,6 +4,7 @@ Every connection goes to 127.0.0.1 and may come from any loopback source address
 that 128 connections can be 128 clients, each with its own per-client limits in nginx.
 """
 import asyncio
+import itertools
 import json
 import time
 import uuid
@@ -99,7 +100,8 @@ class ScanLoad:
     """
 
     def __init__(self, port, pairs, clients, seconds, retry_pause=0.2):
-        self.port, self.pairs, self.clients, self.seconds = port, iter(pairs), clients, seconds
+        # Once every passenger is boarded, repeats answer already_boarded: still a scan, stored under its own id.
+        self.port, self.pairs, self.clients, self.seconds = port, itertools.cycle(pairs), clients, seconds
         self.retry_pause = retry_pause
         self.ok_latencies, self.refused_latencies = [], []
         self.acknowledged, self.refused_ids = set(), set()
