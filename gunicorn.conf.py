@@ -13,8 +13,10 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # Several instances may share a host; none needs gunicorn's control socket.
 control_socket_disable = True
 accesslog = "-"
-# The access log shows paths only; query strings could carry codes, so they are left out.
-access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'
+# The access log shows paths only; query strings could carry codes, so they are left out. What the
+# client sent is escaped (app/access_log.py), and rid= is the request id nginx's log and the JSON error carry.
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
+logger_class = "app.access_log.EscapingLogger"
 
 
 def post_worker_init(worker):

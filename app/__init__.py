@@ -8,6 +8,8 @@ from app import config as app_config
 from app import deadline
 from app.errors import register_error_handlers
 from app.guards import NoCookieSession, register_request_guards
+from app.queue_budget import register_queue_budget
+from app.request_ids import register_request_ids
 from app.extensions import db, enforce_sqlite_foreign_keys, init_redis, limiter, migrate, ping_idle_connections
 
 
@@ -47,5 +49,7 @@ def create_app(test_config=None):
     cli.register(app)
     register_error_handlers(app)
     register_request_guards(app)
+    register_queue_budget(app)
+    register_request_ids(app)
     app.session_interface = NoCookieSession()
     return app

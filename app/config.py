@@ -68,6 +68,7 @@ def from_environment():
         "REDIS_TIMEOUT": _env_float("REDIS_TIMEOUT", 1.0),
         "REDIS_BREAKER_SECONDS": _env_float("REDIS_BREAKER_SECONDS", 5.0),
         "RETRY_AFTER_SECONDS": _env_int("RETRY_AFTER_SECONDS", 5),
+        "QUEUE_BUDGET_MS": _env_int("QUEUE_BUDGET_MS", 500),
     }
 
 

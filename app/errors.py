@@ -7,6 +7,7 @@ import sqlalchemy.exc
 from flask import current_app, jsonify
 
 from app.extensions import db
+from app.request_ids import request_id
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,10 @@ def error_response(status, code, message, fields=None, headers=None, details=Non
         body["fields"] = fields
     if details:
         body["details"] = details
+    # The id the access logs carry, so a user's screenshot of an error leads to its log lines.
+    rid = request_id()
+    if rid:
+        body["request_id"] = rid
     response = jsonify({"error": body})
     response.status_code = status
     if headers:
