@@ -8,7 +8,7 @@ from apiflask.fields import AwareDateTime, Boolean, Date, DateTime, Integer, Str
 from marshmallow import ValidationError, pre_load
 
 from app.models.application import STATUSES
-from app.services.timeutil import LOCAL_ZONE, iso_utc
+from app.services.timeutil import LOCAL_ZONE, iso_local
 
 MAX_ID = 2**31 - 1
 # Unicode category Cc (C0 and C1 controls, DEL) except tab and newline.
@@ -16,10 +16,10 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class UtcDateTime(DateTime):
-    """A stored naive-UTC datetime rendered with a Z."""
+    """A stored naive-UTC moment, answered in Beijing time with its offset (2020-02-24T08:00:00+08:00)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return iso_utc(value)
+        return iso_local(value)
 
 
 class LocalDateTime(AwareDateTime):
