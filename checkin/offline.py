@@ -15,8 +15,15 @@ import sys
 from datetime import datetime
 
 from app.services.bundles import decide_offline, verify_bundle
+from app.services.timeutil import LOCAL_ZONE
 
 EXIT_CODES = {"allow": 0, "deny": 1, "isolate": 2}
+
+
+def _moment(text):
+    """A scan time: ISO 8601; naive means Beijing time, as everywhere in the API (not this machine's zone)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_ZONE)
 
 
 def _serials(text):
@@ -66,7 +73,8 @@ def main(argv=None):
     parser.add_argument("--kind", default="board", choices=("board", "arrive", "checkpoint"))
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--symptoms", default="")
-    parser.add_argument("--at", type=datetime.fromisoformat, default=None, help="scan time, ISO 8601 with offset")
+    parser.add_argument("--at", type=_moment, default=None,
+                        help="scan time, ISO 8601, any offset; without one it means Beijing time, as in the API")
     parser.add_argument("--boarded", default="", help="serials this device boarded since downloading")
     parser.add_argument("--arrived", default="", help="serials this device landed since downloading")
     parser.add_argument("--keys", required=True,

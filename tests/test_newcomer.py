@@ -179,3 +179,10 @@ def test_public_keys_in_the_trust_list_are_base64_of_32_bytes(client):
     signing.ensure_key()
     for key in client.get("/api/checkin/v1/keys").json["keys"]:
         assert len(base64.b64decode(key["public_key"])) == 32
+
+
+def test_verifier_reads_a_naive_scan_time_as_beijing_time():
+    from datetime import UTC, datetime
+
+    assert offline_cli._moment("2020-02-24T08:00:00") == datetime(2020, 2, 24, 0, 0, tzinfo=UTC)
+    assert offline_cli._moment("2020-02-24T00:00:00Z") == datetime(2020, 2, 24, 0, 0, tzinfo=UTC)
