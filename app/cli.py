@@ -1,12 +1,15 @@
-"""Command-line tasks: seed, purge-expired, staff create, keys rotate/retire/list."""
+"""Command-line tasks: seed, purge-expired, errors, staff create, keys rotate/retire/list."""
 import os
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
-from app import simulate
+from app import error_codes, simulate
 from app.errors import DomainError
+from app.extensions import db
+from app.models import Checkpoint
 from app.models.staff import ROLES
 from app.services import reference_data, retention, signing, staff
 
@@ -36,12 +39,22 @@ def register(app):
         for code, (username, password) in summary["staff"].items():
             click.echo(f"  {code}  {username}  {password}")
 
+    @app.cli.command("errors")
+    def errors():
+        """Print every error code the API answers with, as README's Markdown table."""
+        click.echo(error_codes.readme_table())
+
     @app.cli.command("purge-expired")
     @click.option("--dry-run", is_flag=True, help="Count what would be purged, change nothing.")
     def purge_expired(dry_run):
         """Erase personal data older than RETENTION_DAYS (PIPL: keep no longer than needed)."""
         counts = retention.purge_expired(dry_run=dry_run)
         click.echo(("would purge: " if dry_run else "purged: ") + ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+
+# The service names scope fields as stored; the operator typed options.
+_OPTION_OF = {"county_code": "--county", "park_id": "--park", "enterprise_id": "--enterprise",
+              "checkpoint_id": "--checkpoint", "role": "--role", "password": "password"}
 
 
 @staff_cli.command("create")
@@ -51,20 +64,43 @@ def register(app):
 @click.option("--county", "county_code", help="County code, for county/transport operators.")
 @click.option("--park", "park_id", type=int, help="Park id, for park operators.")
 @click.option("--enterprise", "enterprise_id", type=int, help="Enterprise id, for enterprise HR.")
-@click.option("--checkpoint", "checkpoint_id", type=int, help="Checkpoint id, for checkpoint staff.")
+@click.option("--checkpoint", "checkpoint", help="Checkpoint id or code (yinchuan-railway…), for checkpoint staff.")
 @click.option("--password-env", help="Read the password from this environment variable instead of a prompt.")
-def create_staff(username, role, display_name, county_code, park_id, enterprise_id, checkpoint_id, password_env):
-    """Create a staff account; the password is prompted for (or read from --password-env)."""
+def create_staff(username, role, display_name, county_code, park_id, enterprise_id, checkpoint, password_env):
+    """Create a staff account; the password (at least 10 characters) is prompted for, or read from --password-env."""
     if password_env:
-        password = os.environ.get(password_env) or ""
+        password = os.environ.get(password_env)
+        if not password:
+            state = "is empty" if password_env in os.environ else "is not set"
+            raise click.UsageError(f"--password-env {password_env}: the environment variable {state}")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    checkpoint_id = _checkpoint_id(checkpoint)
     try:
         user = staff.create_staff(username, password, role, display_name, county_code=county_code,
                                   park_id=park_id, enterprise_id=enterprise_id, checkpoint_id=checkpoint_id)
     except DomainError as error:
-        raise click.ClickException(f"{error.message} {error.fields or ''}".strip()) from None
+        raise click.ClickException(_say_options(error)) from None
     click.echo(f"created staff #{user.id} {user.username} ({user.role})")
+
+
+def _checkpoint_id(value):
+    """A checkpoint given by id or by its code (the codes are in the reference data; ids differ per database)."""
+    if value is None or value.isdigit():
+        return None if value is None else int(value)
+    found = db.session.scalar(select(Checkpoint.id).where(Checkpoint.code == value))
+    if found is None:
+        codes = ", ".join(db.session.scalars(select(Checkpoint.code).order_by(Checkpoint.id)))
+        raise click.BadParameter(f"no checkpoint with code {value!r} (codes: {codes})", param_hint="--checkpoint")
+    return found
+
+
+def _say_options(error):
+    message = error.message
+    for field, option in _OPTION_OF.items():
+        message = message.replace(field, option)
+    fields = "; ".join(f"{_OPTION_OF.get(name, name)}: {text}" for name, text in (error.fields or {}).items())
+    return f"{message} ({fields})" if fields else message
 
 
 @keys_cli.command("rotate")
@@ -92,7 +128,13 @@ def retire(kid):
 
 @keys_cli.command("list")
 def list_keys():
-    """Show every key with its state."""
+    """Show every key with its state: the one that signs new credentials, the others that only verify, the retired."""
+    signer = signing.signer_or_none()
     for key in signing.trust_list():
-        state = f"retired {key.retired_at:%Y-%m-%d %H:%M}" if key.retired_at else "active"
-        click.echo(f"{key.kid}  {key.algorithm}  created {key.created_at:%Y-%m-%d %H:%M}  {state}")
+        if key.retired_at:
+            state = f"retired {key.retired_at:%Y-%m-%d %H:%M} UTC (its credentials no longer verify)"
+        elif signer is not None and key.kid == signer.kid:
+            state = "active, SIGNS new credentials"
+        else:
+            state = "active, verifies only (a newer key signs)"
+        click.echo(f"{key.kid}  {key.algorithm}  created {key.created_at:%Y-%m-%d %H:%M} UTC  {state}")

@@ -4,14 +4,22 @@ import json
 from flask import request
 from flask.sessions import SessionInterface
 
+from app import error_codes
 from app.errors import DomainError
 
 
+_BODY_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+
+
 def register_request_guards(app):
-    """Refuse JSON bodies Python cannot parse safely (deep nesting, giant numbers) with a 400."""
+    """Refuse bodies not sent as JSON (415), and JSON Python cannot parse safely (400)."""
 
     @app.before_request
     def _parseable_json():
+        if request.method in _BODY_METHODS and request.content_length and not request.is_json:
+            # Without the header the body is never read, and every required field would be
+            # reported missing ("必填"), which sends the caller looking in the wrong place.
+            raise DomainError("body_not_json", error_codes.message("body_not_json"), status=415)
         if request.is_json and request.content_length:
             try:
                 json.loads(request.get_data(cache=True))

@@ -8,7 +8,7 @@ from apiflask.fields import AwareDateTime, Boolean, Date, DateTime, Integer, Str
 from marshmallow import ValidationError, pre_load
 
 from app.models.application import STATUSES
-from app.services.timeutil import LOCAL_ZONE, iso_utc
+from app.services.timeutil import LOCAL_ZONE, iso_local
 
 MAX_ID = 2**31 - 1
 # Unicode category Cc (C0 and C1 controls, DEL) except tab and newline.
@@ -16,17 +16,25 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 class UtcDateTime(DateTime):
-    """A stored naive-UTC datetime rendered with a Z."""
+    """A stored naive-UTC moment, answered in Beijing time with its offset (2020-02-24T08:00:00+08:00)."""
+
+    def __init__(self, **kwargs):
+        metadata = {"example": "2020-02-24T08:00:00+08:00", **kwargs.pop("metadata", {})}
+        metadata["description"] = (metadata.get("description", "") + "（北京时间，带 +08:00）").lstrip()
+        super().__init__(metadata=metadata, **kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
-        return iso_utc(value)
+        return iso_local(value)
 
 
 class LocalDateTime(AwareDateTime):
     """A moment from a client: ISO 8601; without an offset it means Beijing time. Kept within a year of now."""
 
     def __init__(self, **kwargs):
-        super().__init__(default_timezone=LOCAL_ZONE, **kwargs)
+        metadata = kwargs.pop("metadata", {})
+        if "北京时间" not in metadata.get("description", ""):
+            metadata["description"] = (metadata.get("description", "") + "（ISO 8601，任意时区；不带时区按北京时间）").lstrip()
+        super().__init__(default_timezone=LOCAL_ZONE, metadata=metadata, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)

@@ -5,7 +5,8 @@
         --keys KEYS.json
 
 Prints the decision as JSON; exits 0 for allow, 1 for deny, 2 for isolate, 3 when the
-bundle's signature does not hold. Uses only the pure rule modules, as a phone would.
+bundle's signature does not hold or a file is not a bundle / trust list (the
+JSON printed says which). Uses only the pure rule modules, as a phone would.
 """
 import argparse
 import base64
@@ -14,12 +15,54 @@ import sys
 from datetime import datetime
 
 from app.services.bundles import decide_offline, verify_bundle
+from app.services.timeutil import LOCAL_ZONE
 
 EXIT_CODES = {"allow": 0, "deny": 1, "isolate": 2}
 
 
+def _moment(text):
+    """A scan time: ISO 8601; naive means Beijing time, as everywhere in the API (not this machine's zone)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=LOCAL_ZONE)
+
+
 def _serials(text):
     return {int(part) for part in text.split(",") if part.strip()} if text else set()
+
+
+class _NotUsable(Exception):
+    """A file given to the verifier is not what it should be; code says how."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+def _load(path, what, required):
+    """Read a JSON file that should be a bundle or a trust list, saying what it is when it is not."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as error:
+        raise _NotUsable("file_unreadable", f"无法读取{what}文件 {path}：{error.strerror}") from None
+    except ValueError:
+        raise _NotUsable("not_json", f"{what}文件 {path} 不是 JSON") from None
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        # A download that failed (expired token, wrong trip…) saved the server's error answer.
+        error = data["error"]
+        raise _NotUsable("server_error_saved", f"{what}文件 {path} 是服务器的错误回答，不是{what}："
+                                               f"{error.get('code')} {error.get('message')}")
+    missing = [name for name in required if not isinstance(data, dict) or name not in data]
+    if missing:
+        raise _NotUsable("not_a_" + ("bundle" if what == "离线包" else "trust_list"),
+                         f"{what}文件 {path} 不是{what}：缺少 {'、'.join(missing)}")
+    return data
+
+
+def _pinned_keys(trust_list):
+    """{kid: raw key} of the keys in use; a trust list saved before 2026-12 says valid_until for retired_at."""
+    return {key["kid"]: base64.b64decode(key["public_key"]) for key in trust_list["keys"]
+            if not (key.get("retired_at") or key.get("valid_until"))}
 
 
 def main(argv=None):
@@ -30,18 +73,19 @@ def main(argv=None):
     parser.add_argument("--kind", default="board", choices=("board", "arrive", "checkpoint"))
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--symptoms", default="")
-    parser.add_argument("--at", type=datetime.fromisoformat, default=None, help="scan time, ISO 8601 with offset")
+    parser.add_argument("--at", type=_moment, default=None,
+                        help="scan time, ISO 8601, any offset; without one it means Beijing time, as in the API")
     parser.add_argument("--boarded", default="", help="serials this device boarded since downloading")
     parser.add_argument("--arrived", default="", help="serials this device landed since downloading")
     parser.add_argument("--keys", required=True,
                         help="trust list saved from GET /api/checkin/v1/keys: the bundle must be signed by one of them")
     args = parser.parse_args(argv)
-    with open(args.bundle, encoding="utf-8") as handle:
-        bundle = json.load(handle)
-    # The bundle carries keys, but trusting those would let anyone re-sign a bundle with their own.
-    with open(args.keys, encoding="utf-8") as handle:
-        pinned = {key["kid"]: base64.b64decode(key["public_key"]) for key in json.load(handle)["keys"]
-                  if not key.get("valid_until")}
+    try:
+        bundle = _load(args.bundle, "离线包", ("manifest", "keys", "trip", "signature"))
+        pinned = _pinned_keys(_load(args.keys, "公钥列表", ("keys",)))
+    except _NotUsable as error:
+        print(json.dumps({"error": error.code, "message": str(error)}, ensure_ascii=False))
+        return 3
     if not verify_bundle(bundle, pinned):
         print(json.dumps({"error": "bundle_signature_invalid", "message": "离线包签名无效"}, ensure_ascii=False))
         return 3

@@ -20,7 +20,7 @@ def keys():
         "prefix": credentials.PREFIX,
         "keys": [
             {"kid": key.kid, "algorithm": key.algorithm, "public_key": base64.b64encode(key.public_key).decode(),
-             "valid_from": key.valid_from, "valid_until": key.retired_at}
+             "valid_from": key.valid_from, "retired_at": key.retired_at}
             for key in signing.trust_list()
         ],
     }

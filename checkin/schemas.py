@@ -13,7 +13,8 @@ class KeyOut(Schema):
     algorithm = String()
     public_key = String(metadata={"description": "原始 32 字节 Ed25519 公钥，base64"})
     valid_from = UtcDateTime()
-    valid_until = UtcDateTime(allow_none=True, metadata={"description": "停用时间；为空表示仍有效"})
+    retired_at = UtcDateTime(allow_none=True, metadata={
+        "description": "停用时间：此刻起该密钥签发的二维码一律不再有效；为空表示仍在使用（与离线包 keys 同名）"})
 
 
 class KeysOut(Schema):

@@ -70,7 +70,7 @@ def _check_dates(earliest, latest):
     today = local_today()
     errors = {}
     if earliest < today:
-        errors["earliest_departure"] = "不能早于今天"
+        errors["earliest_departure"] = f"不能早于今天（北京时间 {today.isoformat()}）"
     elif earliest > today + timedelta(days=MAX_DAYS_AHEAD):
         errors["earliest_departure"] = f"最多可报名{MAX_DAYS_AHEAD}天内出发"
     if latest < earliest:

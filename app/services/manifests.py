@@ -13,7 +13,7 @@ from app.models.transport import counted_seats
 from app.services import bundles, health, scope, signing
 from app.services.checkin import captain_trips
 from app.services.identity import mask_name
-from app.services.timeutil import iso_utc
+from app.services.timeutil import iso_local
 
 SEAT_STATUSES = ("assigned", "boarded", "arrived", "no_show", "isolated")
 
@@ -130,13 +130,13 @@ def offline_bundle(trip):
     """
     body = {
         "version": 1,
-        "issued_at": iso_utc(utcnow()),
+        "issued_at": iso_local(utcnow()),
         "trip": {"id": trip.id, "plate": trip.plate, "origin": trip.origin, "destination": trip.destination,
                  "departure_date": trip.departure_date.isoformat(),
                  "departure_time": trip.departure_time.strftime("%H:%M")},
         "manifest": manifest(trip)["seats"],
         "keys": [{"kid": key.kid, "algorithm": key.algorithm, "public_key": base64.b64encode(key.public_key).decode(),
-                  "retired_at": iso_utc(key.retired_at)} for key in signing.trust_list()],
+                  "retired_at": iso_local(key.retired_at)} for key in signing.trust_list()],
         "revocations": sorted(signing.revoked_serials()),
         "rules": {"fever_threshold": str(health.rules().fever_threshold)},
     }

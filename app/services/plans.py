@@ -21,15 +21,21 @@ def create_plan(staff, request):
         request: date_from, date_to, vehicle_types [{name, seats, count}], load_factor,
             departure_time, notice, direction (optional), county_code / park_id (admin; anyone
             else may only repeat their own).
-    Returns (draft Plan, [(application_id, reason)] left unplaced). Raises Invalid for a bad range or an admin without a scope,
-    Forbidden (plan_out_of_scope, naming the field) for another county or park.
+    Returns (draft Plan, [(application_id, reason)] left unplaced). Raises Invalid for a date_from before
+    today (Beijing), a bad range or an admin without a scope, Forbidden (plan_out_of_scope, naming the
+    field) for another county or park.
     """
     scope.require_role(staff, scope.PLANNERS)
     county_code, park_id = _plan_scope(staff, request)
     names = [vehicle["name"] for vehicle in request["vehicle_types"]]
     if len(set(names)) != len(names):
         raise Invalid("validation_error", "车型名称不能重复", fields={"vehicle_types": "车型名称重复"})
-    date_from, date_to = max(request["date_from"], local_today()), request["date_to"]
+    date_from, date_to, today = request["date_from"], request["date_to"], local_today()
+    if date_from < today:
+        # Refused, not moved to today: a date typed from a UTC clock (`date +%F` before 08:00
+        # Beijing) is a day behind, and a silently changed range would plan other days than asked.
+        raise Invalid("validation_error", f"开始日期不能早于今天（北京时间 {today.isoformat()}）",
+                      fields={"date_from": f"早于今天（北京时间 {today.isoformat()}）"})
     if date_to < date_from or (date_to - date_from).days > MAX_RANGE_DAYS:
         raise Invalid("validation_error", f"日期范围应为今天以后、最长{MAX_RANGE_DAYS}天",
                       fields={"date_to": "日期范围无效"})

@@ -64,6 +64,11 @@ def active_key():
     return key
 
 
+def signer_or_none():
+    """The key that signs new credentials, or None when every key is retired."""
+    return _active_key()
+
+
 def private_key_of(key):
     """Decrypt a SigningKey's private half."""
     raw = base64.b64decode(crypto.cipher().decrypt(key.private_key_cipher, _CONTEXT))

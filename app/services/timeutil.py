@@ -20,8 +20,18 @@ def utc_at(day, hour=0):
     return datetime.combine(day, time(hour), LOCAL_ZONE).astimezone(UTC).replace(tzinfo=None)
 
 
-def iso_utc(moment):
-    """Render a stored naive-UTC datetime as ISO 8601 with a Z, or None."""
+def iso_local(moment):
+    """Render a moment as the API answers every one: ISO 8601 in Beijing time, "+08:00"; None stays None.
+
+    A naive moment is a stored one, in UTC. Dates the API answers are Beijing dates, so its times
+    are Beijing times too: a client reads both without converting.
+    """
     if moment is None:
         return None
-    return moment.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(LOCAL_ZONE).isoformat()
+
+
+# The old name, for code written before every answer moved to +08:00 (it no longer answers in UTC).
+iso_utc = iso_local

@@ -165,8 +165,8 @@ def test_checkpoint_staff_scan_and_expected_list(client, trip):
     patched = client.patch(f"/api/console/v1/trips/{trip['trip']['id']}", headers=trip["staff"],
                            json={"arrival_checkpoint_id": checkpoint_id, "expected_arrival_at": arriving})
     assert patched.status_code == 200, patched.json
-    # No offset means Beijing time: stored 8 hours earlier in UTC.
-    assert patched.json["expected_arrival_at"] == (datetime.fromisoformat(arriving) - timedelta(hours=8)).isoformat() + "Z"
+    # No offset means Beijing time, and it is answered in Beijing time with its offset.
+    assert patched.json["expected_arrival_at"] == datetime.fromisoformat(arriving).isoformat() + "+08:00"
     officer = make_staff(client, "railway", role="checkpoint_staff", checkpoint_id=checkpoint_id)
     sick = passenger(trip)
     client.post(SCANS, json=scan_body(qr_of(client, sick, trip["trip"]["id"]), temperature=38.0),

@@ -70,7 +70,7 @@ def test_isolation_group_sees_returnees_flagged_first_and_masked(client, inbound
     assert sick["health"]["status"] == "red" and sick["isolate_verdict"] is True
     assert set(sick["flags"]) == {"red", "isolate_verdict", "isolation_order"}
     assert sick["isolation"] == {"status": "pending", "kind": None}
-    assert sick["origin"] == "河南省周口市" and sick["expected_arrival_at"].endswith("Z")
+    assert sick["origin"] == "河南省周口市" and sick["expected_arrival_at"].endswith("+08:00")
     assert far["flags"] == ["high_risk_origin"] and far["arrival_date"] == local_today().isoformat()
     assert all(not item["flagged"] for item in feed["items"][2:])
     assert not {r["worker_id"] for r in outbound["riders"]} & {item["worker_id"] for item in feed["items"]}
@@ -113,7 +113,7 @@ def test_checkpoint_group_sees_its_trips_with_counts_and_health(client, inbound)
     assert (station["checkpoint_id"], station["name"], station["passengers"], station["flagged"]) == \
         (railway, "银川火车站", 4, 1)
     [trip] = station["trips"]
-    assert trip["trip_id"] == inbound["trip"]["id"] and trip["expected_arrival_at"].endswith("Z")
+    assert trip["trip_id"] == inbound["trip"]["id"] and trip["expected_arrival_at"].endswith("+08:00")
     assert trip["health"] == {"green": 3, "yellow": 0, "red": 1, "unknown": 0}
     assert trip["by_status"]["isolated"] == 1 and trip["by_status"]["assigned"] == 3
     [flagged] = trip["flagged_passengers"]

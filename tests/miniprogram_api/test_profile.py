@@ -18,7 +18,7 @@ def test_complete_profile_is_returned_masked(client):
     assert me["birth_date"] == "1985-11-03"
     assert me["gender"] == "male"
     assert me["profile_complete"] is True and me["missing"] == []
-    assert me["consent_version"] == PRIVACY_VERSION and me["consent_at"].endswith("Z")
+    assert me["consent_version"] == PRIVACY_VERSION and me["consent_at"].endswith("+08:00")
     assert client.get("/api/mp/v1/me", headers=headers).json == me
 
 

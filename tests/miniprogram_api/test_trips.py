@@ -102,7 +102,7 @@ def test_rotated_keys_keep_verifying_until_retired(client, published):
     new = client.get(f"/api/mp/v1/trips/{trip['id']}/qrcode", headers=made[0][0]).json
     assert new["text"] != old["text"]
     keys = client.get("/api/checkin/v1/keys").json["keys"]
-    assert len(keys) == 2 and all(k["valid_until"] is None for k in keys)
+    assert len(keys) == 2 and all(k["retired_at"] is None for k in keys)
     now = old["valid_from"] + 1
     assert credentials.verify_credential(old["text"], signing.trusted_keys(), now=now).ok
     old_kid = credentials.decode_credential(old["text"])[0].kid

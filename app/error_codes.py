@@ -1,0 +1,114 @@
+"""Every error code the API answers with: its usual HTTP status and what it means, in Chinese.
+
+The README's list of codes is printed from here (`flask --app wsgi errors`), and a test fails
+when a code raised anywhere in the source is missing here, or listed here but never raised,
+or when README's list differs from this one.
+"""
+
+# code → (HTTP status, meaning). A raise site may say more in its own message.
+CODES = {
+    # Answers of the HTTP layer itself (any route); app/errors.py answers with these messages.
+    "bad_request": (400, "请求格式有误"),
+    "unauthorized": (401, "请先登录"),
+    "forbidden": (403, "无权进行此操作"),
+    "not_found": (404, "未找到该资源"),
+    "method_not_allowed": (405, "不支持该请求方法"),
+    "conflict": (409, "与当前状态冲突"),
+    "payload_too_large": (413, "请求内容过大"),
+    "body_not_json": (415, "请求体未按 JSON 读取：请加上请求头 Content-Type: application/json"),
+    "unsupported_media_type": (415, "请以 JSON 格式提交"),
+    "validation_error": (422, "请求参数有误，请检查各字段"),
+    "rate_limited": (429, "请求过于频繁，请稍后再试"),
+    "internal_error": (500, "服务器内部错误，请稍后再试"),
+    "unavailable": (503, "服务暂时不可用，请稍后再试"),
+    "http_error": (400, "请求无法处理"),
+    # Login and accounts.
+    "wechat_code_invalid": (401, "微信登录凭证无效或已过期"),
+    "wechat_code_used": (401, "微信登录凭证已被使用"),
+    "dev_code_invalid": (422, "开发登录码应为 dev:<名字>"),
+    "wechat_not_configured": (503, "微信登录未配置"),
+    "wechat_rate_limited": (503, "微信登录过于频繁"),
+    "wechat_busy": (503, "微信服务繁忙"),
+    "wechat_unreachable": (503, "无法连接微信服务"),
+    "wechat_error": (503, "微信登录失败"),
+    "invalid_credentials": (401, "用户名或密码错误"),
+    "account_locked": (429, "密码错误次数过多，账号暂时锁定"),
+    "username_taken": (409, "用户名已存在"),
+    "forbidden_role": (403, "当前角色无权进行此操作"),
+    # Worker profile and health.
+    "consent_required": (422, "请先阅读并同意隐私说明"),
+    "consent_version_mismatch": (422, "隐私说明已更新，请同意最新版本"),
+    "profile_incomplete": (422, "请先完善个人信息"),
+    "id_number_taken": (409, "该身份证号已被其他账号登记"),
+    "id_number_registered_by_employer": (409, "该身份证号已由企业登记，请核对"),
+    "declaration_required": (422, "请先进行健康申报"),
+    "health_red": (409, "健康状态为红色，暂不能出行"),
+    # Travel applications and review.
+    "application_not_found": (404, "没有找到这条报名"),
+    "application_active": (409, "已有进行中的报名"),
+    "application_not_cancellable": (409, "该报名当前不能取消"),
+    "application_not_decidable": (409, "该报名当前不能审核"),
+    "application_status_conflict": (409, "该报名当前状态不允许此操作"),
+    "reason_required": (422, "请填写原因"),
+    "trip_under_way": (409, "车次已出发，不能取消报名"),
+    # Plans and trips.
+    "plan_not_found": (404, "没有找到该编班方案"),
+    "plan_not_draft": (409, "方案已发布或已作废"),
+    "trip_not_found": (404, "没有找到该车次"),
+    "trip_not_editable": (409, "车次当前不能修改"),
+    "trip_full": (409, "车次已满"),
+    "same_trip": (409, "乘客已在该车次"),
+    "different_route": (409, "只能调到同一出发地、目的地的车次"),
+    "outside_window": (409, "车次出发日期不在乘客报名的日期范围内"),
+    "seat_not_found": (404, "没有找到该座位"),
+    "signing_key_missing": (503, "尚未配置二维码签名密钥"),
+    # Check-in.
+    "not_a_scanner": (403, "不是该车次的车长或卡口人员，或不在扫码时间"),
+    "kind_not_allowed": (403, "该身份不能扫这一类"),
+    "wrong_checkpoint": (403, "不是本卡口"),
+    "checkpoint_not_found": (404, "没有该卡口"),
+    "client_event_id_taken": (409, "client_event_id 已被其他扫码员使用"),
+    "trip_not_open": (409, "车次未发布或已结束"),
+    "trip_not_departed": (409, "车次尚未出发，不能结束"),
+    # Enterprises, vacancies, rosters, isolation, office.
+    "enterprise_not_found": (404, "没有找到该企业"),
+    "enterprise_name_taken": (409, "企业名称已存在"),
+    "enterprise_out_of_scope": (403, "企业不在管辖范围内"),
+    "park_not_in_county": (422, "园区不在该县区"),
+    "field_not_editable": (403, "企业账号不能修改该字段"),
+    "job_not_found": (404, "没有找到该工种"),
+    "job_type_taken": (409, "该工种已存在"),
+    "job_has_interests": (409, "已有务工人员报名该工种，不能删除"),
+    "vacancy_not_found": (404, "没有找到该岗位"),
+    "vacancy_filled": (409, "岗位已招满"),
+    "interest_not_found": (404, "没有找到该意向"),
+    "interest_not_open": (409, "该意向已处理"),
+    "interest_hired": (409, "已被录用，如需放弃请联系企业"),
+    "no_shortage": (409, "该工种已不缺工"),
+    "already_on_roster": (409, "已在花名册中"),
+    "identity_mismatch": (409, "身份证号与姓名不符"),
+    "returnee_not_found": (404, "花名册中没有该人员"),
+    "returnee_not_arrived": (409, "尚未返回，不能随访"),
+    "follow_up_exists": (409, "当天已有随访记录"),
+    "worker_not_found": (404, "没有找到该务工人员"),
+    "isolation_order_not_found": (404, "没有找到该隔离单"),
+    "isolation_order_open": (409, "已有未结束的隔离单"),
+    "isolation_order_not_pending": (409, "隔离单不是待处理状态"),
+    "isolation_order_not_active": (409, "隔离单不是隔离中状态"),
+    "liaison_unit_not_found": (404, "没有找到该联络单位"),
+    "liaison_unit_exists": (409, "该联络单位已存在"),
+    "county_out_of_scope": (403, "县区不在管辖范围内"),
+}
+
+
+def message(code):
+    """The registered Chinese meaning of a code."""
+    return CODES[code][1]
+
+
+def readme_table():
+    """The README's list of codes, as a Markdown table ordered by status then code."""
+    lines = ["| code | HTTP | 含义 |", "|---|---|---|"]
+    for code, (status, meaning) in sorted(CODES.items(), key=lambda item: (item[1][0], item[0])):
+        lines.append(f"| `{code}` | {status} | {meaning} |")
+    return "\n".join(lines)
