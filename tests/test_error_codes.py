@@ -3,6 +3,7 @@ import ast
 import pathlib
 import re
 
+import gunicorn_errors
 from app import error_codes, errors
 from tests.test_errors import assert_error
 
@@ -30,6 +31,12 @@ def raised_codes():
                         code, cls = _constant(node.args[0]), node.func.id
                     elif node.func.id == "get_in_scope" and len(node.args) > 3:
                         code, cls = _constant(node.args[3]), "NotFound"
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                        and node.func.id == "error_response" and len(node.args) > 1:
+                    code, status = _constant(node.args[1]), getattr(node.args[0], "value", None)
+                    if isinstance(code, str) and isinstance(status, int):
+                        found.setdefault(code, set()).add(status)
+                    continue
                 elif isinstance(node, ast.Tuple) and len(node.elts) > 1 and isinstance(node.elts[0], ast.Name) \
                         and node.elts[0].id in _ERROR_CLASSES:
                     code, cls = _constant(node.elts[1]), node.elts[0].id
@@ -42,6 +49,12 @@ def raised_codes():
                 found.setdefault(code, set()).add(status)
     for status, (code, _) in errors._STATUS_DEFAULTS.items():
         found.setdefault(code, set()).add(status)
+    # gunicorn's and nginx's own answers, before the app sees a request.
+    for status, (code, _) in gunicorn_errors.CODES.items():
+        found.setdefault(code, set()).add(status)
+    nginx = (ROOT / "deploy/nginx/fangang.conf").read_text(encoding="utf-8")
+    for status, code in re.findall(r'return (\d{3}) \'\{"error": \{"code": "([a-z_]+)"', nginx):
+        found.setdefault(code, set()).add(int(status))
     found.setdefault("http_error", set()).add(400)  # errors.py's answer for any other HTTP status
     return found
 
