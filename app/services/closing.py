@@ -27,7 +27,7 @@ from app.models.base import utcnow
 from app.services import audit, scope, signing
 from app.services.checkin import departure_utc
 from app.services.manifests import trip_for_scanner
-from app.services.timeutil import LOCAL_ZONE, iso_utc
+from app.services.timeutil import LOCAL_ZONE, iso_local
 
 OPEN = ("published", "departed", "arrived")
 
@@ -93,11 +93,11 @@ def _check_course(trip, now, not_boarded):
     departure = departure_utc(trip)
     if now < departure:
         raise Conflict("before_departure", f"发车时间（北京时间 {_local(departure)}）未到，不能结束车次",
-                       details={"departure_at": iso_utc(departure)})
+                       details={"departure_at": iso_local(departure)})
     closes = boarding_closes_at(trip)
     if not_boarded and now < closes:
         raise Conflict("boarding_open", f"尚有{not_boarded}名乘客未上车，北京时间 {_local(closes)} 前仍可上车，届时才能结束",
-                       details={"boarding_closes_at": iso_utc(closes), "not_boarded": not_boarded})
+                       details={"boarding_closes_at": iso_local(closes), "not_boarded": not_boarded})
 
 
 def _local(moment):

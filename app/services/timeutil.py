@@ -32,6 +32,3 @@ def iso_local(moment):
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(LOCAL_ZONE).isoformat()
 
-
-# The old name, for code written before every answer moved to +08:00 (it no longer answers in UTC).
-iso_utc = iso_local
