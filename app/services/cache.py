@@ -58,11 +58,16 @@ def set_bytes(key, value, ttl, shared=False):
             if shared:
                 return
     with _lock:
-        store = _local()
-        store[key] = (time.monotonic() + ttl, value)
-        store.move_to_end(key)
-        while len(store) > _MAX_LOCAL_ITEMS:
-            store.popitem(last=False)
+        _put_local(key, value, ttl)
+
+
+def _put_local(key, value, ttl):
+    # Under _lock: newest last, so the oldest go first past the bound.
+    store = _local()
+    store[key] = (time.monotonic() + ttl, value)
+    store.move_to_end(key)
+    while len(store) > _MAX_LOCAL_ITEMS:
+        store.popitem(last=False)
 
 
 def delete(*keys):
@@ -95,8 +100,5 @@ def incr(key, ttl):
         store = _local()
         entry = store.get(key)
         count = (int(entry[1]) if entry is not None and entry[0] > time.monotonic() else 0) + 1
-        store[key] = (time.monotonic() + ttl, str(count).encode())
-        store.move_to_end(key)
-        while len(store) > _MAX_LOCAL_ITEMS:
-            store.popitem(last=False)
+        _put_local(key, str(count).encode(), ttl)
         return count
