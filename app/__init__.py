@@ -7,10 +7,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import config as app_config
 from app import deadline
 from app.errors import register_error_handlers
+from app.extensions import db, enforce_sqlite_foreign_keys, init_redis, limiter, migrate, ping_idle_connections
 from app.guards import NoCookieSession, register_request_guards
 from app.queue_budget import register_queue_budget
 from app.request_ids import register_request_ids
-from app.extensions import db, enforce_sqlite_foreign_keys, init_redis, limiter, migrate, ping_idle_connections
 
 
 def create_app(test_config=None):
@@ -26,7 +26,8 @@ def create_app(test_config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_COUNT"], x_proto=1)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from app.services import crypto, wechat
+    from app import crypto
+    from app.services.platform import wechat
 
     db.init_app(app)
     enforce_sqlite_foreign_keys(app)

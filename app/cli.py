@@ -11,7 +11,9 @@ from app.errors import DomainError
 from app.extensions import db
 from app.models import Checkpoint
 from app.models.staff import ROLES
-from app.services import reference_data, retention, signing, staff
+from app.services.accounts import staff
+from app.services.credentials import signing
+from app.services.office import reference_data, retention
 
 staff_cli = AppGroup("staff", help="Staff accounts.")
 keys_cli = AppGroup("keys", help="Keys that sign trip credentials.")

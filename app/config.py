@@ -141,7 +141,7 @@ def finalize(config, instance_path):
 
 def _instance_data_key(instance_path):
     """Read instance/data.key, creating it atomically the first time."""
-    from app.services.crypto import generate_key
+    from app.crypto import generate_key
 
     path = os.path.join(instance_path, "data.key")
     if not os.path.exists(path):

@@ -1,6 +1,5 @@
 """Schema pieces shared by every face: the request base schema, and field types."""
 import re
-
 from datetime import UTC, datetime, timedelta
 
 from apiflask import Schema
@@ -8,7 +7,7 @@ from apiflask.fields import AwareDateTime, Boolean, Date, DateTime, Integer, Str
 from marshmallow import ValidationError, pre_load
 
 from app.models.application import STATUSES
-from app.services.timeutil import LOCAL_ZONE, iso_local
+from app.services.platform.timeutil import LOCAL_ZONE, iso_local
 
 MAX_ID = 2**31 - 1
 # Unicode category Cc (C0 and C1 controls, DEL) except tab and newline.

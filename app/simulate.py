@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from app.extensions import db, limiter
 from app.models import County, StaffUser
-from app.services import signing, staff
-from app.services.identity import id_check_character
-from app.services.reference_data import load_reference_data
-from app.services.timeutil import local_today
+from app.services.accounts import staff
+from app.services.credentials import signing
+from app.services.office.reference_data import load_reference_data
+from app.services.people.identity import id_check_character
+from app.services.platform.timeutil import local_today
 
 DESTINATIONS = ["浙江省宁波市", "江苏省苏州市", "广东省东莞市", "福建省泉州市", "上海市", "北京市"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

@@ -7,7 +7,7 @@ from apiflask import APIBlueprint
 from flask import send_from_directory
 
 from app.errors import error_response
-from app.services import status
+from app.services.platform import status
 
 bp = APIBlueprint("core", __name__, enable_openapi=True, tag="系统")
 

@@ -31,7 +31,7 @@ import pymysql
 import redis
 from flask import Flask, request
 
-from app.services import credentials
+from app.services.credentials import credentials
 
 DATABASE = dict(host="127.0.0.1", port=3306, user="root", password="", database="fangang_bench",
                 charset="utf8mb4", autocommit=False)

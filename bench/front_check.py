@@ -82,8 +82,8 @@ def prepare(env, database_url, redis_url, passengers):
     os.environ.update(env)
     from app import create_app
     from app.extensions import db
-    from app.services import signing
-    from app.services.reference_data import load_reference_data
+    from app.services.credentials import signing
+    from app.services.office.reference_data import load_reference_data
     from bench.scan_bench import make_passengers
 
     app = create_app()

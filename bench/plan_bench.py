@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.services.planning import Candidate, VehicleType, lower_bound, plan_vehicles, usable_capacity  # noqa: E402
+from app.services.transport.planning import Candidate, VehicleType, lower_bound, plan_vehicles, usable_capacity  # noqa: E402
 
 TIME_TARGET_S = 10.0
 RATIO_TARGET = 1.02

@@ -131,12 +131,16 @@ def make_passengers(label, count, seats, destination, rng):
     """
     from sqlalchemy import insert, select
 
+    from app import crypto
     from app.extensions import db
     from app.models import Application, HealthEvent, Seat, StaffUser, Trip, Worker
     from app.models.base import utcnow
     from app.models.worker import BIRTH_DATE_CONTEXT
-    from app.services import credentials, crypto, plans, signing, staff, tokens
-    from app.services.timeutil import local_today
+    from app.services.accounts import staff
+    from app.services.credentials import credentials, signing
+    from app.services.platform import tokens
+    from app.services.platform.timeutil import local_today
+    from app.services.transport import plans
 
     now = utcnow()
     today = local_today()

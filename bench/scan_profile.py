@@ -29,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import scan_bench  # noqa: E402
 
-
 # Functions worth reading in the profile: the project's own, commits, schemas, auth, Ed25519.
 PROJECT = (r"/(app|checkin)/|session.py.*\((commit|flush)\)|marshmallow/schema.py.*\((load|dump)\)|"
            r"apiflask/scaffold.py|webargs/core.py.*\(parse\)|flask_httpauth.py.*authenticate|verify'|"
@@ -61,7 +60,7 @@ def main():
     from sqlalchemy.pool import base as pool_reset
 
     from app.extensions import db
-    from app.services import signing
+    from app.services.credentials import signing
 
     rng = random.Random(2)
     with app.app_context():
@@ -77,7 +76,7 @@ def main():
     counting = {"on": False}
 
     # Counted where every statement reaches the driver: the scan's precompiled statements
-    # (app/services/precompiled.py) run on the DBAPI cursor, past SQLAlchemy's cursor events.
+    # (app/services/scanning/precompiled.py) run on the DBAPI cursor, past SQLAlchemy's cursor events.
     import pymysql.connections
     query = pymysql.connections.Connection.query
 

@@ -7,8 +7,8 @@ from apiflask import HTTPTokenAuth
 
 from app.extensions import db
 from app.models import StaffUser
-from app.services import tokens
-from app.services.checkin import Scanner
+from app.services.platform import tokens
+from app.services.scanning.checkin import Scanner
 
 auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="ScannerToken",
                      description="车长用小程序登录的 token，卡口工作人员用控制台登录的 token")

@@ -14,8 +14,8 @@ import json
 import sys
 from datetime import datetime
 
-from app.services.bundles import decide_offline, verify_bundle
-from app.services.timeutil import LOCAL_ZONE
+from app.services.platform.timeutil import LOCAL_ZONE
+from app.services.scanning.bundles import decide_offline, verify_bundle
 
 EXIT_CODES = {"allow": 0, "deny": 1, "isolate": 2}
 

@@ -5,7 +5,8 @@ from flask import jsonify, request
 
 from app.errors import Forbidden
 from app.extensions import limiter
-from app.services import checkin, checkin_batch, closing, credentials, manifests, signing
+from app.services.credentials import credentials, signing
+from app.services.scanning import checkin, checkin_batch, closing, manifests
 from checkin import bp
 from checkin import schemas as s
 from checkin.auth import auth, current_scanner

@@ -5,7 +5,7 @@ from apiflask.validators import Length, OneOf, Range
 
 from app.models.checkin import SCAN_KINDS
 from app.schema_fields import MAX_ID, LocalDateTime, RequestSchema, UtcDateTime
-from app.services.health_rules import SYMPTOMS
+from app.services.people.health_rules import SYMPTOMS
 
 
 class KeyOut(Schema):

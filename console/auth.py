@@ -4,7 +4,7 @@ from flask import g
 
 from app.extensions import db
 from app.models import StaffUser
-from app.services import tokens
+from app.services.platform import tokens
 
 auth = HTTPTokenAuth(scheme="Bearer", security_scheme_name="StaffToken",
                      description="POST /api/console/v1/session 返回的 token")

@@ -3,7 +3,7 @@ import io
 
 from flask import send_file
 
-from app.services.exports import XLSX_MIMETYPE
+from app.services.platform.exports import XLSX_MIMETYPE
 
 # For @bp.doc(responses={200: XLSX_RESPONSE, ...}): the 200 answer is a file, not JSON.
 XLSX_RESPONSE = {

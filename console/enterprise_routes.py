@@ -1,6 +1,7 @@
 """Console routes for enterprises (附件2): the sheet, job rows, interested workers, hires, export."""
-from app.services import enterprises, scope, vacancies
-from app.services.timeutil import local_today
+from app.services.employment import enterprises, vacancies
+from app.services.platform import scope
+from app.services.platform.timeutil import local_today
 from console import bp
 from console import enterprise_schemas as s
 from console.auth import auth, current_staff

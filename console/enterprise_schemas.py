@@ -5,7 +5,7 @@ from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import post_load
 
 from app.schema_fields import MAX_ID, RequestSchema, UtcDateTime
-from app.services.identity import mask_name
+from app.services.people.identity import mask_name
 
 _ID = Range(1, MAX_ID)
 _COUNT = Range(0, 100000)

@@ -1,5 +1,5 @@
 """Handlers of isolation orders (集中/居家隔离) for health officers, and the isolation list export."""
-from app.services import isolation, roster_exports
+from app.services.employment import isolation, roster_exports
 from console import bp
 from console import roster_schemas as s
 from console.auth import auth, current_staff

@@ -1,5 +1,5 @@
 """Handlers of the coordination office's console routes: liaison list (附件1), dashboard, feeds."""
-from app.services import feeds, liaison, stats
+from app.services.office import feeds, liaison, stats
 from console import bp
 from console import office_schemas as s
 from console.auth import auth, current_staff

@@ -6,7 +6,7 @@ from apiflask.fields import Boolean, Date, Dict, Integer, List, Nested, String
 from apiflask.validators import Length, Range, Regexp
 
 from app.schema_fields import MAX_ID, RequestSchema, UtcDateTime
-from app.services.liaison import mask_wechat
+from app.services.office.liaison import mask_wechat
 
 _ID = Range(1, MAX_ID)
 _COUNTY = Regexp(r"\A[0-9]{6}\Z", error="应为6位县区代码")

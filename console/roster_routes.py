@@ -1,5 +1,5 @@
 """Handlers of rosters (花名册), 零散返岗 registration, daily follow-ups (随访) and 附件3."""
-from app.services import followups, roster, roster_exports
+from app.services.employment import followups, roster, roster_exports
 from console import bp
 from console import roster_schemas as s
 from console.auth import auth, current_staff

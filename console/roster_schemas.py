@@ -9,12 +9,12 @@ from marshmallow import ValidationError
 
 from app.models.employment import TRANSPORTS
 from app.schema_fields import MAX_ID, ClearanceOut, RequestSchema, UtcDateTime
-from app.services.clearance import STATES
-from app.services.health_rules import SYMPTOMS
-from app.services.identity import mask_name
-from app.services.isolation import KINDS, STATUSES
-from app.services.roster import ARRIVAL_STATUSES, SOURCES
-from app.services.timeutil import local_today
+from app.services.employment.isolation import KINDS, STATUSES
+from app.services.employment.roster import ARRIVAL_STATUSES, SOURCES
+from app.services.people.clearance import STATES
+from app.services.people.health_rules import SYMPTOMS
+from app.services.people.identity import mask_name
+from app.services.platform.timeutil import local_today
 
 _ID = Range(1, MAX_ID)
 _TEXT = Regexp(r"\S", error="不能为空")

@@ -5,7 +5,10 @@ from sqlalchemy import select
 
 from app.extensions import db, limiter
 from app.models import Trip, Worker
-from app.services import closing, plans, review, scope, staff, tokens, trips
+from app.services.accounts import staff
+from app.services.platform import scope, tokens
+from app.services.scanning import closing
+from app.services.transport import plans, review, trips
 from console import bp, presenters
 from console import schemas as s
 from console.auth import auth, current_staff

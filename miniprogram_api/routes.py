@@ -2,7 +2,10 @@
 from flask import current_app, g
 
 from app.extensions import limiter, per_token
-from app.services import applications, health, privacy, reference_data, tokens, workers
+from app.services.office import reference_data
+from app.services.people import health, privacy, workers
+from app.services.platform import tokens
+from app.services.transport import applications
 from miniprogram_api import bp
 from miniprogram_api import schemas as s
 from miniprogram_api.auth import auth, current_worker

@@ -9,8 +9,8 @@ from apiflask.validators import Length, OneOf, Range, Regexp
 from marshmallow import ValidationError
 
 from app.models.application import DIRECTIONS
-from app.services.health_rules import SYMPTOMS
 from app.schema_fields import MAX_ID, ApplicationOut, ClearanceOut, RequestSchema, UtcDateTime
+from app.services.people.health_rules import SYMPTOMS
 
 # Han characters (basic, extension A and the supplementary planes), letters, and the middle dot of
 # minority names.
@@ -56,7 +56,7 @@ class WorkerOut(Schema):
     missing = Method("_missing", metadata={"description": "报名前还需填写的字段"})
 
     def _missing(self, worker):
-        from app.services.workers import missing_fields
+        from app.services.people.workers import missing_fields
 
         return missing_fields(worker)
 

@@ -1,7 +1,7 @@
 """The worker's trips and trip QR code."""
 from flask import Response
 
-from app.services import travel
+from app.services.transport import travel
 from miniprogram_api import bp
 from miniprogram_api import schemas as s
 from miniprogram_api.auth import auth, current_worker

@@ -1,5 +1,5 @@
 """The worker's local jobs (就地就近务工): browse vacancies, suggestions, declare and withdraw interest."""
-from app.services import vacancies
+from app.services.employment import vacancies
 from miniprogram_api import bp
 from miniprogram_api import vacancy_schemas as s
 from miniprogram_api.auth import auth, current_worker

@@ -1,8 +1,8 @@
 """Builders for tests: valid identities and workers brought to a given step through the API."""
 from datetime import timedelta
 
-from app.services.identity import id_check_character
-from app.services.timeutil import local_today
+from app.services.people.identity import id_check_character
+from app.services.platform.timeutil import local_today
 
 PRIVACY_VERSION = "2020-02-v1"
 
@@ -87,7 +87,7 @@ STAFF_PASSWORD = "correct-horse-battery"
 
 def make_staff(client, username="yongning", role="county_operator", **scope):
     """Create a staff account (county operator of 永宁县 by default) and log in; returns auth headers."""
-    from app.services import staff
+    from app.services.accounts import staff
 
     if role in ("county_operator", "transport_operator") and "county_code" not in scope:
         scope["county_code"] = "640121"
@@ -122,8 +122,8 @@ def publish_trip(client, passengers=4, start=0, staff_headers=None, **applicatio
     Returns a dict: staff (headers), trip (console view), riders [{headers, application_id,
     worker_id}], captain and vice (the riders who hold those roles).
     """
-    from app.services import signing
-    from app.services.timeutil import local_today
+    from app.services.credentials import signing
+    from app.services.platform.timeutil import local_today
 
     signing.ensure_key()
     staff_headers = staff_headers or make_staff(client, f"ops{start}")
@@ -168,7 +168,7 @@ def depart(trip_id, minutes_ago=60):
 
     from app.extensions import db
     from app.models import Trip
-    from app.services.timeutil import LOCAL_ZONE
+    from app.services.platform.timeutil import LOCAL_ZONE
 
     moment = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).astimezone(LOCAL_ZONE).replace(second=0,
                                                                                                 microsecond=0)

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from app import create_app
+from app.crypto import generate_key
 from app.extensions import db, limiter
-from app.services.crypto import generate_key
-from app.services.reference_data import load_reference_data
+from app.services.office.reference_data import load_reference_data
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Checkpoint, EnterpriseJob
-from app.services import signing
-from app.services.timeutil import local_today
+from app.services.credentials import signing
+from app.services.platform.timeutil import local_today
 from tests.builders import make_id_number, make_mobile, make_staff, make_worker, qr_of, scan_body, submit_application
 from tests.console.roster_helpers import ROSTER, enterprise, returnee
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.access_log import escape
-from app.services.crypto import generate_key
+from app.crypto import generate_key
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCESS_LINE = re.compile(r'^127\.0\.0\.1 "GET [^"]* HTTP/1\.1" \d{3} \d+ \d+ms rid=([0-9a-f]{32})$')

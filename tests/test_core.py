@@ -5,10 +5,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import LargeBinary, func, select, text
 
 from app.config import ConfigError, finalize, from_environment
+from app.crypto import FieldCipher
 from app.extensions import db
 from app.models import Checkpoint, County, Enterprise, Park
-from app.services.crypto import FieldCipher
-from app.services.reference_data import load_reference_data
+from app.services.office.reference_data import load_reference_data
 
 
 def test_production_refuses_default_secrets(make_app):

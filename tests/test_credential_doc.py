@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from app.services import credentials
+from app.services.credentials import credentials
 
 DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "credential.md"
 TEST_SEED = bytes(range(32))
@@ -85,7 +85,7 @@ def test_byte_layout_in_the_doc_matches_the_bytes():
 
 
 def test_trust_list_example_has_the_fields_keys_answers(client):
-    from app.services import signing
+    from app.services.credentials import signing
 
     signing.ensure_key()
     served = client.get("/api/checkin/v1/keys").json

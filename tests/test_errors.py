@@ -40,7 +40,7 @@ def test_body_that_is_not_an_object_is_422(client):
 
 def test_unexpected_exception_is_json_500_without_details(make_app, monkeypatch):
     app = make_app()
-    from app.services import privacy
+    from app.services.people import privacy
 
     def explode():
         raise RuntimeError("secret internal detail")

@@ -13,8 +13,8 @@ from sqlalchemy import text
 from app.config import ConfigError, finalize
 from app.extensions import db, limiter, redis_client
 from app.redis_breaker import breaker_of
-from app.services import cache, tokens
-from app.services.wechat import TokenStorage
+from app.services.platform import cache, tokens
+from app.services.platform.wechat import TokenStorage
 from tests.builders import login
 
 

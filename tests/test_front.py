@@ -114,7 +114,7 @@ def test_malformed_request_id_is_replaced(client, sent):
 
 def test_unexpected_error_returns_its_request_id(make_app, monkeypatch):
     app = make_app()
-    from app.services import privacy
+    from app.services.people import privacy
 
     monkeypatch.setattr(privacy, "notice", lambda: 1 / 0)
     with app.app_context():

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db, limiter
-from app.services.identity import id_check_character
-from app.services.reference_data import load_reference_data
+from app.services.office.reference_data import load_reference_data
+from app.services.people.identity import id_check_character
 from tests.builders import make_id_number
 from tests.conftest import _empty_tables, _test_config
 from tests.id_exposure_flow import run_flow

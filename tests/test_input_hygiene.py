@@ -73,7 +73,7 @@ def test_a_new_privacy_notice_needs_new_consent(make_app):
     app = make_app()
     client = app.test_client()
     with app.app_context():
-        from app.services.reference_data import load_reference_data
+        from app.services.office.reference_data import load_reference_data
 
         load_reference_data()
         headers = make_worker(client)
@@ -99,7 +99,7 @@ def test_profile_changes_are_rate_limited_per_token(make_app):
 
 
 def test_under_age_id_is_refused(client):
-    from app.services.timeutil import local_today
+    from app.services.platform.timeutil import local_today
 
     headers = login(client)
     born = local_today().replace(year=local_today().year - 10)

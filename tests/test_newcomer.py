@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Checkpoint, SigningKey, StaffUser
-from app.services import signing
-from app.services.timeutil import local_today
+from app.services.credentials import signing
+from app.services.platform.timeutil import local_today
 from checkin import offline as offline_cli
 from tests.builders import approved_applications, make_staff, publish_trip
 from tests.checkin.test_offline import bundle_of, save_keys

@@ -30,7 +30,7 @@ def test_secrets_appear_nowhere_in_plain_text(make_app, caplog):
     body = profile(mobile="13987654321")
     bodies = []
     with app.app_context(), caplog.at_level(logging.DEBUG), responses.RequestsMock() as wechat:
-        from app.services.reference_data import load_reference_data
+        from app.services.office.reference_data import load_reference_data
 
         load_reference_data()
         wechat.get("https://api.weixin.qq.com/cgi-bin/token", json={"access_token": "AT", "expires_in": 7200})
@@ -60,7 +60,7 @@ def test_concurrent_submissions_make_one_application(make_app, backend, n_thread
         pytest.skip("concurrent writers only race on MariaDB")
     app = make_app()
     with app.app_context():
-        from app.services.reference_data import load_reference_data
+        from app.services.office.reference_data import load_reference_data
 
         load_reference_data()
         headers = make_worker(app.test_client())
@@ -88,7 +88,7 @@ def test_concurrent_claims_of_one_id_number_leave_one_owner(make_app, backend):
         pytest.skip("concurrent writers only race on MariaDB")
     app = make_app()
     with app.app_context():
-        from app.services.reference_data import load_reference_data
+        from app.services.office.reference_data import load_reference_data
 
         load_reference_data()
         tokens = [login(app.test_client(), f"w{i}") for i in range(4)]
@@ -115,7 +115,7 @@ def test_concurrent_claims_of_one_id_number_leave_one_owner(make_app, backend):
 
 
 def test_database_keeps_one_active_application_even_if_the_check_is_raced(client, monkeypatch):
-    from app.services import applications
+    from app.services.transport import applications
 
     headers = make_worker(client)
     assert client.post("/api/mp/v1/applications", json=application(), headers=headers).status_code == 201
@@ -130,7 +130,7 @@ def test_database_keeps_one_active_application_even_if_the_check_is_raced(client
 
 
 def test_database_keeps_one_owner_per_id_number_even_if_the_check_is_raced(client, monkeypatch):
-    from app.services import workers
+    from app.services.people import workers
 
     first, second = login(client, "first"), login(client, "second")
     assert client.put("/api/mp/v1/me", json=profile(0), headers=first).status_code == 200

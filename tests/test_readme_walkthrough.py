@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from app.services.crypto import generate_key
+from app.crypto import generate_key
 from tests import walkthrough
 
 ROOT = walkthrough.ROOT

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Checkpoint, Enterprise
-from app.services.timeutil import iso_local
+from app.services.platform.timeutil import iso_local
 from tests.builders import make_id_number, make_staff, publish_trip, qr_of, scan_body
 
 # An ISO 8601 date-time (a date alone, "2020-02-24", is a Beijing date and carries no offset).

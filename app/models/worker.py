@@ -4,9 +4,9 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app import crypto
 from app.extensions import db
 from app.models.base import BINARY_TEXT, utcnow
-from app.services import crypto
 
 BIRTH_DATE_CONTEXT = "worker.birth_date"
 

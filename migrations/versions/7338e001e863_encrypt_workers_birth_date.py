@@ -26,7 +26,7 @@ _WORKERS = sa.table("workers", sa.column("id", sa.Integer), sa.column("birth_dat
 
 def _cipher():
     # The migration runs inside the app (flask db upgrade), so the key is the one the app reads with.
-    from app.services import crypto
+    from app import crypto
 
     return crypto.cipher()
 

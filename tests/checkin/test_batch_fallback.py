@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent, Trip
-from app.services import checkin, checkin_batch
+from app.services.scanning import checkin, checkin_batch
 from tests.builders import publish_trip, qr_of, scan_body
 from tests.checkin.test_batch_as_of import _railway_officer, ago, history, stored, upload
 from tests.checkin.test_scans import SCANS, passenger

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, Revocation, Seat, Trip
-from app.services import closing
-from app.services.timeutil import local_today
+from app.services.platform.timeutil import local_today
+from app.services.scanning import closing
 from tests.builders import close_trip, depart, make_staff, publish_trip, qr_of, scan_body
 from tests.checkin.test_scans import SCANS
 

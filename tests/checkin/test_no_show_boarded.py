@@ -4,8 +4,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Application, Revocation, Seat
-from app.services import checkin, checkin_batch
-from app.services.timeutil import local_today
+from app.services.platform.timeutil import local_today
+from app.services.scanning import checkin, checkin_batch
 from tests.builders import application, close_trip, depart, publish_trip, qr_of, scan_body
 from tests.checkin.test_batch_as_of import ago, stored, upload
 from tests.checkin.test_batch_fallback import refuse_the_next_insert

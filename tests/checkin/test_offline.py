@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import ScanEvent
-from app.services import credentials
-from app.services.bundles import canonical, decide_offline, verify_bundle
+from app.services.credentials import credentials
+from app.services.scanning.bundles import canonical, decide_offline, verify_bundle
 from checkin import offline as offline_cli
 from tests.builders import close_trip, depart, publish_trip, qr_of, scan_body
 from tests.checkin.test_scans import passenger

@@ -9,7 +9,7 @@ from tests.checkin.test_scans import SCANS, passenger, trip  # noqa: F401  (fixt
 
 def test_retiring_the_key_stops_its_qr_codes_today(client, trip):  # noqa: F811
     qr = qr_of(client, passenger(trip), trip["trip"]["id"])
-    from app.services.credentials import decode_credential
+    from app.services.credentials.credentials import decode_credential
 
     kid = decode_credential(qr)[0].kid
     runner = client.application.test_cli_runner()

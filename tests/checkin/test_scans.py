@@ -7,8 +7,17 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent
-from tests.builders import (application, close_trip, depart, make_staff, make_worker, profile, publish_trip, qr_of,
-                            scan_body)
+from tests.builders import (
+    application,
+    close_trip,
+    depart,
+    make_staff,
+    make_worker,
+    profile,
+    publish_trip,
+    qr_of,
+    scan_body,
+)
 
 SCANS = "/api/checkin/v1/scans"
 
@@ -193,7 +202,7 @@ def test_two_scanners_boarding_one_seat_at_once_make_one_boarding(make_app, back
         pytest.skip("concurrent writers only race on MariaDB")
     app = make_app()
     with app.app_context():
-        from app.services.reference_data import load_reference_data
+        from app.services.office.reference_data import load_reference_data
 
         load_reference_data()
         trip = publish_trip(app.test_client(), passengers=4)

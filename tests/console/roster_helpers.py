@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Checkpoint, Enterprise
-from app.services.timeutil import local_today
+from app.services.platform.timeutil import local_today
 from tests.builders import make_id_number, make_mobile, make_staff, publish_trip, qr_of, scan_body
 
 ROSTER = "/api/console/v1/enterprises/{}/roster"

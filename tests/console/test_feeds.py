@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Checkpoint, Enterprise, RosterEntry, StaffUser, Worker
-from app.services.timeutil import local_today
+from app.services.platform.timeutil import local_today
 from tests.builders import make_staff, make_worker, publish_trip, qr_of, scan_body
 
 ISOLATION = "/api/console/v1/feeds/isolation"

@@ -1,7 +1,7 @@
 """Field-level rights: every field of every console PATCH, written by every role.
 
 The expectations are spelled here from the README's role table, apart from the rights table
-(`app/services/field_rights.py`) they check; a field added to a PATCH schema without a row in
+(`app/services/platform/field_rights.py`) they check; a field added to a PATCH schema without a row in
 that table fails `test_the_rights_table_names_exactly_the_fields_of_each_patch`.
 """
 from datetime import UTC, datetime, timedelta
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Checkpoint, Enterprise, Park, Trip
 from app.models.staff import ROLES
-from app.services import field_rights
+from app.services.platform import field_rights
 from console import enterprise_schemas, office_schemas, schemas
 from tests.builders import make_staff, publish_trip
 

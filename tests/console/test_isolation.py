@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder
-from app.services.timeutil import local_today
+from app.services.platform.timeutil import local_today
 from tests.builders import make_staff
 from tests.console.roster_helpers import ROSTER, XIXIA, hr, inbound_trip, passengers, register, scan
 

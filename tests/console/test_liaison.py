@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, Enterprise, LiaisonUnit
-from app.services.exports import XLSX_MIMETYPE
+from app.services.platform.exports import XLSX_MIMETYPE
 from tests.builders import make_staff
 from tests.test_privacy import _all_stored_text
 

@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Application, AuditLog, Plan, Revocation, Seat
-from app.services.timeutil import local_today
+from app.services.platform.timeutil import local_today
 from tests.builders import approved_applications, make_staff, make_worker, submit_application
 
 BUS = {"name": "大客车", "seats": 10, "count": 20}

@@ -6,13 +6,13 @@ from sqlalchemy import event, func, select
 
 from app.extensions import db
 from app.models import AuditLog, HealthEvent, RosterEntry, Worker
-from app.services.timeutil import local_today
+from app.services.platform.timeutil import local_today
 from tests.builders import close_trip, depart, make_id_number, make_staff, make_worker, profile, qr_of, scan_body
 from tests.console.roster_helpers import (
-    checkpoint_id,
     ROSTER,
     XIXIA,
     YONGNING,
+    checkpoint_id,
     enterprise,
     hr,
     inbound_trip,

@@ -6,10 +6,19 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog
-from app.services.timeutil import local_today
+from app.services.platform.timeutil import local_today
 from tests.builders import make_staff
-from tests.console.roster_helpers import (ROSTER, XIXIA, YONGNING, checkpoint_id, hr, inbound_trip, register,
-                                          returnee, scan)
+from tests.console.roster_helpers import (
+    ROSTER,
+    XIXIA,
+    YONGNING,
+    checkpoint_id,
+    hr,
+    inbound_trip,
+    register,
+    returnee,
+    scan,
+)
 
 ATTACHMENT3 = "/api/console/v1/exports/attachment3.xlsx"
 ISOLATION = "/api/console/v1/isolation-orders.xlsx"

@@ -33,7 +33,7 @@ def mariadb_app(make_app, backend):
         pytest.skip("concurrent writers only race on MariaDB")
     app = make_app()
     with app.app_context():
-        from app.services.reference_data import load_reference_data
+        from app.services.office.reference_data import load_reference_data
 
         load_reference_data()
     return app

@@ -5,7 +5,7 @@ from sqlalchemy import select, update
 from app.errors import Conflict, Invalid
 from app.extensions import db
 from app.models import Enterprise, StaffUser
-from app.services import staff
+from app.services.accounts import staff
 from tests.builders import STAFF_PASSWORD, auth, make_staff
 
 
@@ -101,7 +101,7 @@ def test_the_delay_grows_with_each_failure_and_a_success_clears_it(client, app):
 
 
 def test_delays_double_up_to_the_lock_minutes(app):
-    from app.services.login_throttle import delay_after
+    from app.services.accounts.login_throttle import delay_after
 
     limit = app.config["STAFF_MAX_FAILED_LOGINS"]
     assert [delay_after(n) for n in range(limit - 1, limit + 4)] == [0, 1, 2, 4, 8]

@@ -6,9 +6,18 @@ from sqlalchemy import delete, select
 
 from app.extensions import db
 from app.models import Application, Enterprise, EnterpriseJob, Park
-from app.services.timeutil import local_today
-from tests.builders import (close_trip, depart, make_staff, make_worker, profile, publish_trip, qr_of, scan_body,
-                            submit_application)
+from app.services.platform.timeutil import local_today
+from tests.builders import (
+    close_trip,
+    depart,
+    make_staff,
+    make_worker,
+    profile,
+    publish_trip,
+    qr_of,
+    scan_body,
+    submit_application,
+)
 from tests.console.roster_helpers import ROSTER, hr, register
 
 STATS = "/api/console/v1/stats"
@@ -223,8 +232,9 @@ def test_the_dashboard_counts_abnormal_follow_ups_as_assess_judges_them(client):
 
     from app.models import HealthEvent, Worker
     from app.models.base import utcnow
-    from app.services import health, stats
-    from app.services.health_rules import assess
+    from app.services.office import stats
+    from app.services.people import health
+    from app.services.people.health_rules import assess
 
     make_worker(client, "grid", n=9)
     worker_id = db.session.scalar(select(Worker.id))

@@ -102,7 +102,7 @@ def test_two_clerks_cannot_overshoot_the_shortage(make_app, backend):
         pytest.skip("concurrent writers only race on MariaDB")
     app = make_app()
     with app.app_context():
-        from app.services.reference_data import load_reference_data
+        from app.services.office.reference_data import load_reference_data
 
         load_reference_data()
         client = app.test_client()

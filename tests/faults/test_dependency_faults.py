@@ -68,8 +68,8 @@ def _passengers(database_url, redis_url, data_key):
 
     from app import create_app
     from app.extensions import db
-    from app.services import signing
-    from app.services.reference_data import load_reference_data
+    from app.services.credentials import signing
+    from app.services.office.reference_data import load_reference_data
     from bench.scan_bench import make_passengers
 
     app = create_app({"APP_ENV": "testing", "SQLALCHEMY_DATABASE_URI": database_url, "REDIS_URL": redis_url,

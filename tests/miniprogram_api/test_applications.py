@@ -3,11 +3,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from app import crypto
 from app.extensions import db
 from app.models import Application, HealthEvent
 from app.models.base import utcnow
-from app.services import crypto
-from app.services.timeutil import local_today
+from app.services.platform.timeutil import local_today
 from tests.builders import application, declare_health, login, make_worker, profile
 
 

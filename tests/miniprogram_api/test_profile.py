@@ -1,9 +1,9 @@
 """The worker's profile: consent first, validation, masking, encryption at rest, one ID per worker."""
 from sqlalchemy import select
 
+from app import crypto
 from app.extensions import db
 from app.models import Worker
-from app.services import crypto
 from tests.builders import PRIVACY_VERSION, login, make_id_number, profile
 
 

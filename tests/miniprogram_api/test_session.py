@@ -6,12 +6,12 @@ import pytest
 import requests
 import responses
 from sqlalchemy import select
+from wechatpy.session.memorystorage import MemoryStorage
 
+from app import crypto
 from app.extensions import db
 from app.models import AuthToken, Worker
 from app.models.base import utcnow
-from app.services import crypto
-from wechatpy.session.memorystorage import MemoryStorage
 from tests.builders import auth, login
 
 TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/token"

@@ -8,10 +8,11 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import select
 
+from app import crypto
 from app.extensions import db
 from app.models import AuditLog, SigningKey
-from app.services import credentials, crypto, signing
-from app.services.timeutil import local_today
+from app.services.credentials import credentials, signing
+from app.services.platform.timeutil import local_today
 from tests.builders import approved_applications, make_staff, make_worker, profile
 
 

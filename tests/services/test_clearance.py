@@ -4,9 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from app.services.clearance import decide_clearance
-from app.services.health_rules import HealthRules, Observation
-from app.services.timeutil import LOCAL_ZONE
+from app.services.people.clearance import decide_clearance
+from app.services.people.health_rules import HealthRules, Observation
+from app.services.platform.timeutil import LOCAL_ZONE
 
 RULES = HealthRules(fever_threshold=Decimal("37.3"), observation_days=14, high_risk_areas=("湖北",))
 ARRIVED = date(2020, 2, 20)

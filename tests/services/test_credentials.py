@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from app.services.credentials import (
+from app.services.credentials.credentials import (
     PREFIX,
     CredentialPayload,
     TrustedKey,

@@ -2,7 +2,7 @@
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from app.services.crypto import FieldCipher, generate_key
+from app.crypto import FieldCipher, generate_key
 
 
 def test_round_trip_and_no_plaintext_in_ciphertext():

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from app.services.health_rules import HealthRules, Observation, derive_status, fold, settle
+from app.services.people.health_rules import HealthRules, Observation, derive_status, fold, settle
 
 RULES = HealthRules(fever_threshold=Decimal("37.3"), observation_days=14, high_risk_areas=("湖北", "武汉"))
 T0 = datetime(2020, 2, 24, 8, 0)

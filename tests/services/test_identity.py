@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.services.identity import (
+from app.services.people.identity import (
     InvalidIdentity,
     id_check_character,
     mask_id_number,

@@ -9,8 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.services.planning import (
-    Candidate, VehicleType, choose_crew, lower_bound, plan_vehicles, usable_capacity,
+from app.services.transport.planning import (
+    Candidate,
+    VehicleType,
+    choose_crew,
+    lower_bound,
+    plan_vehicles,
+    usable_capacity,
 )
 
 D0 = date(2020, 2, 20)

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, insert, select
 
 from app.extensions import db
 from app.models import ScanEvent
-from app.services.precompiled import Precompiled
+from app.services.scanning.precompiled import Precompiled
 
 _SCANS = ScanEvent.__table__
 _COLUMNS = ("client_event_id", "kind", "mode", "scanned_at", "received_at", "device_id", "actor_kind", "actor_id",

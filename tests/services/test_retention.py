@@ -6,7 +6,7 @@ from sqlalchemy import func, select, update
 from app.extensions import db
 from app.models import Application, AuthToken, HealthEvent, Worker
 from app.models.base import utcnow
-from app.services.retention import purge_expired
+from app.services.office.retention import purge_expired
 from tests.builders import application, make_worker
 
 
@@ -112,7 +112,7 @@ def test_returnees_registered_by_hr_are_erased_too_unless_registered_recently(cl
 
 def test_an_erased_passengers_trip_stays_without_their_health_or_addresses(client, app):
     from app.models import IsolationOrder, ScanEvent, Trip
-    from app.services import manifests
+    from app.services.scanning import manifests
     from tests.builders import publish_trip, qr_of, scan_body
 
     trip = publish_trip(client, passengers=3)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import HealthEvent, Seat
 from app.models.base import utcnow
-from app.services import seat_facts
+from app.services.scanning import seat_facts
 from tests.builders import publish_trip
 
 

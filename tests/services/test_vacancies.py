@@ -5,7 +5,7 @@ from sqlalchemy import select
 from app.errors import Conflict, Forbidden, Invalid
 from app.extensions import db
 from app.models import EnterpriseJob, Park, StaffUser, Worker
-from app.services import enterprises, vacancies
+from app.services.employment import enterprises, vacancies
 
 
 def test_suggestions_rank_job_before_place_and_say_why(app):

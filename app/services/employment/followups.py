@@ -1,0 +1,107 @@
+"""Daily follow-ups (随访): HR's health check of a returnee on its roster during observation.
+
+Each check is a `follow_up` HealthEvent in the shared record, at most one per returnee and
+(Beijing) day. An abnormal one — a temperature at or above the fever threshold, or any
+symptom — opens a pending isolation order for a health officer to decide.
+"""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.errors import Conflict, Invalid
+from app.extensions import db
+from app.models import HealthEvent, IsolationOrder, Worker
+from app.models.base import utcnow
+from app.services.employment import roster
+from app.services.people import health
+from app.services.people.clearance import OPEN_ORDER_STATUSES
+from app.services.people.health_rules import SYMPTOMS, assess
+from app.services.platform.timeutil import local_day, local_today, utc_at
+
+RECORDERS = ("admin", "enterprise_hr")
+
+
+def record(staff, enterprise_id, worker_id, data):
+    """Record one day's follow-up of a returnee on the enterprise's roster and commit.
+
+    Args:
+        data: date (default today), temperature, symptoms (codes of SYMPTOMS), note.
+    Returns (event, its local day, abnormal, isolation order or None). Raises NotFound (enterprise or
+    returnee out of scope), Invalid (a day in the future or before arrival, unknown symptom),
+    Conflict (returnee_not_arrived, follow_up_exists for a second check the same day).
+    """
+    enterprise = roster.enterprise_in_scope(staff, enterprise_id, RECORDERS)
+    row = roster.row_of(enterprise.id, worker_id)
+    day = data.get("date") or local_today()
+    _check(row, day, data.get("symptoms") or [])
+    # Serialize follow-ups of one worker, so two clerks cannot both record the same day.
+    db.session.get(Worker, worker_id, with_for_update=True, populate_existing=True)
+    if _on_day(worker_id, day) is not None:
+        raise Conflict("follow_up_exists", f"该返岗人员{day.isoformat()}已有随访记录，每天只记录一次",
+                       fields={"date": "当天已随访"})
+    now = utcnow()
+    occurred = now if day == local_today() else utc_at(day, 12)  # a past day's check is dated at its noon
+    event = HealthEvent(worker_id=worker_id, kind="follow_up", occurred_at=occurred, recorded_at=now,
+                        temperature=health.reading(data["temperature"]),
+                        symptoms=sorted(set(data.get("symptoms") or [])), note=data.get("note"),
+                        actor_kind="staff", actor_id=staff.id, location=enterprise.name[:128])
+    db.session.add(event)
+    db.session.flush()
+    status, reason, _ = assess(health.to_observation(event), health.rules())
+    order = None
+    if status == "red":
+        order = _open_pending(worker_id, reason, event)
+    db.session.commit()
+    return event, day, status == "red", order
+
+
+def _check(row, day, symptoms):
+    if row.arrived_on is None:
+        raise Conflict("returnee_not_arrived", "该人员尚未到达，不能随访")
+    errors = {}
+    if day > local_today():
+        errors["date"] = "随访日期不能晚于今天"
+    elif day < row.arrived_on:
+        errors["date"] = f"随访日期不能早于返回日期 {row.arrived_on.isoformat()}"
+    unknown = [code for code in symptoms if code not in SYMPTOMS]
+    if unknown:
+        errors["symptoms"] = "可选：" + "、".join(SYMPTOMS)
+    if errors:
+        raise Invalid("validation_error", "随访信息有误", fields=errors)
+
+
+def _on_day(worker_id, day):
+    """The worker's follow-up of a Beijing-time day, or None.
+
+    A locking read: on MariaDB it sees what a concurrent request committed while we waited
+    for the worker's lock, where a plain read would answer from this transaction's snapshot.
+    """
+    start = utc_at(day)
+    return db.session.scalar(select(HealthEvent.id).where(
+        HealthEvent.worker_id == worker_id, HealthEvent.kind == "follow_up",
+        HealthEvent.occurred_at >= start, HealthEvent.occurred_at < start + timedelta(days=1))
+        .limit(1).with_for_update())
+
+
+def _open_pending(worker_id, reason, event):
+    """A pending isolation order for an abnormal follow-up, unless one is open already (then that one)."""
+    open_order = db.session.scalar(select(IsolationOrder).where(
+        IsolationOrder.worker_id == worker_id, IsolationOrder.status.in_(OPEN_ORDER_STATUSES)).with_for_update())
+    if open_order is not None:
+        return open_order
+    order = IsolationOrder(worker_id=worker_id, reason=reason, health_event_id=event.id)
+    db.session.add(order)
+    db.session.flush()
+    return order
+
+
+def list_for(staff, enterprise_id, worker_id):
+    """A returnee's follow-ups, newest first, each as (event, local day, abnormal)."""
+    enterprise = roster.enterprise_in_scope(staff, enterprise_id)
+    roster.row_of(enterprise.id, worker_id)
+    rules = health.rules()
+    events = db.session.scalars(select(HealthEvent).where(
+        HealthEvent.worker_id == worker_id, HealthEvent.kind == "follow_up")
+        .order_by(HealthEvent.occurred_at.desc(), HealthEvent.id.desc())).all()
+    return [(event, local_day(event.occurred_at), assess(health.to_observation(event), rules)[0] == "red")
+            for event in events]

@@ -1,0 +1,108 @@
+"""Retention: personal data is kept for RETENTION_DAYS, then erased (`flask purge-expired`)."""
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, null, or_, select, update
+
+from app.extensions import db
+from app.models import (
+    Application,
+    AuthToken,
+    HealthEvent,
+    IsolationOrder,
+    RosterEntry,
+    ScanEvent,
+    Seat,
+    VacancyInterest,
+    Worker,
+)
+from app.models.application import ACTIVE_STATUSES
+from app.models.base import utcnow
+
+# Erased from an idle worker's row; the openid too: one who comes back is a new worker, not this row reattached.
+_PERSONAL_FIELDS = (
+    "openid", "name", "id_number_cipher", "id_number_index", "id_number_mask", "gender", "birth_date_cipher",
+    "mobile_cipher", "mobile_index", "mobile_mask", "hometown_county", "hometown_township",
+    "current_address", "skills", "job_intention", "employer_id", "employer_name",
+    "session_key_cipher", "consent_version", "consent_at",
+)
+
+
+def purge_expired(dry_run=False):
+    """Erase what is past the retention period and commit; returns counts per kind.
+
+    - closed applications (rejected, travelled, cancelled) untouched for RETENTION_DAYS; one that
+      any seat refers to stays (seats keep the trips' history), emptied of its addresses, the
+      employer's contact phone and the reason given for its status;
+    - expired or long-revoked tokens;
+    - idle workers (no login or profile change within the period, no application left, no
+      isolation order still open, no recent roster registration, and consent given or
+      registered by an employer): their personal fields and WeChat openid, and their whole
+      health record, with the isolation orders, roster entries and vacancy interests that hang
+      on it. A record is never cut piecemeal, since the current status is derived from all of it.
+      Their scans stay as the trips' history, emptied of temperature, symptoms, location and the
+      stored answer (masked name, ID last four, health status); what stays (kind, times, seat,
+      verdict and its reason) belongs to a row that no longer says who it was.
+    """
+    cutoff = utcnow() - timedelta(days=current_app.config["RETENTION_DAYS"])
+    counts = _expire_applications(cutoff, dry_run)
+    dead_tokens = or_(AuthToken.expires_at < utcnow(), AuthToken.revoked_at < cutoff)
+    counts["auth_tokens"] = _count(AuthToken, dead_tokens)
+    if not dry_run:
+        db.session.execute(delete(AuthToken).where(dead_tokens))
+    counts.update(_erase_idle_workers(cutoff, dry_run))
+    if not dry_run:
+        db.session.commit()
+    return counts
+
+
+def _closed(cutoff):
+    return (Application.updated_at < cutoff) & Application.status.not_in(ACTIVE_STATUSES)
+
+
+def _expire_applications(cutoff, dry_run):
+    closed = _closed(cutoff)
+    seated = select(Seat.id).where(Seat.application_id == Application.id).exists()  # seats refer to it
+    # An emptied application has "" for its required destination address: not counted again in a later run.
+    counts = {"applications": _count(Application, closed & ~seated),
+              "applications_emptied": _count(Application, closed & seated & (Application.destination_address != ""))}
+    if not dry_run:
+        db.session.execute(delete(Application).where(closed & ~seated))
+        # updated_at kept: an emptied application stays closed and old, so its worker can still be erased.
+        db.session.execute(update(Application).where(closed & seated).values(
+            origin_address=None, destination_address="", employer_contact_cipher=None, employer_contact_mask=None,
+            status_reason=None, updated_at=Application.updated_at))
+    return counts
+
+
+def _erase_idle_workers(cutoff, dry_run):
+    # Applications purged in this run do not count, so a worker whose last one goes is erased too.
+    has_application = select(Application.id).where(Application.worker_id == Worker.id, ~_closed(cutoff)).exists()
+    last_seen = func.coalesce(Worker.last_login_at, Worker.updated_at)
+    open_order = select(IsolationOrder.id).where(IsolationOrder.worker_id == Worker.id,
+                                                 IsolationOrder.status.in_(("pending", "active"))).exists()
+    # A recent registration on an enterprise's roster (零散返岗) is a recent use of the data too.
+    on_roster = select(RosterEntry.id).where(RosterEntry.worker_id == Worker.id, RosterEntry.created_at >= cutoff)
+    idle = ((Worker.updated_at < cutoff) & (last_seen < cutoff) & ~has_application & ~open_order
+            & ~on_roster.exists())
+    # Someone who logged in and never consented still left an openid and a session key; someone
+    # HR registered never logged in at all, their employer gave their data.
+    idle &= or_(Worker.consent_version.is_not(None), Worker.session_key_cipher.is_not(None),
+                Worker.registered_by.is_not(None) & Worker.id_number_cipher.is_not(None))
+    idle_ids = db.session.scalars(select(Worker.id).where(idle)).all()
+    if not idle_ids:
+        return {"workers": 0, "health_events": 0, "scan_events": 0}
+    counts = {"workers": len(idle_ids), "health_events": _count(HealthEvent, HealthEvent.worker_id.in_(idle_ids)),
+              "scan_events": _count(ScanEvent, ScanEvent.worker_id.in_(idle_ids))}
+    if not dry_run:
+        # Orders point at health events, so they go first.
+        for model in (IsolationOrder, RosterEntry, VacancyInterest, HealthEvent):
+            db.session.execute(delete(model).where(model.worker_id.in_(idle_ids)))
+        db.session.execute(update(ScanEvent).where(ScanEvent.worker_id.in_(idle_ids))
+                           .values(temperature=None, symptoms=null(), location=None, answer={}))
+        db.session.execute(update(Worker).where(Worker.id.in_(idle_ids)).values(dict.fromkeys(_PERSONAL_FIELDS)))
+    return counts
+
+
+def _count(model, condition):
+    return db.session.scalar(select(func.count()).select_from(model).where(condition))

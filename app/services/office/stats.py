@@ -1,0 +1,281 @@
+"""The office's dashboard (数据看板): applications, trips, passengers, check-in, health and vacancies.
+
+Every figure comes from a GROUP BY query (seven at most, whatever the volume), the same on
+SQLite and MariaDB. Days are Beijing days: timestamps are stored in UTC and shifted by
++8 hours in SQL (China has kept UTC+8 without daylight saving since 1991).
+
+Isolation orders and follow-ups belong to a county as the isolation list has them
+(`isolation.workers_of_county`), so a county's dashboard and list agree; scans and trips
+belong to the trip's county.
+
+Who sees what: admin everything; county_operator its county; park_operator its park;
+health_officer its county, or everything when it has none. Enterprise HR, transport and
+checkpoint staff have their own views and get 403.
+"""
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from app.errors import Forbidden, Invalid
+from app.extensions import db
+from app.models import Application, Enterprise, EnterpriseJob, HealthEvent, IsolationOrder, Park, ScanEvent, Seat, Trip
+from app.models.application import DIRECTIONS
+from app.models.application import STATUSES as APPLICATION_STATUSES
+from app.models.transport import TRIP_STATUSES, counted_seats
+from app.services.employment.isolation import STATUSES as ORDER_STATUSES
+from app.services.employment.isolation import workers_of_county, workers_of_park
+from app.services.people import health
+from app.services.platform import scope
+from app.services.platform.timeutil import utc_at
+from app.services.scanning.manifests import SEAT_STATUSES
+
+VIEWERS = ("admin", "county_operator", "park_operator", "health_officer")
+NO_COUNTY = "none"  # by_county key of a park's trips, which may carry no county
+ANOMALY_SOURCES = ("scan", "follow_up")
+
+
+class local_day(FunctionElement):  # noqa: N801  (reads as a SQL function)
+    """The Beijing calendar day (a date) of a naive-UTC timestamp column."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element, compiler, **kw):
+    return "date(%s, '+8 hours')" % compiler.process(element.clauses, **kw)
+
+
+@compiles(local_day, "mysql")
+@compiles(local_day, "mariadb")
+def _local_day_mysql(element, compiler, **kw):
+    return "DATE(DATE_ADD(%s, INTERVAL 8 HOUR))" % compiler.process(element.clauses, **kw)
+
+
+@dataclass(frozen=True)
+class Area:
+    """What a dashboard or feed covers: a county and/or a park (None: no restriction), and a UTC window."""
+
+    county: str | None = None
+    park: int | None = None
+    date_from: object = None
+    date_to: object = None
+
+    @property
+    def since(self):
+        """Start of date_from in Beijing time, as naive UTC (or None)."""
+        return utc_at(self.date_from) if self.date_from else None
+
+    @property
+    def until(self):
+        """Start of the day after date_to in Beijing time, as naive UTC (or None): an exclusive bound."""
+        return utc_at(self.date_to + timedelta(days=1)) if self.date_to else None
+
+
+def area_for(staff, county=None, date_from=None, date_to=None, roles=VIEWERS):
+    """The Area a staff member may see, narrowed by the filters.
+
+    Raises Forbidden for other roles or a county outside the caller's own, Invalid when date_from > date_to.
+    """
+    scope.require_role(staff, roles)
+    if date_from and date_to and date_from > date_to:
+        raise Invalid("validation_error", "日期范围有误", fields={"date_to": "不能早于开始日期"})
+    if staff.role == "park_operator":
+        # A park's trips may carry no county: the park alone is the scope; a county filter may only name its own.
+        park_county = db.session.scalar(select(Park.county_code).where(Park.id == staff.park_id))
+        if county and county != park_county:
+            raise Forbidden("county_out_of_scope", "只能查看本园区的数据")
+        return Area(county=None, park=staff.park_id, date_from=date_from, date_to=date_to)
+    own = staff.county_code if staff.role in ("county_operator", "health_officer") else None
+    if own and county and county != own:
+        raise Forbidden("county_out_of_scope", "只能查看本县区的数据")
+    return Area(county=county or own, park=None, date_from=date_from, date_to=date_to)
+
+
+def worker_area_filter(query, worker_id, area):
+    """Restrict a query about a worker (column `worker_id`) to the workers of the area's county and park."""
+    if area.county is not None:
+        query = query.where(worker_id.in_(workers_of_county(area.county)))
+    if area.park is not None:
+        query = query.where(worker_id.in_(workers_of_park(area.park)))
+    return query
+
+
+def order_area_filter(query, area):
+    """Restrict an IsolationOrder query to an area: in a county, the orders of its workers, as the
+    isolation list has them; in a park, the orders of its trips or of workers it employs."""
+    if area.county is not None:
+        query = query.where(IsolationOrder.worker_id.in_(workers_of_county(area.county)))
+    if area.park is not None:
+        query = query.where(or_(IsolationOrder.trip_id.in_(select(Trip.id).where(Trip.park_id == area.park)),
+                                IsolationOrder.worker_id.in_(workers_of_park(area.park))))
+    return query
+
+
+def trip_area_filter(query, area):
+    """Restrict a query over Trip to an area."""
+    if area.county is not None:
+        query = query.where(Trip.county_code == area.county)
+    if area.park is not None:
+        query = query.where(Trip.park_id == area.park)
+    return query
+
+
+def dashboard(staff, county=None, date_from=None, date_to=None):
+    """The dashboard figures for the caller's area, filtered by county and Beijing dates (inclusive).
+
+    Applications count by the day they were submitted, trips and passengers by departure
+    date, scans and follow-ups by the day they were made, isolation orders by the day they
+    were opened; vacancies are the current figures, whatever the dates.
+    """
+    area = area_for(staff, county, date_from, date_to)
+    checkin, passengers = _passengers(area)
+    return {
+        "filters": {"county": area.county, "park_id": area.park, "date_from": date_from, "date_to": date_to},
+        "applications": _applications(area),
+        "trips": _trips(area),
+        "passengers": passengers,
+        "check_in": checkin,
+        "health": {**_anomalies(area), **_isolations(area)},
+        "vacancies": _vacancies(area),
+    }
+
+
+def _applications(area):
+    query = select(Application.status, Application.direction, Application.county_code,
+                   local_day(Application.created_at).label("day"), func.count())
+    if area.county is not None:
+        query = query.where(Application.county_code == area.county)
+    if area.park is not None:  # the park's enterprises, as scope.filter_applications has it
+        query = query.where(Application.employer_id.in_(select(Enterprise.id).where(Enterprise.park_id == area.park)))
+    query = _window(query, Application.created_at, area)
+    rows = db.session.execute(query.group_by(Application.status, Application.direction, Application.county_code,
+                                             "day")).all()
+    return _breakdown(rows, APPLICATION_STATUSES)
+
+
+def _breakdown(rows, statuses):
+    """Fold (status, direction, county, day, count) rows into a total and counts by each."""
+    by_status, by_direction, by_county, by_day = Counter(), Counter(), Counter(), Counter()
+    for status, direction, county, day, count in rows:
+        by_status[status] += count
+        by_direction[direction] += count
+        by_county[county or NO_COUNTY] += count
+        by_day[day.isoformat()] += count
+    return {"total": sum(by_status.values()),
+            "by_status": {name: by_status.get(name, 0) for name in statuses},
+            "by_direction": {name: by_direction.get(name, 0) for name in DIRECTIONS},
+            "by_county": dict(sorted(by_county.items())),
+            "by_day": [{"day": day, "count": count} for day, count in sorted(by_day.items())]}
+
+
+def _dated_trips(query, area):
+    query = trip_area_filter(query, area)
+    if area.date_from:
+        query = query.where(Trip.departure_date >= area.date_from)
+    if area.date_to:
+        query = query.where(Trip.departure_date <= area.date_to)
+    return query
+
+
+_TRIP_KEYS = (Trip.direction, Trip.county_code, Trip.departure_date)
+
+
+def _trips(area):
+    query = _dated_trips(select(Trip.status, *_TRIP_KEYS, func.count()), area)
+    return _breakdown(db.session.execute(query.group_by(Trip.status, *_TRIP_KEYS)).all(), TRIP_STATUSES)
+
+
+def _passengers(area):
+    """Seat statuses derived as manifests derives them, summed in SQL; seats revoked on closing as
+    no-shows still count as no-shows."""
+    in_area = _dated_trips(select(Trip.id), area)
+    passage = (select(ScanEvent.seat_id.label("seat_id"),
+                      func.max(case((ScanEvent.verdict == "isolate", 1), else_=0)).label("isolate"),
+                      func.max(case((ScanEvent.kind == "arrive", 1), else_=0)).label("arrive"),
+                      func.max(case((and_(ScanEvent.kind == "board", ScanEvent.verdict == "allow"), 1),
+                                    else_=0)).label("board"))
+               .where(ScanEvent.verdict != "deny", ScanEvent.seat_id.is_not(None), ScanEvent.trip_id.in_(in_area))
+               .group_by(ScanEvent.seat_id).subquery())
+    isolate, arrive, board = (func.coalesce(column, 0) for column in (passage.c.isolate, passage.c.arrive,
+                                                                       passage.c.board))
+    status = case((isolate == 1, "isolated"), (arrive == 1, "arrived"), (board == 1, "boarded"),
+                  (Trip.status.in_(("arrived", "closed")), "no_show"), else_="assigned")
+    seats = _dated_trips(counted_seats(
+        select(status.label("status"), board.label("board"), arrive.label("arrive"), *_TRIP_KEYS)
+        .select_from(Seat).join(Trip, Trip.id == Seat.trip_id)
+        .outerjoin(passage, passage.c.seat_id == Seat.id)), area).subquery()
+    keys = (seats.c.status, seats.c.board, seats.c.arrive, seats.c.direction, seats.c.county_code,
+            seats.c.departure_date)
+    rows = db.session.execute(select(*keys, func.count()).group_by(*keys)).all()
+    passengers = _breakdown([(name, direction, county, day, count)
+                             for name, _, _, direction, county, day, count in rows], SEAT_STATUSES)
+    boarded = sum(count for _, was_boarded, *_, count in rows if was_boarded)
+    arrived = sum(count for _, _, was_arrived, *_, count in rows if was_arrived)
+    return {"boarded": boarded, "arrived": arrived, "no_show": passengers["by_status"]["no_show"]}, passengers
+
+
+def _anomalies(area):
+    """Isolate verdicts at scans (by the scan's trip) and abnormal follow-ups (随访: a fever at or over
+    the threshold, or any symptom, as health_rules.assess judges one; by the worker), in one query.
+
+    The follow-up clause restates assess in SQL; a test over a grid of readings keeps the two in step."""
+    scans = (select(literal("scan").label("source"), ScanEvent.reason.label("reason"))
+             .join(Trip, Trip.id == ScanEvent.trip_id).where(ScanEvent.verdict == "isolate"))
+    scans = _window(trip_area_filter(scans, area), ScanEvent.scanned_at, area)
+    fever = HealthEvent.temperature >= health.rules().fever_threshold
+    # Follow-ups store their symptoms as a JSON list, "[]" when none: a listed one starts the text with '["'.
+    symptoms = cast(HealthEvent.symptoms, String).like('["%')
+    follow_ups = (select(literal("follow_up").label("source"), case((fever, "fever"), else_="symptoms").label("reason"))
+                  .where(HealthEvent.kind == "follow_up", or_(fever, symptoms)))
+    follow_ups = _window(worker_area_filter(follow_ups, HealthEvent.worker_id, area), HealthEvent.occurred_at, area)
+    both = union_all(scans, follow_ups).subquery()
+    rows = db.session.execute(select(both.c.source, both.c.reason, func.count())
+                              .group_by(both.c.source, both.c.reason)).all()
+    by_source, by_reason = Counter(), Counter()
+    for source, reason, count in rows:
+        by_source[source] += count
+        by_reason[reason] += count
+    return {"anomalies": sum(by_source.values()), "anomalies_by_reason": dict(sorted(by_reason.items())),
+            "anomalies_by_source": {name: by_source.get(name, 0) for name in ANOMALY_SOURCES}}
+
+
+def _window(query, column, area):
+    """Restrict a query to the area's Beijing dates by a naive-UTC timestamp column."""
+    if area.since:
+        query = query.where(column >= area.since)
+    if area.until:
+        query = query.where(column < area.until)
+    return query
+
+
+def _isolations(area):
+    query = _window(order_area_filter(select(IsolationOrder.status, IsolationOrder.kind, func.count()), area),
+                    IsolationOrder.opened_at, area)
+    rows = db.session.execute(query.group_by(IsolationOrder.status, IsolationOrder.kind)).all()
+    by_status, by_kind = Counter(), Counter()
+    for status, kind, count in rows:
+        by_status[status] += count
+        if status != "dismissed":  # a false alarm isolated nobody
+            by_kind[kind or "undecided"] += count
+    return {"isolations": sum(by_kind.values()),
+            "isolations_by_status": {name: by_status.get(name, 0) for name in ORDER_STATUSES},
+            "isolations_by_kind": {name: by_kind.get(name, 0) for name in ("centralized", "home", "undecided")}}
+
+
+def _vacancies(area):
+    query = (select(Enterprise.county_code, func.coalesce(func.sum(EnterpriseJob.filled), 0),
+                    func.coalesce(func.sum(EnterpriseJob.short), 0))
+             .join(Enterprise, Enterprise.id == EnterpriseJob.enterprise_id))
+    if area.county is not None:
+        query = query.where(Enterprise.county_code == area.county)
+    if area.park is not None:
+        query = query.where(Enterprise.park_id == area.park)
+    rows = db.session.execute(query.group_by(Enterprise.county_code).order_by(Enterprise.county_code)).all()
+    by_county = [{"county_code": county, "filled": int(filled), "short": int(short)} for county, filled, short in rows]
+    return {"filled": sum(row["filled"] for row in by_county), "short": sum(row["short"] for row in by_county),
+            "by_county": by_county}
