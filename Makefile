@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate seed clean
+.PHONY: run test install install-dev assets migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# The console's front-end assets (htmx, Bootstrap, the QR decoder), pinned in package-lock.json and
+# served by the app from node_modules/. Without Node the API still runs; the console's pages lose
+# their styling and scripts, and this says so in one line.
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "Node.js/npm not found: install them (apt-get install nodejs npm) for the staff console's assets (/console)"; fi
+
+assets: node_modules/.installed
+
 install: $(VENV)/.installed
 
 install-dev: $(VENV)/.installed-dev
@@ -31,11 +40,11 @@ seed: migrate
 	$(FLASK) seed
 	$(FLASK) keys ensure
 
-run: seed
+run: seed assets
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 
-test: install-dev
+test: install-dev assets
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis node_modules

@@ -43,9 +43,10 @@ def create_app(test_config=None):
     from app.web import bp as core_bp
     from checkin import bp as checkin_bp
     from console import bp as console_bp
+    from console.web import bp as console_web_bp
     from miniprogram_api import bp as mp_bp
 
-    for blueprint in (core_bp, mp_bp, checkin_bp, console_bp):
+    for blueprint in (core_bp, mp_bp, checkin_bp, console_bp, console_web_bp):
         app.register_blueprint(blueprint)
     cli.register(app)
     register_error_handlers(app)

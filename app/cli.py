@@ -70,13 +70,7 @@ _OPTION_OF = {"county_code": "--county", "park_id": "--park", "enterprise_id": "
 @click.option("--password-env", help="Read the password from this environment variable instead of a prompt.")
 def create_staff(username, role, display_name, county_code, park_id, enterprise_id, checkpoint, password_env):
     """Create a staff account; the password (at least 10 characters) is prompted for, or read from --password-env."""
-    if password_env:
-        password = os.environ.get(password_env)
-        if not password:
-            state = "is empty" if password_env in os.environ else "is not set"
-            raise click.UsageError(f"--password-env {password_env}: the environment variable {state}")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_env)
     checkpoint_id = _checkpoint_id(checkpoint)
     try:
         user = staff.create_staff(username, password, role, display_name, county_code=county_code,
@@ -84,6 +78,41 @@ def create_staff(username, role, display_name, county_code, park_id, enterprise_
     except DomainError as error:
         raise click.ClickException(_say_options(error)) from None
     click.echo(f"created staff #{user.id} {user.username} ({user.role})")
+
+
+@staff_cli.command("reset-password")
+@click.argument("username")
+@click.option("--password-env", help="Read the new password from this environment variable instead of a prompt.")
+def reset_password(username, password_env):
+    """Set a new password (at least 10 characters) for a staff account and end all its sessions."""
+    password = _password(password_env, prompt="New password")
+    try:
+        user = staff.reset_password(username, password)
+    except DomainError as error:
+        raise click.ClickException(_say_options(error)) from None
+    click.echo(f"password reset for staff #{user.id} {user.username}; their sessions are signed out")
+
+
+@staff_cli.command("deactivate")
+@click.argument("username")
+def deactivate(username):
+    """Deactivate a staff account: it cannot log in any more, and its sessions end at once."""
+    try:
+        user = staff.deactivate(username)
+    except DomainError as error:
+        raise click.ClickException(_say_options(error)) from None
+    click.echo(f"deactivated staff #{user.id} {user.username}; their sessions are signed out")
+
+
+def _password(password_env, prompt="Password"):
+    """The password from --password-env, or asked for twice without echo."""
+    if password_env:
+        password = os.environ.get(password_env)
+        if not password:
+            state = "is empty" if password_env in os.environ else "is not set"
+            raise click.UsageError(f"--password-env {password_env}: the environment variable {state}")
+        return password
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
 
 
 def _checkpoint_id(value):

@@ -4,6 +4,7 @@ Every variable is listed in README.md. Tests pass a mapping to `create_app` inst
 """
 import os
 
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
 APP_ENVS = ("development", "testing", "production")
 
@@ -55,6 +56,11 @@ def from_environment():
         "STAFF_MAX_FAILED_LOGINS": _env_int("STAFF_MAX_FAILED_LOGINS", 5),
         "STAFF_LOCK_MINUTES": _env_int("STAFF_LOCK_MINUTES", 15),
         "STAFF_TOKEN_TTL_SECONDS": _env_int("STAFF_TOKEN_TTL_SECONDS", 12 * 3600),
+        # The console's session cookie travels only over HTTPS in production (forced there); `make run`
+        # serves plain http on loopback, so elsewhere it is opt-in.
+        "CONSOLE_COOKIE_SECURE": os.environ.get("CONSOLE_COOKIE_SECURE") == "1",
+        # Where `npm ci` put the console's front-end packages (htmx, Bootstrap, the QR decoder).
+        "CONSOLE_ASSETS_DIR": os.environ.get("CONSOLE_ASSETS_DIR") or os.path.join(ROOT_DIR, "node_modules"),
         "CREDENTIAL_VALID_BEFORE_HOURS": _env_int("CREDENTIAL_VALID_BEFORE_HOURS", 12),
         "CREDENTIAL_VALID_AFTER_HOURS": _env_int("CREDENTIAL_VALID_AFTER_HOURS", 72),
         "BOARDING_GRACE_MINUTES": _env_int("BOARDING_GRACE_MINUTES", 30),
@@ -81,6 +87,8 @@ def finalize(config, instance_path):
     if config["APP_ENV"] not in APP_ENVS:
         raise ConfigError(f"APP_ENV must be one of {', '.join(APP_ENVS)}, not {config['APP_ENV']!r}")
     production = config["APP_ENV"] == "production"
+    if production:
+        config["CONSOLE_COOKIE_SECURE"] = True
     if production:
         problems = []
         if config["SECRET_KEY"] in (None, "", DEV_SECRET_KEY) or len(config["SECRET_KEY"]) < 32:
@@ -161,7 +169,7 @@ def _instance_data_key(instance_path):
     with open(path) as handle:
         return handle.read().strip()
 
-MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")
+MIGRATIONS_DIR = os.path.join(ROOT_DIR, "migrations")
 
 # The docs page is served from the swagger-ui-bundle package, so it works with no internet.
 API_DOCS = {

@@ -37,6 +37,8 @@ CODES = {
     "wechat_unreachable": (503, "无法连接微信服务"),
     "wechat_error": (503, "微信登录失败"),
     "invalid_credentials": (401, "用户名或密码错误"),
+    "wrong_password": (422, "当前密码不正确（修改密码时）"),
+    "csrf_failed": (403, "页面已过期或来源不明（CSRF 校验未通过），请刷新页面后重试"),
     "login_throttled": (429, "该用户名在此地址登录失败过多，请按 details.retry_after 秒后再试"),
     "username_taken": (409, "用户名已存在"),
     "forbidden_role": (403, "当前角色无权进行此操作"),

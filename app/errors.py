@@ -4,7 +4,7 @@ import re
 
 import redis
 import sqlalchemy.exc
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 
 from app.extensions import db
 from app.request_ids import request_id
@@ -167,6 +167,14 @@ def error_response(status, code, message, fields=None, headers=None, details=Non
     return response
 
 
+def _html_page_for(path):
+    """The error-page renderer a web face registered for this path (app.extensions["html_error_pages"]), or None."""
+    for prefix, page in current_app.extensions.get("html_error_pages", ()):
+        if path == prefix or path.startswith(prefix + "/"):
+            return page
+    return None
+
+
 def register_error_handlers(app):
     """Make every error, expected or not, answer in the one JSON shape."""
 
@@ -178,6 +186,9 @@ def register_error_handlers(app):
     @app.error_processor
     def _http_error(error):
         db.session.rollback()
+        page = _html_page_for(request.path)
+        if page is not None:  # a web face's URL (the console's pages), not the API
+            return page(error.status_code, "http_error", None)
         code, message = _STATUS_DEFAULTS.get(error.status_code, ("http_error", "请求无法处理"))
         extra = error.extra_data or {}
         code = extra.get("code", code)

@@ -12,10 +12,12 @@ _BODY_METHODS = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 
 
 def register_request_guards(app):
-    """Refuse bodies not sent as JSON (415), and JSON Python cannot parse safely (400)."""
+    """Refuse API bodies not sent as JSON (415), and JSON Python cannot parse safely (400)."""
 
     @app.before_request
     def _parseable_json():
+        if not request.path.startswith("/api/"):
+            return  # the console's pages post HTML forms
         if request.method in _BODY_METHODS and request.content_length and not request.is_json:
             # Without the header the body is never read, and every required field would be
             # reported missing ("必填"), which sends the caller looking in the wrong place.

@@ -4,7 +4,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
-from app.errors import Conflict, Invalid, Unauthorized
+from app.errors import Conflict, Invalid, NotFound, Unauthorized
 from app.extensions import db
 from app.models import Checkpoint, County, Enterprise, Park, StaffUser
 from app.models.base import utcnow
@@ -78,3 +78,50 @@ def _password_matches(password_hash, password):
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def _check_new_password(password):
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid("validation_error", f"新密码至少{MIN_PASSWORD_LENGTH}位", fields={"new_password": "太短"})
+
+
+def change_password(user, current_password, new_password, keep_token=None):
+    """A staff member changes their own password; every other session of theirs ends. Commits.
+
+    Raises Invalid (422) when the current password is wrong or the new one too short or unchanged.
+    """
+    if not _password_matches(user.password_hash, current_password):
+        db.session.rollback()
+        raise Invalid("wrong_password", "当前密码不正确", fields={"current_password": "不正确"})
+    _check_new_password(new_password)
+    if new_password == current_password:
+        raise Invalid("validation_error", "新密码不能与当前密码相同", fields={"new_password": "与当前密码相同"})
+    user.password_hash = _hasher.hash(new_password)
+    db.session.commit()
+    tokens.revoke_all("staff", user.id, keep=keep_token)
+
+
+def reset_password(username, new_password):
+    """Set a staff member's password (an administrator's reset) and end all their sessions. Commits."""
+    user = _by_username(username)
+    _check_new_password(new_password)
+    user.password_hash = _hasher.hash(new_password)
+    db.session.commit()
+    tokens.revoke_all("staff", user.id)
+    return user
+
+
+def deactivate(username):
+    """Deactivate a staff account: it can no longer log in, and its sessions end at once. Commits."""
+    user = _by_username(username)
+    user.active = False
+    db.session.commit()
+    tokens.revoke_all("staff", user.id)
+    return user
+
+
+def _by_username(username):
+    user = db.session.scalar(select(StaffUser).where(StaffUser.username == username))
+    if user is None:
+        raise NotFound("not_found", "没有该用户名的工作人员账号")
+    return user

@@ -61,15 +61,16 @@ def revoke_token(row):
     _forget([row.token_hash])
 
 
-def revoke_all(subject_kind, subject_id):
-    """Revoke every live token of a subject (lost phone, staff leaving) and commit."""
-    rows = db.session.scalars(
-        select(AuthToken).where(
-            AuthToken.subject_kind == subject_kind,
-            AuthToken.subject_id == subject_id,
-            AuthToken.revoked_at.is_(None),
-        )
+def revoke_all(subject_kind, subject_id, keep=None):
+    """Revoke every live token of a subject (lost phone, staff leaving), but the row `keep`, and commit."""
+    query = select(AuthToken).where(
+        AuthToken.subject_kind == subject_kind,
+        AuthToken.subject_id == subject_id,
+        AuthToken.revoked_at.is_(None),
     )
+    if keep is not None:
+        query = query.where(AuthToken.id != keep.id)
+    rows = db.session.scalars(query)
     now = utcnow()
     hashes = []
     for row in rows:

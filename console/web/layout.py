@@ -1,0 +1,114 @@
+"""What every console page shares: the menu by role, the header's name · role · scope, flash messages, `render_page`.
+
+A menu entry shows only when its page exists and the role may open it, so no link leads nowhere.
+Flash messages survive one redirect in a signed cookie (the app keeps no cookie session).
+"""
+import json
+
+from flask import current_app, g, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from app.extensions import db
+from app.models import Checkpoint, County, Enterprise, Park
+from console.web import bp
+from console.web.session import csrf_token, current_staff
+
+ROLE_LABELS = {
+    "admin": "协调办", "county_operator": "县区专班", "park_operator": "园区专班",
+    "transport_operator": "运输专班", "checkpoint_staff": "卡口工作人员", "enterprise_hr": "企业人事",
+    "health_officer": "卫健",
+}
+# (endpoint, label, roles that may open it), in the order of a working day (CONSOLE.md's page map).
+MENU = [
+    ("console_web.applications", "申请审核", ("admin", "county_operator", "park_operator")),
+    ("console_web.planning", "编班编组", ("admin", "county_operator", "park_operator")),
+    ("console_web.trips", "车次（一车一方案）", ("admin", "county_operator", "park_operator", "transport_operator")),
+    ("console_web.checkpoint", "卡口扫码", ("checkpoint_staff",)),
+]
+FLASH_COOKIE = "fg_flash"
+
+
+def menu_for(staff):
+    """The menu entries this staff member may open, among the pages that exist."""
+    return [(endpoint, label) for endpoint, label, roles in MENU
+            if staff.role in roles and endpoint in current_app.view_functions]
+
+
+def scope_label(staff):
+    """Where the staff member's scope lies, in words: 永宁县, 河东机场, 全市…"""
+    for column, model in (("county_code", County), ("park_id", Park), ("enterprise_id", Enterprise),
+                          ("checkpoint_id", Checkpoint)):
+        value = getattr(staff, column)
+        if value is not None:
+            row = db.session.get(model, value)
+            return row.name if row is not None else str(value)
+    return "银川市" if staff.role == "admin" else "全市"
+
+
+def flash(message, kind="success"):
+    """Show a message on the next page this browser renders (after a redirect, or this one)."""
+    g.setdefault("flashes", []).append((kind, message))
+
+
+def take_flashes():
+    """The messages waiting for this page: from the cookie of a redirect, then this request's own."""
+    waiting = []
+    raw = request.cookies.get(FLASH_COOKIE)
+    if raw:
+        try:
+            waiting = [tuple(item) for item in _serializer().loads(raw)][:10]
+        except (BadSignature, ValueError, TypeError):
+            waiting = []
+        g.flash_cookie_read = True
+    waiting.extend(g.pop("flashes", []))
+    return waiting
+
+
+def _serializer():
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="console-flash")
+
+
+def render_page(template, status=200, **context):
+    """Render a console page with the layout's context."""
+    return render_template(template, **context), status
+
+
+def go(endpoint, **values):
+    """Redirect after a successful form post (the flash waits in a cookie)."""
+    return redirect(url_for(endpoint, **values))
+
+
+@bp.app_template_global()
+def masked(value):
+    """A masked value as the API gives it, or a dash."""
+    return value or "—"
+
+
+@bp.context_processor
+def _layout_context():
+    staff = current_staff()
+    if staff is None:
+        return {"csrf_token": csrf_token, "staff": None, "menu": [], "take_flashes": take_flashes}
+    return {"csrf_token": csrf_token, "staff": staff, "menu": menu_for(staff), "take_flashes": take_flashes,
+            "role_label": ROLE_LABELS.get(staff.role, staff.role), "scope_label": scope_label(staff),
+            "htmx_headers": json.dumps({"X-CSRF-Token": csrf_token()})}
+
+
+@bp.after_request
+def _keep_flashes(response):
+    """Carry this request's unshown flashes over a redirect; drop the cookie once its messages were shown."""
+    pending = g.pop("flashes", [])
+    if pending and 300 <= response.status_code < 400:
+        response.set_cookie(FLASH_COOKIE, _serializer().dumps(pending), httponly=True, samesite="Lax",
+                            path="/console", secure=current_app.config["CONSOLE_COOKIE_SECURE"])
+    elif g.get("flash_cookie_read"):
+        response.delete_cookie(FLASH_COOKIE, path="/console")
+    return response
+
+
+@bp.get("")
+@bp.get("/")
+def home():
+    """The first page of the signed-in staff member's menu (their account page if the menu is empty)."""
+    entries = menu_for(current_staff())
+    return redirect(url_for(entries[0][0] if entries else "console_web.password"))

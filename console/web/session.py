@@ -1,0 +1,144 @@
+"""The console's sign-in session: a staff token in an HttpOnly cookie, CSRF tokens, and the headers every page carries.
+
+The cookie holds a staff token issued by the same login as the API (`staff.login`: the same
+throttling, the same accounts); the token's row is the session, so signing out, a password
+change, `flask staff deactivate` or a reset end it everywhere at once. Its expiry slides: each
+request moves it STAFF_TOKEN_TTL_SECONDS ahead, so a console left idle that long is signed out.
+
+CSRF: every state-changing request carries a token derived from the session (HMAC with
+SECRET_KEY), in the form field `csrf_token` or the `X-CSRF-Token` header that htmx sends; the
+sign-in form, which has no session yet, uses a random cookie it must echo (double submit).
+"""
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app, g, redirect, request, url_for
+
+from app.errors import DomainError
+from app.extensions import db
+from app.models import StaffUser
+from app.models.base import utcnow
+from app.services.platform import tokens
+from console.web import bp
+
+COOKIE = "fg_console"
+LOGIN_CSRF_COOKIE = "fg_login_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+_UNSAFE = frozenset(("POST", "PUT", "PATCH", "DELETE"))
+_PUBLIC = frozenset(("console_web.login", "console_web.static", "console_web.vendor"))
+# Moving the expiry on every request would write a row per click; once a minute is enough.
+_SLIDE_EVERY = timedelta(seconds=60)
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+       "media-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+class CsrfFailed(DomainError):
+    """A state-changing request without the page's CSRF token (403)."""
+
+    status = 403
+
+
+def current_staff():
+    """The staff member signed in to this request, or None."""
+    return g.get("web_staff")
+
+
+def csrf_token():
+    """The token this session's forms and htmx requests must send back."""
+    row = g.get("web_token")
+    if row is None:
+        return request.cookies.get(LOGIN_CSRF_COOKIE) or g.setdefault("new_login_csrf", secrets.token_urlsafe(24))
+    return _derive(row.token_hash)
+
+
+def _derive(token_hash):
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"console-csrf:{token_hash}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+def start(response, token):
+    """Put a freshly issued staff token into the session cookie of this response."""
+    response.set_cookie(COOKIE, token, max_age=None, httponly=True, samesite="Lax", path="/",
+                        secure=current_app.config["CONSOLE_COOKIE_SECURE"])
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
+    return response
+
+
+def end(response):
+    """Clear the session cookie (the caller has revoked the token)."""
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="Lax",
+                           secure=current_app.config["CONSOLE_COOKIE_SECURE"])
+    return response
+
+
+def safe_next(target):
+    """A redirect target after sign-in: a path inside the console, never another site."""
+    parts = urlsplit(target or "")
+    if parts.scheme or parts.netloc or not parts.path.startswith("/console") or target.startswith("//"):
+        return url_for("console_web.home")
+    return target
+
+
+def resolve(token):
+    """The live staff token row and its active account for a cookie value, or (None, None)."""
+    row = tokens.resolve_token(token, "staff")
+    if row is None:
+        return None, None
+    user = db.session.get(StaffUser, row.subject_id)
+    if user is None or not user.active:
+        return None, None
+    return row, user
+
+
+@bp.before_request
+def _load_and_guard():
+    """Resolve the session, refuse a state change without its CSRF token, send strangers to sign in."""
+    row, user = resolve(request.cookies.get(COOKIE))
+    g.web_token, g.web_staff = row, user
+    if request.method in _UNSAFE and not _csrf_ok():
+        raise CsrfFailed("csrf_failed", "页面已过期或来源不明，请刷新页面后重试")
+    if user is None and request.endpoint not in _PUBLIC:
+        target = url_for("console_web.login", next=request.full_path.rstrip("?"))
+        if request.headers.get("HX-Request"):
+            response = current_app.response_class("", 204)
+            response.headers["HX-Redirect"] = target
+            return response
+        return redirect(target)
+    if row is not None:
+        _slide(row)
+    return None
+
+
+def _csrf_ok():
+    sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token") or ""
+    return bool(sent) and hmac.compare_digest(sent, csrf_token())
+
+
+def _slide(row):
+    """Keep an active session alive: expiry = now + STAFF_TOKEN_TTL_SECONDS, written at most once a minute."""
+    ttl = timedelta(seconds=current_app.config["STAFF_TOKEN_TTL_SECONDS"])
+    now = utcnow()
+    if row.expires_at - now < ttl - _SLIDE_EVERY:
+        row.expires_at = now + ttl
+        db.session.commit()
+
+
+@bp.after_request
+def _headers(response):
+    """Every console response: CSP without inline script, no framing, no caching of personal data."""
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+    if request.endpoint not in ("console_web.static", "console_web.vendor"):
+        response.headers["Cache-Control"] = "no-store"
+    new = g.get("new_login_csrf")
+    if new and g.get("web_token") is None:
+        response.set_cookie(LOGIN_CSRF_COOKIE, new, httponly=True, samesite="Strict", path="/console",
+                            secure=current_app.config["CONSOLE_COOKIE_SECURE"])
+    return response
