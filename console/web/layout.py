@@ -4,12 +4,14 @@ A menu entry shows only when its page exists and the role may open it, so no lin
 Flash messages survive one redirect in a signed cookie (the app keeps no cookie session).
 """
 import json
+from datetime import UTC, datetime
 
 from flask import current_app, g, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from app.extensions import db
 from app.models import Checkpoint, County, Enterprise, Park
+from app.services.platform.timeutil import LOCAL_ZONE
 from console.web import bp
 from console.web.session import csrf_token, current_staff
 
@@ -78,10 +80,30 @@ def go(endpoint, **values):
     return redirect(url_for(endpoint, **values))
 
 
-@bp.app_template_global()
-def masked(value):
-    """A masked value as the API gives it, or a dash."""
-    return value or "—"
+@bp.app_template_filter("beijing")
+def beijing(moment):
+    """A moment as staff read it: Beijing time, `2020-02-25 07:30` (a stored naive moment is UTC); None → —."""
+    if moment is None:
+        return "—"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(LOCAL_ZONE).strftime("%Y-%m-%d %H:%M")
+
+
+@bp.app_template_filter("day")
+def day(value):
+    """A date as `2020-02-25`; None → —."""
+    if value is None:
+        return "—"
+    return value if isinstance(value, str) else value.strftime("%Y-%m-%d")
+
+
+@bp.app_template_filter("dash")
+def dash(value):
+    """A value, or — when there is none (masked IDs and phones come masked from the presenters)."""
+    return "—" if value in (None, "") else value
 
 
 @bp.context_processor
