@@ -68,6 +68,7 @@ CODES = {
     # Plans and trips.
     "plan_not_found": (404, "没有找到该编班方案"),
     "plan_not_draft": (409, "方案已发布或已作废"),
+    "plan_changed": (409, "该方案已被他人修改，请刷新后再操作"),
     "trip_not_found": (404, "没有找到该车次"),
     "trip_not_editable": (409, "车次当前不能修改"),
     "trip_full": (409, "车次已满"),

@@ -120,30 +120,32 @@ def get_plan(plan_id):
 @bp.auth_required(auth)
 @bp.input(s.MoveIn, arg_name="body")
 @bp.output(s.PlanOut)
-@bp.doc(summary="调整乘客到同方案的另一车次", responses=_errors(401, 403, 404, 409, 422))
+@bp.doc(summary="调整方案：乘客调到同方案的另一车次，或任命本车车长、副车长", responses=_errors(401, 403, 404, 409, 422))
 def move_passenger(plan_id, body):
-    """Move one passenger to another vehicle of the plan."""
-    trips.move_passenger(current_staff(), plan_id, body["application_id"], body["trip_id"])
+    """Move one passenger to another vehicle of the plan, or appoint a captain or vice-captain."""
+    plans.edit(current_staff(), plan_id, body)
     return presenters.plan_view(scope.plan_in_scope(current_staff(), plan_id))
 
 
 @bp.post("/plans/<int(max=2147483647):plan_id>/publish")
 @bp.auth_required(auth)
+@bp.input(s.PlanVersionIn, location="query", arg_name="query")
 @bp.output(s.PlanOut)
-@bp.doc(summary="发布方案：分配座位，报名变为已编班", responses=_errors(401, 403, 404, 409))
-def publish_plan(plan_id):
+@bp.doc(summary="发布方案：分配座位，报名变为已编班", responses=_errors(401, 403, 404, 409, 422))
+def publish_plan(plan_id, query):
     """Publish a draft: seats assigned, QR codes become available to passengers."""
-    plan, dropped = plans.publish(current_staff(), plan_id)
+    plan, dropped = plans.publish(current_staff(), plan_id, query.get("version"))
     return presenters.plan_view(plan, dropped=dropped)
 
 
 @bp.delete("/plans/<int(max=2147483647):plan_id>")
 @bp.auth_required(auth)
+@bp.input(s.PlanVersionIn, location="query", arg_name="query")
 @bp.output(s.PlanOut)
-@bp.doc(summary="作废草稿方案", responses=_errors(401, 403, 404, 409))
-def discard_plan(plan_id):
+@bp.doc(summary="作废草稿方案", responses=_errors(401, 403, 404, 409, 422))
+def discard_plan(plan_id, query):
     """Discard a draft; its passengers can be planned again."""
-    return presenters.plan_view(plans.discard(current_staff(), plan_id))
+    return presenters.plan_view(plans.discard(current_staff(), plan_id, query.get("version")))
 
 
 @bp.get("/trips")

@@ -1,5 +1,6 @@
 """Request and response schemas of the console API."""
 from apiflask import Schema
+from marshmallow import ValidationError, validates_schema
 from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String, Time
 from apiflask.validators import Length, OneOf, Range, Regexp
 
@@ -200,11 +201,28 @@ class PlanOut(Schema):
     unplaced = List(Nested(UnplacedOut))
     dropped = List(Integer())
     vehicles = Integer()
+    version = Integer(metadata={"description": "方案版本：每次调整、发布、作废加一；修改时带上可防止覆盖他人的修改"})
+
+
+_VERSION = Integer(validate=Range(1, MAX_ID), metadata={
+    "description": "可选：页面显示时的方案版本；方案已被他人修改则 409 plan_changed，不做任何修改"})
 
 
 class MoveIn(RequestSchema):
     application_id = Integer(required=True, validate=_ID)
-    trip_id = Integer(required=True, validate=_ID)
+    trip_id = Integer(validate=_ID, metadata={"description": "调到同方案的该车次（与 role 二选一）"})
+    role = String(validate=OneOf(("captain", "vice_captain")),
+                  metadata={"description": "任命为本车车长 captain / 副车长 vice_captain（与 trip_id 二选一）"})
+    version = _VERSION
+
+    @validates_schema
+    def _one_change(self, data, **kwargs):
+        if ("trip_id" in data) == ("role" in data):
+            raise ValidationError("trip_id（调车）与 role（任命车长、副车长）二选一", "trip_id")
+
+
+class PlanVersionIn(RequestSchema):
+    version = _VERSION
 
 
 class TripPatchIn(RequestSchema):

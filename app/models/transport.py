@@ -30,6 +30,9 @@ class Plan(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     published_at: Mapped[datetime | None]
+    # Optimistic version: every change to the draft (move, crew, publish, discard) adds one, and a
+    # change made from a stale view names the version it saw and is refused (plan_changed).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
 
 class Convoy(db.Model):

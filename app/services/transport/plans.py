@@ -4,7 +4,7 @@ from datetime import time
 
 from sqlalchemy import select, update
 
-from app.errors import Conflict, Forbidden, Invalid
+from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import Application, Convoy, County, Enterprise, Park, Plan, Seat, Trip, Worker
 from app.models.base import utcnow
@@ -13,6 +13,7 @@ from app.services.platform.timeutil import local_today
 from app.services.transport import planning, trips
 
 MAX_RANGE_DAYS = 31
+CREW_ROLES = ("captain", "vice_captain")
 
 
 def create_plan(staff, request):
@@ -151,14 +152,79 @@ def _common_place(applications):
     return places.most_common(1)[0][0] if places else None
 
 
-def publish(staff, plan_id):
+def list_plans(staff, status=None, limit=200):
+    """Plans in the caller's scope (county or park), newest first, optionally of one status."""
+    scope.require_role(staff, scope.PLANNERS)
+    statement = scope.filter_trips(select(Plan), Plan, staff)
+    if status:
+        statement = statement.where(Plan.status == status)
+    return db.session.scalars(statement.order_by(Plan.id.desc()).limit(limit)).all()
+
+
+def claim(staff, plan_id, expected_version=None):
+    """Lock a plan in the caller's scope for one change and count the change (version + 1); caller commits.
+
+    expected_version is the version the caller was shown (None: not checked, for API clients that
+    send none). Raises NotFound outside the scope, Conflict plan_changed when someone else changed
+    the plan since: two operators editing one draft never silently overwrite each other.
+    """
+    plan = scope.plan_in_scope(staff, plan_id)
+    db.session.refresh(plan, with_for_update=True)  # concurrent changes queue here, then see the new version
+    if expected_version is not None and expected_version != plan.version:
+        raise Conflict("plan_changed", "该方案已被他人修改，请刷新后再操作")
+    plan.version += 1
+    return plan
+
+
+def edit(staff, plan_id, change):
+    """Apply one edit to a plan and commit (the API's and the page's moves).
+
+    Args:
+        change: application_id, and either trip_id (move the passenger to that vehicle of the plan)
+            or role, "captain" 车长 / "vice_captain" 副车长 (appoint them in their own vehicle);
+            version (optional), the plan version the caller was shown.
+    Returns the trip changed (the target of a move). Raises NotFound, Conflict (plan_changed, and
+    those of trips.move_passenger), Invalid (a vehicle left without a captain).
+    """
+    plan = claim(staff, plan_id, change.get("version"))
+    if change.get("role"):
+        return _appoint(staff, plan, change["application_id"], change["role"])
+    return trips.move_passenger(staff, plan.id, change["application_id"], change["trip_id"])
+
+
+def _appoint(staff, plan, application_id, role):
+    """Make a passenger captain or vice-captain of their vehicle; the one they replace as captain becomes vice and back."""
+    seat = db.session.scalar(
+        select(Seat).join(Trip, Trip.id == Seat.trip_id)
+        .where(Trip.plan_id == plan.id, Seat.live_application_id == application_id)
+    )
+    if seat is None:
+        raise NotFound("seat_not_found", "该方案中没有这位乘客")
+    trip = db.session.get(Trip, seat.trip_id, with_for_update=True)
+    if trip.status not in trips.EDITABLE:
+        raise Conflict("trip_not_editable", "车次已出发或已取消，不能调整")
+    captain, vice, worker = trip.captain_worker_id, trip.vice_captain_worker_id, seat.worker_id
+    if role == "captain":
+        captain, vice = worker, (captain if vice == worker else vice)
+    else:
+        captain, vice = (vice if captain == worker else captain), worker
+    if captain is None:
+        raise Invalid("validation_error", "本车没有其他车长人选：请先指定另一位车长",
+                      fields={"role": "车长不能为空"})
+    trip.captain_worker_id, trip.vice_captain_worker_id = captain, vice
+    audit.record("staff", staff.id, "trip.crew", "trip", trip.id, captain=captain, vice_captain=vice)
+    db.session.commit()
+    return trip
+
+
+def publish(staff, plan_id, expected_version=None):
     """Publish a draft plan and commit: seats assigned, applications assigned, who published recorded.
 
     An application cancelled or rejected since the proposal loses its seat; a trip left
-    empty is cancelled. Returns (plan, dropped application ids). Raises Conflict when not a draft.
+    empty is cancelled. Returns (plan, dropped application ids). Raises Conflict when not a draft,
+    or plan_changed when expected_version (optional) is not the plan's version.
     """
-    plan = scope.plan_in_scope(staff, plan_id)
-    db.session.refresh(plan, with_for_update=True)
+    plan = claim(staff, plan_id, expected_version)
     if plan.status != "draft":
         raise Conflict("plan_not_draft", "该方案已发布或已作废")
     now = utcnow()
@@ -204,10 +270,9 @@ def _chunks(items, size=500):
         yield items[start:start + size]
 
 
-def discard(staff, plan_id):
-    """Throw a draft away and commit: its proposed seats are released for the next plan."""
-    plan = scope.plan_in_scope(staff, plan_id)
-    db.session.refresh(plan, with_for_update=True)
+def discard(staff, plan_id, expected_version=None):
+    """Throw a draft away and commit: its proposed seats are released for the next plan (plan_changed as publish)."""
+    plan = claim(staff, plan_id, expected_version)
     if plan.status != "draft":
         raise Conflict("plan_not_draft", "只能作废草稿方案")
     trip_ids = select(Trip.id).where(Trip.plan_id == plan.id)
