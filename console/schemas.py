@@ -1,8 +1,8 @@
 """Request and response schemas of the console API."""
 from apiflask import Schema
-from marshmallow import ValidationError, validates_schema
 from apiflask.fields import Boolean, Date, Float, Integer, List, Nested, String, Time
 from apiflask.validators import Length, OneOf, Range, Regexp
+from marshmallow import ValidationError, validates_schema
 
 from app.models.application import DIRECTIONS, STATUSES
 from app.schema_fields import MAX_ID, ApplicationOut, LocalDateTime, RequestSchema, UtcDateTime

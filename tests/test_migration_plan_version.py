@@ -1,4 +1,4 @@
-"""Migration 5d2e8c41a7b3 adds plans.version (existing plans start at 1) and takes it away again, on SQLite and MariaDB."""
+"""Migration 5d2e8c41a7b3 adds plans.version (old plans start at 1) and drops it again, on SQLite and MariaDB."""
 import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 

@@ -103,7 +103,8 @@ def _names(worker_ids):
     ids = {worker_id for worker_id in worker_ids if worker_id is not None}
     if not ids:
         return {}
-    return {worker.id: mask_name(worker.name) for worker in db.session.scalars(select(Worker).where(Worker.id.in_(ids)))}
+    workers = db.session.scalars(select(Worker).where(Worker.id.in_(ids)))
+    return {worker.id: mask_name(worker.name) for worker in workers}
 
 
 def unplaced_summary(unplaced):

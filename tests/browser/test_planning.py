@@ -17,7 +17,8 @@ def _approved_workers(client):
         assert client.put("/api/mp/v1/me", json=profile(n, name=name), headers=headers).status_code == 200
         declare_health(client, headers)
         application_id = submit_application(client, headers)
-        assert client.post(f"/api/console/v1/applications/{application_id}/approve", headers=reviewer).status_code == 200
+        approved = client.post(f"/api/console/v1/applications/{application_id}/approve", headers=reviewer)
+        assert approved.status_code == 200
 
 
 def _named(verb, name):

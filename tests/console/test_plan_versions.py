@@ -84,7 +84,7 @@ def test_publish_and_discard_from_a_stale_view_are_refused(client):
 
 def test_the_service_refuses_the_second_of_two_edits_made_from_one_view(app, client):
     """The service itself guards the version, so every face gets the same protection."""
-    first, second, plan, big, small = _two_operators_and_a_draft(client)
+    _, _, plan, big, small = _two_operators_and_a_draft(client)
     staff_b = _staff("yongning-b")
     mover = big["passengers"][-1]["application_id"]
     plans.edit(_staff("yongning-a"), plan["id"], {"application_id": mover, "trip_id": small["id"], "version": 1})
@@ -104,7 +104,7 @@ def _staff(username):
 
 
 def test_appoint_captain_and_vice_captain(client):
-    first, _, plan, big, small = _two_operators_and_a_draft(client)
+    first, _, plan, big, _ = _two_operators_and_a_draft(client)
     captain, vice = big["captain_worker_id"], big["vice_captain_worker_id"]
     by_worker = {p["worker_id"]: p["application_id"] for p in big["passengers"]}
     other = next(w for w in by_worker if w not in (captain, vice))
@@ -146,7 +146,7 @@ def test_a_lone_captain_cannot_step_down_and_moves_name_one_change(client):
 
 
 def test_another_county_cannot_edit_the_plan(client):
-    _, _, plan, big, small = _two_operators_and_a_draft(client)
+    _, _, plan, big, _ = _two_operators_and_a_draft(client)
     helan = make_staff(client, "helan", county_code="640122")
     response = client.post(MOVES.format(plan["id"]), headers=helan,
                            json={"application_id": big["passengers"][0]["application_id"], "role": "captain"})

@@ -1,14 +1,14 @@
-"""编班编组 pages: run the planner, read the draft, move passengers, appoint captains, publish or discard; scope and stale pages."""
+"""编班编组 pages: run the planner, read the draft, move passengers, appoint captains, publish or discard."""
 import re
 from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Plan, Seat, Trip
+from app.models import Checkpoint, Plan, Seat, Trip
 from app.services.platform.timeutil import local_today
 from tests.builders import approved_applications, make_staff
-from tests.console_web.helpers import csrf_of, make_web_staff, web_login
+from tests.console_web.helpers import csrf_of, make_web_staff
 
 HTMX = {"HX-Request": "true"}
 STALE = "该方案已被他人修改，请刷新后再操作"
@@ -55,7 +55,7 @@ def test_planning_page_shows_the_form_and_this_scopes_drafts(client):
     assert 'data-testid="no-drafts"' in page.text and 'name="county_code"' not in page.text  # own county only
     plan = draft(client, csrf)
     listing = client.get("/console/planning").text
-    row = re.search(rf"#{plan.id} .*?</tr>", listing, re.S).group(0)
+    row = re.search(rf"#{plan.id} .*?</tr>", listing, re.DOTALL).group(0)
     assert "草稿" in row and "<td>2</td>" in row and "<td>7</td>" in row
     helan = client.application.test_client()
     make_web_staff(helan, "helan", county_code="640122")
@@ -79,7 +79,8 @@ def test_running_the_planner_shows_convoys_vehicles_and_seats_masked(client):
 def test_planner_form_errors_are_shown_and_nothing_is_made(client):
     csrf = make_web_staff(client)
     yesterday = (local_today() - timedelta(days=1)).isoformat()
-    for overrides, field in (({"date_from": yesterday}, "date_from"), ({"vehicle_seats_0": "0"}, "vehicle_types.0.seats"),
+    for overrides, field in (({"date_from": yesterday}, "date_from"),
+                             ({"vehicle_seats_0": "0"}, "vehicle_types.0.seats"),
                              ({"vehicle_name_0": "", "vehicle_seats_0": "", "vehicle_count_0": ""}, "vehicle_types"),
                              ({"load_factor": "abc"}, "load_factor")):
         response = client.post("/console/planning", data=planner_form(csrf, **overrides))
@@ -119,7 +120,7 @@ def test_move_with_htmx_swaps_the_two_vehicles_and_the_version(client):
 def test_appoint_captain_and_vice_captain_from_the_page(client):
     csrf = make_web_staff(client)
     plan = draft(client, csrf)
-    seats, (big, _) = vehicles(plan.id)
+    _, (big, _) = vehicles(plan.id)
     crew = (big.captain_worker_id, big.vice_captain_worker_id)
     other = db.session.scalar(select(Seat).where(Seat.trip_id == big.id, Seat.worker_id.not_in(crew)))
     made = client.post(f"/console/planning/{plan.id}/moves", headers=HTMX, data={
@@ -204,10 +205,12 @@ def test_scope_another_county_is_404_and_other_roles_403(client, app):
     for response in (helan.get(f"/console/planning/{plan.id}"),
                      helan.post(f"/console/planning/{plan.id}/moves", data={
                          "csrf_token": helan_csrf, "version": "1", "application_id": "1", "role": "captain"}),
-                     helan.post(f"/console/planning/{plan.id}/publish", data={"csrf_token": helan_csrf, "version": "1"})):
+                     helan.post(f"/console/planning/{plan.id}/publish",
+                                data={"csrf_token": helan_csrf, "version": "1"})):
         assert response.status_code == 404 and "未找到" in response.text and "text/html" in response.content_type
     assert db.session.get(Plan, plan.id).status == "draft"
-    for username, role, scope in (("bus", "transport_operator", {}), ("gate", "checkpoint_staff", {"checkpoint_id": 1})):
+    gate = {"checkpoint_id": db.session.scalar(select(Checkpoint.id).limit(1))}
+    for username, role, scope in (("bus", "transport_operator", {}), ("gate", "checkpoint_staff", gate)):
         other = app.test_client()
         make_web_staff(other, username, role, **scope)
         for path in ("/console/planning", f"/console/planning/{plan.id}"):
@@ -215,4 +218,16 @@ def test_scope_another_county_is_404_and_other_roles_403(client, app):
             assert response.status_code == 403 and "无权访问" in response.text, (role, path)
         assert "编班编组" not in other.get("/console/password").text  # not in their menu
     assert client.post(f"/console/planning/{plan.id}/publish", data={"version": "1"}).status_code == 403
-    assert web_login  # helpers used by the browser test too
+
+
+def test_admin_picks_the_county_to_plan_for(client):
+    make_web_staff(client, "city", "admin")
+    approved_applications(client, make_staff(client, "reviewer"), 3)
+    page = client.get("/console/planning").text
+    assert 'name="county_code"' in page and "永宁县" in page
+    csrf = csrf_of(page)
+    unpicked = client.post("/console/planning", data=planner_form(csrf))
+    assert unpicked.status_code == 422 and "管理员编班需指定一个县区或园区" in unpicked.text
+    picked = client.post("/console/planning", data=planner_form(csrf, county_code="640121"))
+    assert picked.status_code == 302
+    assert db.session.scalar(select(Plan.county_code)) == "640121"

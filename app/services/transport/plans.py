@@ -193,7 +193,7 @@ def edit(staff, plan_id, change):
 
 
 def _appoint(staff, plan, application_id, role):
-    """Make a passenger captain or vice-captain of their vehicle; the one they replace as captain becomes vice and back."""
+    """Make a passenger captain or vice-captain of their vehicle; a captain and vice trading places swap roles."""
     seat = db.session.scalar(
         select(Seat).join(Trip, Trip.id == Seat.trip_id)
         .where(Trip.plan_id == plan.id, Seat.live_application_id == application_id)
