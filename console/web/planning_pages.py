@@ -75,13 +75,16 @@ def planning_plan(plan_id):
 @bp.post(_PLAN + "/moves")
 def planning_move(plan_id):
     """Move a passenger to another vehicle, or make them captain / vice-captain; htmx gets the changed vehicles."""
-    values = {key: value for key, value in request.form.items() if value and key in ("application_id", "trip_id",
-                                                                                    "role", "version")}
+    values = {key: value for key, value in request.form.items()
+              if value and key in ("application_id", "trip_id", "role", "version")}
+    if "role" in values:  # the vehicle's form holds the move's target too: the button pressed decides
+        values.pop("trip_id", None)
     try:
         change = schemas.MoveIn().load(values)
         trip = plans.edit(current_staff(), plan_id, change)
     except ValidationError:
-        return _refused(plan_id, Invalid("validation_error", "请选择要调到的车辆"))
+        missing = "请先选择乘客" if "application_id" not in values else "请选择要调到的车辆"
+        return _refused(plan_id, Invalid("validation_error", missing))
     except (Conflict, Invalid) as error:
         return _refused(plan_id, error)
     message = "已任命" + view.CREW[change["role"]] if change.get("role") else f"已调到车辆（车次 #{trip.id}）"
@@ -89,7 +92,7 @@ def planning_move(plan_id):
         flash(message)
         return go("console_web.planning_plan", plan_id=plan_id)
     page = view.plan_page(scope.plan_in_scope(current_staff(), plan_id))
-    changed = [page["vehicles"][trip_id] for trip_id in (_int(request.form.get("from_trip")), trip.id)
+    changed = [page["vehicles"][trip_id] for trip_id in dict.fromkeys((_int(request.form.get("from_trip")), trip.id))
                if trip_id in page["vehicles"]]
     return render_template("console/planning/_moved.html", message=message, changed=changed, **page)
 

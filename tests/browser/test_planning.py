@@ -1,7 +1,5 @@
 """编班编组 in a real browser: run the planner, move a passenger, change a captain, publish; a second
 operator working from a stale page is told the plan changed instead of overwriting it."""
-import re
-
 from app.services.accounts import staff
 from tests.browser.helpers import check_a11y, shoot, sign_in, text_of
 from tests.builders import STAFF_PASSWORD, declare_health, login, make_staff, profile, submit_application
@@ -19,11 +17,6 @@ def _approved_workers(client):
         application_id = submit_application(client, headers)
         approved = client.post(f"/api/console/v1/applications/{application_id}/approve", headers=reviewer)
         assert approved.status_code == 200
-
-
-def _named(verb, name):
-    """A button's accessible name: the verb, then (visually hidden) whose row it acts on."""
-    return re.compile(rf"^{verb}\s*：{re.escape(name)}$")
 
 
 def _vehicle(page, number):
@@ -59,12 +52,12 @@ def test_plan_move_appoint_publish_and_a_stale_second_operator(page, live, chrom
     other.on("pageerror", lambda error: errors.append(str(error)))
     sign_in(other, live, "yongning2", next_path=draft_url.replace(live.url, ""))
 
-    # Move the last passenger of vehicle 1 (5 of 10 seats) to vehicle 2, by htmx.
+    # Move the last passenger of vehicle 1 (5 of 10 seats) to vehicle 2, by htmx: pick, choose, 调车.
     first = _vehicle(page, 1)
-    mover = first.locator("[data-testid=passenger]").last
-    name = mover.locator("[data-testid=name]").inner_text()
-    mover.get_by_label(f"把 {name} 调到").select_option(label="2号车（大客车）")
-    mover.get_by_role("button", name=_named("调车", name)).click()
+    name = first.locator("[data-testid=passenger]").last.locator("[data-testid=name]").inner_text()
+    first.get_by_label(name).check()
+    first.get_by_label("选中的乘客调到").select_option(label="2号车（大客车）")
+    first.get_by_role("button", name="调车").click()
     page.wait_for_selector("#alerts :text('已调到车辆')")
     assert name in _vehicle(page, 2).inner_text() and name not in _vehicle(page, 1).inner_text()
     assert "已排 4 人" in _vehicle(page, 1).inner_text() and "已排 3 人" in _vehicle(page, 2).inner_text()
@@ -73,7 +66,8 @@ def test_plan_move_appoint_publish_and_a_stale_second_operator(page, live, chrom
     # Make a passenger who holds no role captain of vehicle 1: the page still carries the new version.
     plain = _vehicle(page, 1).locator("[data-testid=passenger]", has_not=page.locator(".badge")).first
     plain_name = plain.locator("[data-testid=name]").inner_text()
-    plain.get_by_role("button", name=_named("设为车长", plain_name)).click()
+    _vehicle(page, 1).get_by_label(plain_name).check()
+    _vehicle(page, 1).get_by_role("button", name="设为车长").click()
     page.wait_for_selector("#alerts :text('已任命车长')")
     captain = _vehicle(page, 1).locator("[data-testid=passenger]", has=page.locator("[data-testid=captain]"))
     assert captain.locator("[data-testid=name]").inner_text() == plain_name
@@ -84,10 +78,11 @@ def test_plan_move_appoint_publish_and_a_stale_second_operator(page, live, chrom
     shoot(page, "planning-captain")
 
     # The second operator, still looking at version 1, tries a move: refused, told to refresh.
-    stale = _vehicle(other, 1).locator("[data-testid=passenger]").nth(3)
-    stale_name = stale.locator("[data-testid=name]").inner_text()
-    stale.get_by_label(f"把 {stale_name} 调到").select_option(label="2号车（大客车）")
-    stale.get_by_role("button", name=_named("调车", stale_name)).click()
+    stale = _vehicle(other, 1)
+    stale_name = stale.locator("[data-testid=passenger]").nth(3).locator("[data-testid=name]").inner_text()
+    stale.get_by_label(stale_name).check()
+    stale.get_by_label("选中的乘客调到").select_option(label="2号车（大客车）")
+    stale.get_by_role("button", name="调车").click()
     other.wait_for_selector("[data-testid=plan-changed]")
     assert "该方案已被他人修改，请刷新后再操作" in text_of(other, "[data-testid=plan-changed]")
     check_a11y(other)

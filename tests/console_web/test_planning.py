@@ -120,12 +120,12 @@ def test_move_with_htmx_swaps_the_two_vehicles_and_the_version(client):
 def test_appoint_captain_and_vice_captain_from_the_page(client):
     csrf = make_web_staff(client)
     plan = draft(client, csrf)
-    _, (big, _) = vehicles(plan.id)
+    _, (big, small) = vehicles(plan.id)
     crew = (big.captain_worker_id, big.vice_captain_worker_id)
     other = db.session.scalar(select(Seat).where(Seat.trip_id == big.id, Seat.worker_id.not_in(crew)))
     made = client.post(f"/console/planning/{plan.id}/moves", headers=HTMX, data={
         "csrf_token": csrf, "version": "1", "application_id": other.application_id, "role": "captain",
-        "from_trip": big.id})
+        "trip_id": str(small.id), "from_trip": big.id})  # a target left chosen in the vehicle's form: ignored
     assert made.status_code == 200 and "已任命车长" in made.text
     db.session.expire_all()
     trip = db.session.get(Trip, big.id)
@@ -171,8 +171,11 @@ def test_refused_moves_say_why(client):
         "csrf_token": csrf, "version": "1", "application_id": seats[big.id][0], "trip_id": small.id})
     assert full.status_code == 409 and "该车次已满" in full.text
     unchosen = client.post(f"/console/planning/{plan.id}/moves", headers=HTMX, data={
-        "csrf_token": csrf, "version": "1", "application_id": seats[big.id][0], "trip_id": ""})
+        "csrf_token": csrf, "version": "1", "application_id": seats[big.id][0], "trip_id": "", "action": "move"})
     assert unchosen.headers["HX-Retarget"] == "#alerts" and "请选择要调到的车辆" in unchosen.text
+    nobody = client.post(f"/console/planning/{plan.id}/moves", data={
+        "csrf_token": csrf, "version": "1", "trip_id": small.id, "action": "move"})
+    assert nobody.status_code == 422 and "请先选择乘客" in nobody.text
     assert _version(plan.id) == 1
 
 
@@ -183,7 +186,7 @@ def test_publish_then_the_page_links_to_trips(client):
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).text
     assert f"方案 #{plan.id} 已发布" in page and 'href="/console/trips"' in page and "已发布" in page
-    assert 'data-testid="move-form"' not in page and ">发布</button>" not in page
+    assert 'data-testid="vehicle-form"' not in page and ">发布</button>" not in page
     again = client.post(f"/console/planning/{plan.id}/publish", data={"csrf_token": csrf, "version": "2"})
     assert again.status_code == 409 and "该方案已发布或已作废" in again.text
 
