@@ -19,6 +19,16 @@ def _approved_workers(client):
         assert approved.status_code == 200
 
 
+def _fits_a_phone(page):
+    """At 390 px wide the page scrolls down only, never sideways."""
+    before = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(150)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.set_viewport_size(before)
+    assert width <= 390, f"the page is {width} px wide on a phone"
+
+
 def _vehicle(page, number):
     return page.locator("[data-testid=vehicle]", has=page.get_by_role("heading", name=f"{number}号车"))
 
@@ -30,7 +40,8 @@ def test_plan_move_appoint_publish_and_a_stale_second_operator(page, live, chrom
     _approved_workers(live.client)
 
     sign_in(page, live, "yongning", next_path="/console/planning")
-    assert page.get_by_role("link", name="编班编组").get_attribute("aria-current") == "page"
+    menu = page.get_by_role("navigation", name="主菜单")
+    assert menu.get_by_role("link", name="编班编组").get_attribute("aria-current") == "page"
     check_a11y(page)
     shoot(page, "planning-form")
     page.get_by_label("第1种车型座位数").fill("10")
@@ -41,6 +52,7 @@ def test_plan_move_appoint_publish_and_a_stale_second_operator(page, live, chrom
     assert "载客率 50%" in text_of(page, "#" + _vehicle(page, 1).get_attribute("id"))
     check_a11y(page)
     shoot(page, "planning-draft")
+    _fits_a_phone(page)
     draft_url = page.url
 
     # A second operator of the same county opens the same draft (version 1) in another browser.
@@ -92,6 +104,13 @@ def test_plan_move_appoint_publish_and_a_stale_second_operator(page, live, chrom
     assert name in _vehicle(other, 2).inner_text() and stale_name in _vehicle(other, 1).inner_text()
     other_context.close()
     assert not errors
+
+    menu.get_by_role("link", name="编班编组").click()
+    assert "#1" in text_of(page, "[data-testid=drafts]") and "7" in text_of(page, "[data-testid=drafts]")
+    check_a11y(page)
+    shoot(page, "planning-list")
+    _fits_a_phone(page)
+    page.locator("[data-testid=drafts]").get_by_role("link", name="打开").click()
 
     # Publish, confirming the 确定/取消 dialog.
     page.once("dialog", lambda dialog: dialog.accept())
