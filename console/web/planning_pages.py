@@ -105,10 +105,9 @@ def _refused(plan_id, error):
     """A change the service refused: the reason (and a 刷新 link if the plan changed) over the plan as it is now."""
     db.session.rollback()  # the refused change's half (a counted version, a moved seat) must not reach a commit
     if request.headers.get("HX-Request"):
-        if error.code != "plan_changed":
-            return error_page(error.status, error.code, error.message)
-        response = error_page(error.status, error.code, error.message)
-        response.set_data(render_template("console/planning/_stale.html", message=error.message, plan_id=plan_id))
+        response = error_page(error.status, error.code, error.message)  # into #alerts
+        if error.code == "plan_changed":
+            response.set_data(render_template("console/planning/_stale.html", message=error.message, plan_id=plan_id))
         return response
     page = view.plan_page(scope.plan_in_scope(current_staff(), plan_id))
     return render_page("console/planning/plan.html", status=error.status, refused=error, **page)
