@@ -145,6 +145,26 @@ def test_a_lone_captain_cannot_step_down_and_moves_name_one_change(client):
     assert db.session.get(Plan, plan["id"]).version == 1
 
 
+def test_crew_set_or_a_passenger_taken_off_on_the_trips_side_makes_a_planning_view_stale(client):
+    first, second, plan, big, _ = _two_operators_and_a_draft(client)
+    crew = (big["captain_worker_id"], big["vice_captain_worker_id"])
+    others = [p for p in big["passengers"] if p["worker_id"] not in crew]
+    plated = client.patch(f"/api/console/v1/trips/{big['id']}", headers=first, json={"plate": "宁A·12345"})
+    assert plated.status_code == 200 and db.session.get(Plan, plan["id"]).version == 1  # not the plan's content
+    crewed = client.patch(f"/api/console/v1/trips/{big['id']}", headers=first,
+                          json={"captain_worker_id": others[0]["worker_id"]})
+    assert crewed.status_code == 200
+    stale = client.post(MOVES.format(plan["id"]), headers=second,
+                        json={"application_id": others[1]["application_id"], "role": "captain", "version": 1})
+    assert stale.status_code == 409 and stale.json["error"]["code"] == "plan_changed"
+    db.session.expire_all()
+    assert db.session.get(Trip, big["id"]).captain_worker_id == others[0]["worker_id"]
+    taken_off = client.post(f"/api/console/v1/trips/{big['id']}/seats/{others[1]['seat_id']}/cancel", headers=first)
+    assert taken_off.status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Plan, plan["id"]).version == 3
+
+
 def test_another_county_cannot_edit_the_plan(client):
     _, _, plan, big, _ = _two_operators_and_a_draft(client)
     helan = make_staff(client, "helan", county_code="640122")

@@ -1,12 +1,12 @@
 """Trips after planning: editing the vehicle plan (一车一方案), moving passengers, seats and revocation."""
 from datetime import UTC
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app import crypto
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
-from app.models import Application, Checkpoint, Convoy, Seat, Trip, Worker
+from app.models import Application, Checkpoint, Convoy, Plan, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.services.credentials import signing
 from app.services.people.identity import InvalidIdentity, mask_phone, parse_phone
@@ -48,6 +48,8 @@ def update_trip(staff, trip_id, changes):
     trip = scope.trip_in_scope(staff, trip_id)
     if trip.status not in EDITABLE:
         raise Conflict("trip_not_editable", "车次已出发或已取消，不能修改")
+    if "captain_worker_id" in changes or "vice_captain_worker_id" in changes:
+        count_plan_change(trip.plan_id)
     errors = {}
     for name in _PHONES:
         if name in changes:
@@ -76,6 +78,15 @@ def update_trip(staff, trip_id, changes):
     audit.record("staff", staff.id, "trip.update", "trip", trip.id, fields=sorted(changes))
     db.session.commit()
     return trip
+
+
+def count_plan_change(plan_id):
+    """Add one to the plan's version (see plans.claim) for a change made from the trips side; caller commits.
+
+    A planning page showing the plan before this change is then refused (plan_changed) instead of
+    overwriting it. Called before any other row is locked: plan first, as every plan edit does.
+    """
+    db.session.execute(update(Plan).where(Plan.id == plan_id).values(version=Plan.version + 1))
 
 
 def _set_phone(trip, name, value, errors):
@@ -191,6 +202,7 @@ def release_application_seat(application, reason):
 def cancel_seat(staff, trip_id, seat_id):
     """Take a passenger off a trip and commit: the QR is revoked, the application goes back to approved."""
     trip = scope.trip_in_scope(staff, trip_id, roles=scope.PLANNERS)
+    count_plan_change(trip.plan_id)
     seat = db.session.get(Seat, seat_id, with_for_update=True)
     if seat is None or seat.trip_id != trip.id or seat.live_application_id is None:
         raise NotFound("seat_not_found", "没有找到该座位")
