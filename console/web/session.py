@@ -120,9 +120,11 @@ def _slide(row):
         db.session.commit()
 
 
-@bp.after_request
+@bp.after_app_request
 def _headers(response):
-    """Every console response: CSP without inline script, no framing, no caching of personal data."""
+    """Every /console response (an unmatched URL's 404 page too): CSP without inline script, no framing, no caching."""
+    if not (request.path == "/console" or request.path.startswith("/console/")):
+        return response
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
