@@ -92,7 +92,7 @@
     });
   }
   var uploadPending = false;
-  function later() { uploadPending = true; setTimeout(function () { uploadPending = false; upload(); }, 3000); }
+  function later() { uploadPending = true; setTimeout(function () { uploadPending = false; upload(); }, 10000); }
 
   // ---- verdicts --------------------------------------------------------------------------------
   function tone(answer) {
@@ -114,8 +114,12 @@
       $("who-health").textContent = health ? (station.health[health.status] || health.status) : "—";
     }
     verdict.setAttribute("data-verdict", state);
-    verdict.setAttribute("data-seq", String(seq));
-    if (started !== undefined) { verdict.setAttribute("data-ms", (performance.now() - started).toFixed(1)); }
+    var shown = seq;
+    // Enter → verdict on screen: measured at the next frame, when the browser paints it (read by the browser test).
+    window.requestAnimationFrame(function () {
+      if (started !== undefined) { verdict.setAttribute("data-ms", (performance.now() - started).toFixed(1)); }
+      verdict.setAttribute("data-seq", String(shown));
+    });
     beep(state);
     qr.focus();
   }
@@ -230,7 +234,7 @@
   temperature.addEventListener("keydown", function (event) {
     if (event.key === "Enter") { event.preventDefault(); qr.focus(); }
   });
-  temperature.addEventListener("change", function () { store("fg-station-temperature", temperature.value); });
+  temperature.addEventListener("input", function () { store("fg-station-temperature", temperature.value); });
   kind.addEventListener("change", function () { store("fg-station-kind", kind.value); qr.focus(); });
   // A click on nothing in particular returns focus to the scan input, ready for the next person.
   document.addEventListener("click", function (event) {
