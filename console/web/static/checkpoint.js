@@ -13,6 +13,7 @@
   var verdict = document.getElementById("verdict");
   var QUEUE_KEY = "fg-station-queue:" + station.checkpoint;
   var WORDS = { allow: "放行", recheck: "复核", isolate: "隔离", deny: "拒绝", queued: "已离线保存" };
+  var FIELD_NAMES = { temperature: "体温", qr: "二维码", symptoms: "症状", kind: "扫码类型" };
   var TIMEOUT_MS = 8000;
   var seq = 0;
   var uploading = false;
@@ -129,9 +130,9 @@
     paint(state, WORDS[state], message, answer.passenger, answer.health, started);
     verdict.setAttribute("data-client-event-id", answer.client_event_id);
   }
-  function showQueued(scan, started) {
+  function showQueued(scan, started, message) {
     enqueue(scan);
-    paint("queued", WORDS.queued, "已离线保存，联网后自动上传", null, null, started);
+    paint("queued", WORDS.queued, message || "已离线保存，联网后自动上传", null, null, started);
     verdict.setAttribute("data-client-event-id", scan.client_event_id);
   }
   function showUploadReport(results) {
@@ -168,7 +169,8 @@
   // ---- sound: a short, different pattern per verdict (Web Audio, no files) ----------------------
   var audio = null;
   var PATTERNS = { allow: [[880, 0.09], [1320, 0.12]], recheck: [[660, 0.12], [0, 0.06], [660, 0.12]],
-    isolate: [[330, 0.18], [0, 0.05], [220, 0.35]], deny: [[200, 0.45]], queued: [[520, 0.08], [0, 0.05], [390, 0.08]] };
+    isolate: [[330, 0.18], [0, 0.05], [220, 0.35]], deny: [[200, 0.45]], queued: [[520, 0.08], [0, 0.05], [390, 0.08]],
+    error: [[150, 0.12], [0, 0.05], [150, 0.12], [0, 0.05], [150, 0.12]] };
   function beep(state) {
     var pattern = PATTERNS[state];
     if (!pattern) { return; }
@@ -179,7 +181,7 @@
         if (step[0]) {
           var osc = audio.createOscillator();
           var gain = audio.createGain();
-          osc.type = state === "deny" || state === "isolate" ? "square" : "sine";
+          osc.type = state === "deny" || state === "isolate" || state === "error" ? "square" : "sine";
           osc.frequency.value = step[0];
           gain.gain.value = 0.15;
           osc.connect(gain).connect(audio.destination);
@@ -194,7 +196,7 @@
   // ---- scanning --------------------------------------------------------------------------------
   function readScan(text) {
     var degrees = parseFloat(temperature.value);
-    if (!(degrees >= 34 && degrees <= 43)) { return null; }
+    if (isNaN(degrees)) { return null; }  // its range is the API's to check (422 with the field's message)
     var symptoms = Array.prototype.map.call(form.querySelectorAll('input[name="symptom"]:checked'),
       function (box) { return box.value; });
     return {
@@ -206,7 +208,7 @@
     var started = performance.now();
     var scan = readScan(text);
     if (!scan) {
-      paint("error", "未核验", "请先填写体温（34–43℃）", null, null, started);
+      paint("error", "未核验", "请先填写体温", null, null, started);
       temperature.focus();
       return;
     }
@@ -217,8 +219,17 @@
     post(station.scans, scan).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (body) {
         if (response.status === 200 && body) { showAnswer(body, started); refreshExpected(); return; }
-        if (keepForLater(response.status, body)) { showQueued(scan, started); return; }
+        if (keepForLater(response.status, body)) {
+          showQueued(scan, started, response.status === 401 || response.status === 403
+            ? "登录已失效：已保存在本机，请重新登录，之后自动上传" : undefined);
+          return;
+        }
         var message = body && body.error ? body.error.message : "请求未被受理（" + response.status + "）";
+        if (body && body.error && body.error.fields) {
+          message = Object.keys(body.error.fields).map(function (name) {
+            return (FIELD_NAMES[name] || name) + [].concat(body.error.fields[name]).join("，");
+          }).join("；");
+        }
         paint("error", "未核验", message, null, null, started);
       });
     }).catch(function () { showQueued(scan, started); });
