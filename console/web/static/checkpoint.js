@@ -176,6 +176,7 @@
     if (!pattern) { return; }
     try {
       audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      if (audio.state === "suspended") { audio.resume().catch(function () { /* muted until the next key */ }); }
       var at = audio.currentTime;
       pattern.forEach(function (step) {
         if (step[0]) {
@@ -213,8 +214,12 @@
       return;
     }
     form.querySelectorAll('input[name="symptom"]:checked').forEach(function (box) { box.checked = false; });
+    // The last person's verdict never stays up while this one is judged.
     verdict.className = "fg-verdict mt-3 fg-verdict-pending";
+    verdict.setAttribute("data-verdict", "pending");
     $("verdict-word").textContent = "核验中…";
+    $("verdict-message").textContent = "";
+    $("verdict-who").hidden = true;
     if (!navigator.onLine) { showQueued(scan, started); return; }
     post(station.scans, scan).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (body) {
