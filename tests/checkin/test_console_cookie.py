@@ -26,6 +26,9 @@ def test_cookie_with_its_csrf_header_scans(client):
     expected = client.get(f"/api/checkin/v1/checkpoints/{checkpoint_id()}/expected", headers={"X-CSRF-Token": csrf})
     assert expected.status_code == 200 and expected.json["trips"][0]["trip_id"] == bus["trip"]["id"]
     assert _count() == before + 2
+    elsewhere = client.get(f"/api/checkin/v1/checkpoints/{checkpoint_id('hedong-airport')}/expected",
+                           headers={"X-CSRF-Token": csrf})
+    assert elsewhere.status_code == 403 and elsewhere.json["error"]["code"] == "wrong_checkpoint"
 
 
 def test_cookie_without_or_with_a_wrong_header_is_refused_and_nothing_stored(client):

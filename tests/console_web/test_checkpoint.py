@@ -1,4 +1,6 @@
 """卡口扫码 page: the station for the officer's own checkpoint, its expected-arrivals fragment, roles and masking."""
+import re
+
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -37,9 +39,10 @@ def test_the_expected_fragment_puts_flagged_passengers_first_and_counts_arrivals
     assert well.json["verdict"] == "allow"
     fragment = client.get(f"{PAGE}/expected", headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and "<html" not in fragment.text
-    rows = fragment.text.split('data-testid="expected-passenger"')[1:]
-    assert "table-danger" in fragment.text.split('data-testid="expected-passenger"')[0].rsplit("<tr", 1)[1]
-    assert "关注" in rows[0] and "已隔离" in rows[0]
+    rows = re.findall(r'<tr class="([^"]*)" data-testid="expected-passenger">(.*?)</tr>', fragment.text, re.S)
+    assert len(rows) == 4
+    assert rows[0][0] == "table-danger" and "关注" in rows[0][1] and "已隔离" in rows[0][1]  # flagged first
+    assert [row[0] for row in rows[1:]].count("fg-done") == 1 and "已到达" in fragment.text
     assert "已到 2 / 4" in fragment.text and "需关注 1 人" in fragment.text
 
 
