@@ -12,7 +12,7 @@
   var kind = document.getElementById("scan-kind");
   var verdict = document.getElementById("verdict");
   var QUEUE_KEY = "fg-station-queue:" + station.checkpoint;
-  var WORDS = { allow: "放行", recheck: "复核", isolate: "隔离", deny: "拒绝", queued: "已离线保存" };
+  var WORDS = { allow: "放行", recheck: "复核", isolate: "隔离", deny: "拒绝", queued: "待上传" };
   var FIELD_NAMES = { temperature: "体温", qr: "二维码", symptoms: "症状", kind: "扫码类型" };
   var TIMEOUT_MS = 8000;
   var seq = 0;
@@ -67,11 +67,13 @@
     $("queue-count").textContent = n;
     $("queue-state").className = "badge " + (n ? "text-bg-warning" : "text-bg-secondary");
     $("queue-upload").hidden = n === 0;
+    $("queue-upload").disabled = !navigator.onLine;
   }
   function showNetwork() {
     var on = navigator.onLine;
     $("net-state").textContent = on ? "在线" : "离线";
     $("net-state").className = "badge " + (on ? "text-bg-success" : "text-bg-danger");
+    showQueue();
   }
   function upload() {
     var items = queue();
