@@ -102,10 +102,14 @@ def _employer_names(items):
 
 
 def parse_decision(form, ids, decision):
-    """A decision on ids with the form's reason, loaded by the API's BulkDecisionIn; raises ValidationError."""
+    """A decision on ids, loaded by the API's BulkDecisionIn; raises ValidationError.
+
+    The form's reason field is the 驳回原因: it goes with a rejection only, so text typed there and then
+    通过 clicked does not become an approval's reason.
+    """
     body = {"ids": ids, "decision": decision}
     reason = (form.get("reason") or "").strip()
-    if reason:
+    if reason and decision == "reject":
         body["reason"] = reason
     return s.BulkDecisionIn().load(body)
 

@@ -138,11 +138,12 @@ def test_bulk_approve_and_reject(client):
     ids = _applications(client, 4)
     client.post(f"{LIST}/{ids[3]}/reject", data={"csrf_token": token, "reason": "x"})
     approved = client.post(f"{LIST}/decisions", data={"csrf_token": token, "decision": "approve", "ids": ids,
-                                                      "back": f"{LIST}?per_page=20"})
+                                                      "reason": "typed for a rejection", "back": f"{LIST}?per_page=20"})
     assert approved.headers["Location"].endswith("/console/applications?per_page=20")
     message = client.get(approved.headers["Location"]).text
     assert "已通过 3 条" in message and "未处理 1 条：该报名当前状态不能审核" in message
     assert [_status(i) for i in ids] == ["approved", "approved", "approved", "rejected"]
+    assert db.session.get(Application, ids[0]).status_reason is None  # the 驳回原因 field goes with 驳回 only
     no_reason = client.post(f"{LIST}/decisions", data={"csrf_token": token, "decision": "reject", "ids": ids[:2]})
     assert "驳回时请填写原因" in client.get(no_reason.headers["Location"]).text
     assert _status(ids[0]) == "approved"
