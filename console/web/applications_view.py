@@ -42,7 +42,7 @@ def parse_filters(args):
 def error_text(error, lead):
     """A schema's ValidationError as one Chinese sentence: `lead：状态 应为以下之一…；页码 …`."""
     fields = flatten_fields(error.messages)
-    return lead + "：" + "；".join(f"{FIELD_LABELS.get(name, name)} {text}" for name, text in fields.items())
+    return lead + "：" + "；".join(f"{FIELD_LABELS.get(name.split('.')[0], name)} {text}" for name, text in fields.items())
 
 
 def list_url(args, **changes):

@@ -68,6 +68,7 @@ def test_county_operator_reviews_applications(page, live):
     page.locator("#application-drawer").get_by_role("button", name="驳回").click()
     page.wait_for_selector("#alerts .alert-success")
     assert "已驳回 1 条" in text_of(page, "#alerts")
+    assert "direction=outbound" in page.url  # back to the list as it was filtered
     assert "已驳回" in text_of(page, f"tr[data-application='{outbound[2]}']")
     check_a11y(page)
     shoot(page, "applications-rejected")

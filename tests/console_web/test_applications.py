@@ -154,7 +154,9 @@ def test_bulk_approve_and_reject(client):
     nothing = client.post(f"{LIST}/decisions", data={"csrf_token": token, "decision": "approve"})
     assert "请先勾选要处理的报名" in client.get(nothing.headers["Location"]).text
     bad = client.post(f"{LIST}/decisions", data={"csrf_token": token, "decision": "maybe", "ids": ids[:1]})
-    assert "操作" in client.get(bad.headers["Location"]).text
+    assert "未处理：操作 应为以下之一" in client.get(bad.headers["Location"]).text
+    forged = client.post(f"{LIST}/decisions", data={"csrf_token": token, "decision": "approve", "ids": ["1 or 1=1"]})
+    assert "未处理：勾选的报名 应为整数" in client.get(forged.headers["Location"]).text
 
 
 def test_back_never_leaves_the_review_pages(client):
