@@ -224,3 +224,11 @@ def test_other_roles_get_the_403_page(client):
         assert response.status_code == 403 and "无权访问" in response.text
     assert _status(application_id) == "submitted"
     assert "申请审核" not in client.get("/console/password").text
+
+
+def test_page_numbers_show_the_ends_and_the_neighbourhood(app):
+    from console.web.applications_view import paging
+
+    assert paging(5, 10, 200)["numbers"] == [1, None, 3, 4, 5, 6, 7, None, 20]
+    assert paging(1, 50, 0)["numbers"] == [1] and paging(1, 50, 0)["pages"] == 1
+    assert paging(2, 20, 60)["numbers"] == [1, 2, 3]
