@@ -234,3 +234,11 @@ def test_admin_picks_the_county_to_plan_for(client):
     picked = client.post("/console/planning", data=planner_form(csrf, county_code="640121"))
     assert picked.status_code == 302
     assert db.session.scalar(select(Plan.county_code)) == "640121"
+
+
+def test_a_run_with_nothing_to_plan_says_so(client):
+    csrf = make_web_staff(client)
+    response = client.post("/console/planning", data=planner_form(csrf), follow_redirects=True)
+    assert response.status_code == 200
+    assert "alert-warning" in response.text and "0 辆车、0 人" in response.text
+    assert 'data-testid="empty-plan"' in response.text and ">作废</button>" in response.text
