@@ -13,7 +13,6 @@ from app.services.platform.timeutil import local_today
 from app.services.transport import planning, trips
 
 MAX_RANGE_DAYS = 31
-CREW_ROLES = ("captain", "vice_captain")
 
 
 def create_plan(staff, request):
