@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, url_for
 
-from app.errors import DomainError
+from app.errors import Forbidden
 from app.extensions import db
 from app.models import StaffUser
 from app.models.base import utcnow
@@ -29,17 +29,12 @@ LOGIN_CSRF_COOKIE = "fg_login_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 _UNSAFE = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 _PUBLIC = frozenset(("console_web.login", "console_web.static", "console_web.vendor"))
+_PER_REQUEST = ("web_token", "web_staff", "new_login_csrf", "flashes", "flash_cookie_read")
 # Moving the expiry on every request would write a row per click; once a minute is enough.
 _SLIDE_EVERY = timedelta(seconds=60)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "media-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-
-
-class CsrfFailed(DomainError):
-    """A state-changing request without the page's CSRF token (403)."""
-
-    status = 403
 
 
 def current_staff():
@@ -97,10 +92,13 @@ def resolve(token):
 @bp.before_request
 def _load_and_guard():
     """Resolve the session, refuse a state change without its CSRF token, send strangers to sign in."""
+    # `g` belongs to the app context, which a test (or a CLI) may keep across requests: start clean.
+    for name in _PER_REQUEST:
+        g.pop(name, None)
     row, user = resolve(request.cookies.get(COOKIE))
     g.web_token, g.web_staff = row, user
     if request.method in _UNSAFE and not _csrf_ok():
-        raise CsrfFailed("csrf_failed", "页面已过期或来源不明，请刷新页面后重试")
+        raise Forbidden("csrf_failed", "页面已过期或来源不明，请刷新页面后重试")
     if user is None and request.endpoint not in _PUBLIC:
         target = url_for("console_web.login", next=request.full_path.rstrip("?"))
         if request.headers.get("HX-Request"):
@@ -127,9 +125,11 @@ def _slide(row):
         db.session.commit()
 
 
-@bp.after_request
+@bp.after_app_request
 def _headers(response):
-    """Every console response: CSP without inline script, no framing, no caching of personal data."""
+    """Every /console response (an unmatched URL's 404 page too): CSP without inline script, no framing, no caching."""
+    if not (request.path == "/console" or request.path.startswith("/console/")):
+        return response
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
