@@ -190,8 +190,8 @@ def test_manifest_prints_masked_names_id_last4_crew_phones_and_sign_off_lines(cl
         assert f"<td>{make_id_number(sequence=100 + n)[-4:]}</td>" in page.text
     captain = db.session.get(Worker, trip["trip"]["captain_worker_id"])
     vice = db.session.get(Worker, trip["trip"]["vice_captain_worker_id"])
-    assert captain.mobile_mask in re.search(r'data-testid="captain">(.*?)</dd>', page.text, re.S).group(1)
-    assert vice.mobile_mask in re.search(r'data-testid="vice">(.*?)</dd>', page.text, re.S).group(1)
+    assert captain.mobile_mask in re.search(r'data-testid="captain">(.*?)</dd>', page.text, re.DOTALL).group(1)
+    assert vice.mobile_mask in re.search(r'data-testid="vice">(.*?)</dd>', page.text, re.DOTALL).group(1)
     assert "onclick" not in page.text and "<script>" not in page.text
 
 
