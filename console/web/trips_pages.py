@@ -50,8 +50,8 @@ def trips_detail(trip_id):
         body = schemas.TripPatchIn().load(views.form_body(request.form))
         trip_service.update_trip(staff, trip_id, body)
     except ValidationError as error:
-        return _trip_page(staff, scope.trip_in_scope(staff, trip_id), 422, errors=flatten_fields(error.messages),
-                          submitted=request.form)
+        return _trip_page(staff, scope.trip_in_scope(staff, trip_id), 422, error="填写有误，请检查标出的字段",
+                          errors=flatten_fields(error.messages), submitted=request.form)
     except DomainError as error:
         if error.status not in (409, 422):
             raise
