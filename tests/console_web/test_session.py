@@ -183,7 +183,9 @@ def test_only_the_listed_front_end_files_are_served(client):
 
 
 def test_the_menu_lists_only_pages_the_role_may_open(client):
-    make_web_staff(client, "hr", role="enterprise_hr", enterprise_id=1)
+    from app.models import Enterprise
+
+    make_web_staff(client, "hr", role="enterprise_hr", enterprise_id=db.session.query(Enterprise.id).first()[0])
     page = client.get("/console/password").text
     assert "申请审核" not in page and "卡口扫码" not in page
     assert client.get("/console/").headers["Location"] == "/console/password"
