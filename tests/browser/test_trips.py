@@ -88,3 +88,19 @@ def test_trips_list_edit_manifest_and_reconciliation(page, live):
     assert page.locator("[data-testid=passengers] tr[data-status=arrived]").count() == 1
     check_a11y(page)
     shoot(page, "reconciliation")
+
+
+def test_transport_operator_sees_crew_and_times_read_only(page, live):
+    trip_id = publish_trip(live.client, passengers=2)["trip"]["id"]
+    staff.create_staff("bus-co", STAFF_PASSWORD, "transport_operator", display_name="客运公司", county_code="640121")
+    sign_in(page, live, "bus-co", next_path=f"/console/trips/{trip_id}")
+    assert page.get_by_label("跟车负责人").get_attribute("readonly") is not None
+    assert page.get_by_label("发车时间").get_attribute("readonly") is not None
+    page.get_by_label("车牌号").fill("宁A·D0001")
+    page.get_by_label("随车医护").fill("孙护士")
+    page.get_by_role("button", name="保存").click()
+    assert "车次信息已保存" in text_of(page, "#alerts")
+    check_a11y(page)
+    shoot(page, "trip-transport-operator")
+    page.goto(f"/console/trips/{trip_id + 1000}")
+    assert "未找到" in text_of(page, "main")
