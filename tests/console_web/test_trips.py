@@ -228,7 +228,7 @@ def figure(html, key):
 def test_reconciliation_follows_the_scans_and_refreshes_itself(client, trip):
     path = f"/console/trips/{trip['id']}/reconciliation"
     page = client.get(path)
-    assert_page(page, 200, "清点核对", 'hx-trigger="every 15s"', "本班组")
+    assert_page(page, 200, "清点核对", 'hx-trigger="every 15s"', "本班组", "trips.js")
     assert (figure(page.text, "seats"), figure(page.text, "boarded"), figure(page.text, "arrived")) == (4, 0, 0)
     depart(trip["id"])
     captain = trip["captain"]["headers"]
