@@ -9,6 +9,7 @@ from app.services.platform import audit, scope
 from app.services.transport import trips
 
 MAX_BULK = 500
+TARGETS = {"approve": "approved", "reject": "rejected"}
 
 
 def list_applications(staff, filters, page=1, per_page=50):
@@ -45,36 +46,46 @@ def decide(staff, application_id, decision, reason=None):
     Raises NotFound outside the scope, Invalid for a rejection without reason,
     Conflict when the application's status does not allow the decision.
     """
-    application = _decide_one(staff, application_id, decision, reason)
+    application, _ = _decide_one(staff, application_id, decision, reason)
     db.session.commit()
     return application
 
 
 def decide_many(staff, application_ids, decision, reason=None):
-    """Decide several applications; each succeeds or fails alone. Returns one result per id."""
+    """Decide several applications; each succeeds or fails alone. Returns one result per id.
+
+    A result is {id, ok, status, changed} (changed is False when the application already had that
+    decision) or {id, ok: False, code, message}.
+    """
     if len(application_ids) > MAX_BULK:
         raise Invalid("validation_error", f"一次最多处理{MAX_BULK}条", fields={"ids": f"最多{MAX_BULK}条"})
     results = []
     for application_id in dict.fromkeys(application_ids):
         try:
-            application = _decide_one(staff, application_id, decision, reason)
+            application, changed = _decide_one(staff, application_id, decision, reason)
             db.session.commit()
-            results.append({"id": application_id, "ok": True, "status": application.status})
+            results.append({"id": application_id, "ok": True, "status": application.status, "changed": changed})
         except DomainError as error:
             db.session.rollback()
             results.append({"id": application_id, "ok": False, "code": error.code, "message": error.message})
     return results
 
 
+def can_decide(application, decision):
+    """Whether the application is open to the decision ("approve" or "reject"): submitted, or approved and now rejected."""
+    return application.status in ("submitted", "approved") and application.can_become(TARGETS[decision])
+
+
 def _decide_one(staff, application_id, decision, reason):
-    target = {"approve": "approved", "reject": "rejected"}[decision]
+    """Apply one decision (not committed); returns (application, changed)."""
+    target = TARGETS[decision]
     if decision == "reject" and not reason:
         raise Invalid("reason_required", "驳回时请填写原因", fields={"reason": "必填"})
     application = scope.application_in_scope(staff, application_id)
     db.session.refresh(application, with_for_update=True)
     if application.status == target:
-        return application  # deciding twice the same way is harmless (a retried bulk request)
-    if application.status not in ("submitted", "approved") or not application.can_become(target):
+        return application, False  # deciding twice the same way is harmless (a retried bulk request)
+    if not can_decide(application, decision):
         raise Conflict("application_not_decidable", "该报名当前状态不能审核")
     if target == "rejected":
         trips.release_application_seat(application, "rejected")
@@ -82,4 +93,4 @@ def _decide_one(staff, application_id, decision, reason):
     application.decided_by = staff.id
     application.decided_at = utcnow()
     audit.record("staff", staff.id, f"application.{decision}", "application", application.id, reason=reason)
-    return application
+    return application, True

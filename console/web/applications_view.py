@@ -1,0 +1,143 @@
+"""What the 申请审核 pages show, assembled from the services: rows with masked identity and health, forms parsed
+by the API's own schemas, bulk results said as counts.
+
+No rule lives here: the filters are the API's `ApplicationFilterIn`, the decisions its `DecisionIn` and
+`BulkDecisionIn`, the health status comes from `health`, whether a decision is open from `review.can_decide`.
+"""
+from math import ceil
+from urllib.parse import urlsplit
+
+from flask import url_for
+from marshmallow import EXCLUDE
+from sqlalchemy import select
+
+from app.errors import flatten_fields
+from app.extensions import db
+from app.models import Enterprise, Worker
+from app.services.people import health
+from app.services.people.identity import mask_name
+from app.services.transport import review
+from console import presenters
+from console import schemas as s
+
+FILTERS = ("status", "direction", "date_from", "date_to", "destination", "origin", "county_code")
+PER_PAGE_CHOICES = (20, 50, 100)
+FIELD_LABELS = {"status": "状态", "direction": "方向", "date_from": "出发日期从", "date_to": "出发日期到",
+                "destination": "目的地", "origin": "出发地", "county_code": "县区代码", "page": "页码",
+                "per_page": "每页条数", "reason": "驳回原因", "ids": "勾选的报名", "decision": "操作", "_body": "内容"}
+DECISION_WORDS = {"approve": "通过", "reject": "驳回"}
+
+
+def given(args):
+    """The query's filter and paging values that are filled in (an empty form field means no filter)."""
+    keys = FILTERS + ("page", "per_page")
+    return {key: args.get(key).strip() for key in keys if (args.get(key) or "").strip()}
+
+
+def parse_filters(args):
+    """The filters and paging of a list URL, loaded by the API's schema; raises ValidationError."""
+    return s.ApplicationFilterIn().load(given(args), unknown=EXCLUDE)
+
+
+def error_text(error, lead):
+    """A schema's ValidationError as one Chinese sentence: `lead：状态 应为以下之一…；页码 …`."""
+    fields = flatten_fields(error.messages)
+    return lead + "：" + "；".join(f"{FIELD_LABELS.get(name.split('.')[0], name)} {text}" for name, text in fields.items())
+
+
+def list_url(args, **changes):
+    """The list URL with the current filters and some values changed (page=3, per_page=100)."""
+    values = {**given(args), **{key: str(value) for key, value in changes.items()}}
+    return url_for("console_web.applications", **values)
+
+
+def paging(page, per_page, total):
+    """Page numbers to link: first, last and two either side of the current one (None marks a gap)."""
+    pages = max(1, ceil(total / per_page))
+    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
+    numbers = []
+    for number in shown:
+        if numbers and number - numbers[-1] > 1:
+            numbers.append(None)
+        numbers.append(number)
+    return {"page": page, "per_page": per_page, "pages": pages, "numbers": numbers,
+            "choices": PER_PAGE_CHOICES}
+
+
+def rows(items):
+    """The listed applications as the table shows them: masked worker, health status, employer, open decisions."""
+    workers = {w.id: w for w in db.session.scalars(select(Worker).where(Worker.id.in_({a.worker_id for a in items})))}
+    records = health.observations_by_worker(list(workers))
+    employers = _employer_names(items)
+    result = []
+    for application in items:
+        view = application_view(application, workers[application.worker_id], employers)
+        view["health"] = health.derive(records[application.worker_id])
+        result.append(view)
+    return result
+
+
+def application_view(application, worker, employers=None):
+    """One application as the API presents it (ID and phone masked), the name masked too, and what may be decided."""
+    view = presenters.application_view(application, worker)
+    view["worker"]["name"] = mask_name(worker.name)
+    view["employer_contact"] = application.employer_contact_mask
+    employers = employers if employers is not None else _employer_names([application])
+    view["employer"] = application.employer_name or employers.get(application.employer_id)
+    view["decidable"] = {decision: review.can_decide(application, decision) for decision in DECISION_WORDS}
+    return view
+
+
+def detail(application):
+    """The drawer's content: the application and the worker's health record (status with reason, events newest first)."""
+    worker = db.session.get(Worker, application.worker_id)
+    return application_view(application, worker), health.record_of(worker)
+
+
+def _employer_names(items):
+    ids = {a.employer_id for a in items if a.employer_id is not None and not a.employer_name}
+    if not ids:
+        return {}
+    return dict(db.session.execute(select(Enterprise.id, Enterprise.name).where(Enterprise.id.in_(ids))).all())
+
+
+def parse_decision(form, ids, decision):
+    """A decision on ids, loaded by the API's BulkDecisionIn; raises ValidationError.
+
+    The form's reason field is the 驳回原因: it goes with a rejection only, so text typed there and then
+    通过 clicked does not become an approval's reason.
+    """
+    body = {"ids": ids, "decision": decision}
+    reason = (form.get("reason") or "").strip()
+    if reason and decision == "reject":
+        body["reason"] = reason
+    return s.BulkDecisionIn().load(body)
+
+
+def summary(results, decision):
+    """Bulk results said as counts: (kind, message) such as ("success", "已通过 5 条")."""
+    word = DECISION_WORDS[decision]
+    changed = sum(1 for r in results if r["ok"] and r.get("changed", True))
+    unchanged = sum(1 for r in results if r["ok"] and not r.get("changed", True))
+    failed = {}
+    for result in results:
+        if not result["ok"]:
+            failed[result["message"]] = failed.get(result["message"], 0) + 1
+    parts = [f"已{word} {changed} 条"] if changed or not (unchanged or failed) else []
+    if unchanged:
+        parts.append(f"{unchanged} 条原已{word}，未改动")
+    parts.extend(f"未处理 {count} 条：{message}" for message, count in failed.items())
+    if not (unchanged or failed):
+        kind = "success"
+    else:
+        kind = "danger" if failed and not (changed or unchanged) else "warning"
+    return kind, "；".join(parts)
+
+
+def back_target(value, default):
+    """Where to return after an action: a 申请审核 URL of this console (path and query), else `default`."""
+    parts = urlsplit(value or "")
+    if not parts.path.startswith("/console/applications") or "\\" in parts.path:
+        return default
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
