@@ -10,4 +10,4 @@ from apiflask import APIBlueprint
 bp = APIBlueprint("console_web", __name__, url_prefix="/console", template_folder="templates",
                   static_folder="static", static_url_path="/static", enable_openapi=False)
 
-from console.web import applications_pages, assets, auth_pages, errors, layout, session, trips_pages  # noqa: E402,F401  (routes attach to bp)
+from console.web import applications_pages, assets, auth_pages, checkpoint_pages, errors, layout, session, trips_pages  # noqa: E402,F401  (routes attach to bp)

@@ -9,7 +9,6 @@ CSRF: every state-changing request carries a token derived from the session (HMA
 SECRET_KEY), in the form field `csrf_token` or the `X-CSRF-Token` header that htmx sends; the
 sign-in form, which has no session yet, uses a random cookie it must echo (double submit).
 """
-import hashlib
 import hmac
 import secrets
 from datetime import timedelta
@@ -21,12 +20,11 @@ from app.errors import Forbidden
 from app.extensions import db
 from app.models import StaffUser
 from app.models.base import utcnow
+from app.services.accounts.web_session import COOKIE, CSRF_HEADER, csrf_for
 from app.services.platform import tokens
 from console.web import bp
 
-COOKIE = "fg_console"
 LOGIN_CSRF_COOKIE = "fg_login_csrf"
-CSRF_HEADER = "X-CSRF-Token"
 _UNSAFE = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 _PUBLIC = frozenset(("console_web.login", "console_web.static", "console_web.vendor"))
 _PER_REQUEST = ("web_token", "web_staff", "new_login_csrf", "flashes", "flash_cookie_read")
@@ -47,12 +45,7 @@ def csrf_token():
     row = g.get("web_token")
     if row is None:
         return request.cookies.get(LOGIN_CSRF_COOKIE) or g.setdefault("new_login_csrf", secrets.token_urlsafe(24))
-    return _derive(row.token_hash)
-
-
-def _derive(token_hash):
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, f"console-csrf:{token_hash}".encode(), hashlib.sha256).hexdigest()[:40]
+    return csrf_for(row.token_hash)
 
 
 def start(response, token):

@@ -22,7 +22,8 @@ from app.models.base import utcnow
 from app.services.platform import cache
 
 
-def _hash(token):
+def token_hash(token):
+    """The hash a presented token is stored under (AuthToken.token_hash)."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
@@ -32,7 +33,7 @@ def issue_token(subject_kind, subject_id, ttl=None):
     token = secrets.token_urlsafe(32)
     db.session.add(
         AuthToken(
-            token_hash=_hash(token),
+            token_hash=token_hash(token),
             subject_kind=subject_kind,
             subject_id=subject_id,
             expires_at=utcnow() + timedelta(seconds=ttl),
@@ -45,7 +46,7 @@ def resolve_token(token, subject_kind):
     """Return the live AuthToken for a presented token of that kind, or None."""
     if not token or len(token) > 128:
         return None
-    row = db.session.scalar(select(AuthToken).where(AuthToken.token_hash == _hash(token),
+    row = db.session.scalar(select(AuthToken).where(AuthToken.token_hash == token_hash(token),
                                                     AuthToken.subject_kind == subject_kind))
     if row is None:
         return None
@@ -87,7 +88,7 @@ def recall(token):
     """What `remember` stored for a presented token, or None."""
     if not token or len(token) > 128:
         return None
-    raw = cache.get_bytes(_cache_key(_hash(token)), shared=True)
+    raw = cache.get_bytes(_cache_key(token_hash(token)), shared=True)
     return None if raw is None else json.loads(raw)
 
 
@@ -100,7 +101,7 @@ def remember(row, value):
 
 
 def _forget(hashes):
-    if hashes and not cache.delete(*(_cache_key(token_hash) for token_hash in hashes)):
+    if hashes and not cache.delete(*(_cache_key(digest) for digest in hashes)):
         _log.warning("Redis unreachable: %d revoked tokens stay remembered for up to TOKEN_CACHE_SECONDS", len(hashes))
 
 

@@ -26,6 +26,10 @@ MESSAGES = {
     "isolation_required": "健康状态为红码，请按规定隔离观察",
 }
 
+# Refusals of a genuine credential that a person should look into on the spot (a second scan, a bus not
+# expected here, no boarding record): a scan station shows them as 复核, apart from forged or void codes (拒绝).
+RECHECK_REASONS = ("wrong_trip", "trip_closed", "already_boarded", "not_boarded", "already_arrived")
+
 
 @dataclass(frozen=True)
 class SeatFacts:

@@ -1,0 +1,60 @@
+"""卡口扫码 (checkpoint scan station): the scan input, the verdict, and the checkpoint's expected arrivals.
+
+The page itself judges nothing: its script posts each scan to the scanner API (POST
+/api/checkin/v1/scans, offline queue through /scans/batch) with this session's cookie and CSRF
+token, so the station and the captains' phones share one route and one rule. The expected list is
+the service behind GET /api/checkin/v1/checkpoints/<id>/expected, for the staff member's own checkpoint.
+"""
+import json
+
+from flask import render_template, url_for
+
+from app.errors import NotFound
+from app.extensions import db
+from app.models import Checkpoint
+from app.models.base import utcnow
+from app.services.employment.roster_exports import ARRIVAL_NAMES, HEALTH_NAMES
+from app.services.people.health_rules import SYMPTOMS
+from app.services.platform import scope
+from app.services.scanning import manifests
+from app.services.scanning.scan_rules import RECHECK_REASONS
+from console.web import bp
+from console.web.layout import render_page
+from console.web.session import current_staff
+
+STATION_ROLES = ("checkpoint_staff",)
+SEAT_NAMES = {**ARRIVAL_NAMES, "isolated": "已隔离"}
+
+
+def _own_checkpoint():
+    """The checkpoint of the signed-in checkpoint officer (403 page for other roles)."""
+    staff = current_staff()
+    scope.require_role(staff, STATION_ROLES)
+    place = db.session.get(Checkpoint, staff.checkpoint_id) if staff.checkpoint_id is not None else None
+    if place is None:
+        raise NotFound("checkpoint_not_found", "没有该卡口")
+    return place
+
+
+@bp.get("/checkpoint")
+def checkpoint():
+    """The scan station: scan input, temperature, camera, verdict, offline queue, expected arrivals."""
+    place = _own_checkpoint()
+    station = {
+        "checkpoint": place.id, "scans": url_for("checkin.scan"), "batch": url_for("checkin.scan_batch"),
+        "recheck": list(RECHECK_REASONS), "health": HEALTH_NAMES,
+        "zxing": url_for("console_web.vendor", name="zxing-browser.min.js"),
+    }
+    return render_page("console/checkpoint/station.html", place=place, symptoms=SYMPTOMS,
+                       station=json.dumps(station, ensure_ascii=False), **_expected(place))
+
+
+@bp.get("/checkpoint/expected")
+def checkpoint_expected():
+    """The expected arrivals fragment, flagged passengers first (the page refreshes it by itself)."""
+    return render_template("console/checkpoint/_expected.html", **_expected(_own_checkpoint()))
+
+
+def _expected(place):
+    return {"trips": manifests.expected_at(place.id), "updated_at": utcnow(), "seat_names": SEAT_NAMES,
+            "health_names": HEALTH_NAMES}
