@@ -91,6 +91,7 @@ _MESSAGES = {
     "Not a valid boolean.": "应为 true 或 false",
     "Not a valid date.": "应为日期，格式 YYYY-MM-DD",
     "Not a valid datetime.": "应为时间，格式 ISO 8601",
+    "Not a valid time.": "应为时刻，格式 HH:MM",
     "Not a valid list.": "应为数组",
     "Not a valid mapping type.": "应为对象",
     "Not a valid UUID.": "应为 UUID",

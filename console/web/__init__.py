@@ -10,4 +10,14 @@ from apiflask import APIBlueprint
 bp = APIBlueprint("console_web", __name__, url_prefix="/console", template_folder="templates",
                   static_folder="static", static_url_path="/static", enable_openapi=False)
 
-from console.web import applications_pages, assets, auth_pages, checkpoint_pages, errors, layout, planning_pages, session  # noqa: E402,F401  (routes attach to bp)
+from console.web import (  # noqa: E402,F401  (routes attach to bp)
+    applications_pages,
+    assets,
+    auth_pages,
+    checkpoint_pages,
+    errors,
+    layout,
+    planning_pages,
+    session,
+    trips_pages,
+)

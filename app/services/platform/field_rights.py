@@ -54,6 +54,11 @@ def require_role(staff, resource):
         raise Forbidden("forbidden_role", f"当前角色无权修改{_NAMES[resource]}")
 
 
+def writable(staff, resource):
+    """The fields of a resource the staff member's role may write (empty when it may not change it at all)."""
+    return RIGHTS[resource].get(staff.role, ())
+
+
 def check_fields(staff, resource, changes):
     """Raise Forbidden (field_not_editable, naming the fields) if the changes touch a field the role may not write."""
     require_role(staff, resource)

@@ -37,6 +37,14 @@ def list_for_staff(staff, departure_date=None, status=None, limit=1000):
     return db.session.scalars(statement.order_by(Trip.departure_date, Trip.id).limit(limit)).all()
 
 
+def convoy_trips_for_staff(staff, trip_id):
+    """The live (not cancelled) trips of a trip's convoy (班组) that the staff member may see, in id order."""
+    trip = scope.trip_in_scope(staff, trip_id)
+    statement = scope.filter_trips(select(Trip), Trip, staff).where(Trip.convoy_id == trip.convoy_id,
+                                                                     Trip.status != "cancelled")
+    return db.session.scalars(statement.order_by(Trip.id)).all()
+
+
 def update_trip(staff, trip_id, changes):
     """Fill or change a trip's plan (plate, crew, times, captain…) and commit.
 
