@@ -29,7 +29,10 @@ class ScannerAuth(HTTPTokenAuth):
             return None
         if not web_session.csrf_matches(cookie, request.headers.get(web_session.CSRF_HEADER)):
             raise Forbidden("csrf_failed", "页面已过期或来源不明，请刷新页面后重试")
-        return _verify(cookie)
+        scanner = _verify(cookie)
+        if scanner is not None:
+            web_session.keep_alive(cookie)  # scanning is work: the station's session stays signed in
+        return scanner
 
 
 auth = ScannerAuth(scheme="Bearer", security_scheme_name="ScannerToken",

@@ -3,7 +3,8 @@
 The cookie holds a staff token issued by the same login as the API (`staff.login`: the same
 throttling, the same accounts); the token's row is the session, so signing out, a password
 change, `flask staff deactivate` or a reset end it everywhere at once. Its expiry slides: each
-request moves it STAFF_TOKEN_TTL_SECONDS ahead, so a console left idle that long is signed out.
+request moves it STAFF_TOKEN_TTL_SECONDS ahead (a scan from the station too, but not a page's own
+background refresh), so a console left idle that long is signed out.
 
 CSRF: every state-changing request carries a token derived from the session (HMAC with
 SECRET_KEY), in the form field `csrf_token` or the `X-CSRF-Token` header that htmx sends; the
@@ -11,7 +12,6 @@ sign-in form, which has no session yet, uses a random cookie it must echo (doubl
 """
 import hmac
 import secrets
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, request, url_for
@@ -19,8 +19,8 @@ from flask import current_app, g, redirect, request, url_for
 from app.errors import Forbidden
 from app.extensions import db
 from app.models import StaffUser
-from app.models.base import utcnow
-from app.services.accounts.web_session import COOKIE, CSRF_HEADER, csrf_for
+from app.services.accounts import web_session
+from app.services.accounts.web_session import BACKGROUND_HEADER, COOKIE, CSRF_HEADER, csrf_for
 from app.services.platform import tokens
 from console.web import bp
 
@@ -28,8 +28,6 @@ LOGIN_CSRF_COOKIE = "fg_login_csrf"
 _UNSAFE = frozenset(("POST", "PUT", "PATCH", "DELETE"))
 _PUBLIC = frozenset(("console_web.login", "console_web.static", "console_web.vendor"))
 _PER_REQUEST = ("web_token", "web_staff", "new_login_csrf", "flashes", "flash_cookie_read")
-# Moving the expiry on every request would write a row per click; once a minute is enough.
-_SLIDE_EVERY = timedelta(seconds=60)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "media-src 'self' data: blob:; connect-src 'self'; font-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -99,23 +97,14 @@ def _load_and_guard():
             response.headers["HX-Redirect"] = target
             return response
         return redirect(target)
-    if row is not None:
-        _slide(row)
+    if row is not None and not request.headers.get(BACKGROUND_HEADER):
+        web_session.slide(row)
     return None
 
 
 def _csrf_ok():
     sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token") or ""
     return bool(sent) and hmac.compare_digest(sent, csrf_token())
-
-
-def _slide(row):
-    """Keep an active session alive: expiry = now + STAFF_TOKEN_TTL_SECONDS, written at most once a minute."""
-    ttl = timedelta(seconds=current_app.config["STAFF_TOKEN_TTL_SECONDS"])
-    now = utcnow()
-    if row.expires_at - now < ttl - _SLIDE_EVERY:
-        row.expires_at = now + ttl
-        db.session.commit()
 
 
 @bp.after_app_request

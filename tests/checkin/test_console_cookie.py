@@ -66,3 +66,30 @@ def test_bearer_tokens_still_work_and_win_over_a_cookie(client):
     assert arrival.status_code == 200 and arrival.json["verdict"] == "allow"
     # A county operator's bearer token is no scanner, whatever cookie travels with it.
     assert client.post(SCANS, json=scan_body(qrs[1], kind="arrive"), headers=bus["staff"]).status_code == 403
+
+
+def test_scanning_keeps_the_station_signed_in_but_a_background_refresh_does_not(app, client):
+    from datetime import timedelta
+
+    from app.models import AuthToken
+    from app.models.base import utcnow
+    from app.services.platform import cache
+
+    bus = bus_to(client, checkpoint_id())
+    csrf = station_staff(client)
+    row = db.session.scalars(select(AuthToken).where(AuthToken.revoked_at.is_(None))
+                             .order_by(AuthToken.id.desc())).first()
+    ttl = app.config["STAFF_TOKEN_TTL_SECONDS"]
+    idle_since = utcnow() + timedelta(seconds=ttl - 3600)  # an hour since the last click
+    row.expires_at = idle_since
+    db.session.commit()
+    refresh = client.get("/console/checkpoint/expected", headers={"HX-Request": "true", "X-Console-Background": "1"})
+    assert refresh.status_code == 200
+    db.session.refresh(row)
+    assert row.expires_at == idle_since  # a page refreshing itself is not someone at work
+    cache.delete(f"console-alive:{row.token_hash}")
+    qr = next(iter(bus["qrs"].values()))
+    answer = client.post(SCANS, json=scan_body(qr, kind="arrive", device_id="station"), headers={"X-CSRF-Token": csrf})
+    assert answer.status_code == 200
+    db.session.refresh(row)
+    assert row.expires_at > utcnow() + timedelta(seconds=ttl - 60)  # a scan is

@@ -7,13 +7,21 @@ browser on its own, so it counts only together with the CSRF token the page read
 """
 import hashlib
 import hmac
+from datetime import timedelta
 
 from flask import current_app
 
-from app.services.platform import tokens
+from app.extensions import db
+from app.models.base import utcnow
+from app.services.platform import cache, tokens
 
 COOKIE = "fg_console"
 CSRF_HEADER = "X-CSRF-Token"
+# A page's own refreshes (a reconciliation or an expected list polling by itself) send this header:
+# they are not the person at work, so they do not keep an idle console signed in.
+BACKGROUND_HEADER = "X-Console-Background"
+# Moving the expiry on every request would write a row per click or scan; once a minute is enough.
+SLIDE_EVERY = timedelta(seconds=60)
 
 
 def csrf_for(token_hash):
@@ -27,3 +35,27 @@ def csrf_matches(cookie_token, sent):
     if not cookie_token or not sent or len(cookie_token) > 128:
         return False
     return hmac.compare_digest(sent, csrf_for(tokens.token_hash(cookie_token)))
+
+
+def slide(row):
+    """Keep a session in use alive: its expiry becomes now + STAFF_TOKEN_TTL_SECONDS (written at most once a minute).
+
+    So the console signs out after STAFF_TOKEN_TTL_SECONDS without a click or a scan.
+    """
+    ttl = timedelta(seconds=current_app.config["STAFF_TOKEN_TTL_SECONDS"])
+    now = utcnow()
+    if row.expires_at - now < ttl - SLIDE_EVERY:
+        row.expires_at = now + ttl
+        db.session.commit()
+
+
+def keep_alive(cookie_token):
+    """A scan made through the session cookie is work too: slide that session, looking its row up once a minute at most."""
+    token_hash = tokens.token_hash(cookie_token)
+    key = f"console-alive:{token_hash}"
+    if cache.get_bytes(key, shared=True) is not None:
+        return
+    row = tokens.resolve_token(cookie_token, "staff")
+    if row is not None:
+        slide(row)
+    cache.set_bytes(key, b"1", int(SLIDE_EVERY.total_seconds()), shared=True)
