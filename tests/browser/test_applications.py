@@ -1,4 +1,6 @@
 """申请审核 in a real browser: a county operator filters, opens the drawer, approves in bulk, rejects one with a reason."""
+from playwright.sync_api import expect
+
 from app.services.accounts import staff
 from tests.browser.helpers import check_a11y, shoot, sign_in, text_of
 from tests.builders import STAFF_PASSWORD, declare_health, make_worker, submit_application
@@ -52,7 +54,7 @@ def test_county_operator_reviews_applications(page, live):
     # Bulk approve two ticked rows.
     for application_id in outbound[:2]:
         _row(page, application_id).get_by_role("checkbox").check()
-    assert "已选 2 条" in text_of(page, "[data-selected-count]")
+    expect(page.locator("[data-selected-count]")).to_contain_text("已选 2 条")  # counted after the change event
     page.get_by_role("button", name="批量通过").click()
     page.wait_for_selector("#alerts .alert-success")
     assert "已通过 2 条" in text_of(page, "#alerts")
