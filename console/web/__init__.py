@@ -20,4 +20,5 @@ from console.web import (  # noqa: E402,F401  (routes attach to bp)
     planning_pages,
     session,
     trips_pages,
+    words,
 )

@@ -13,17 +13,16 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Checkpoint
 from app.models.base import utcnow
-from app.services.employment.roster_exports import ARRIVAL_NAMES, HEALTH_NAMES
 from app.services.people.health_rules import SYMPTOMS
 from app.services.platform import scope
 from app.services.scanning import manifests
 from app.services.scanning.scan_rules import RECHECK_REASONS
-from console.web import bp
+from console.web import bp, words
 from console.web.layout import render_page
 from console.web.session import current_staff
 
 STATION_ROLES = ("checkpoint_staff",)
-SEAT_NAMES = {**ARRIVAL_NAMES, "isolated": "已隔离"}
+SEAT_NAMES, HEALTH_NAMES = words.names(words.SEAT), words.names(words.HEALTH)
 
 
 def _own_checkpoint():

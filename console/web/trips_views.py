@@ -13,14 +13,10 @@ from app.services.people.identity import mask_name
 from app.services.scanning import manifests
 from app.services.transport import trips as trip_service
 from console import schemas
+from console.web import words
 
 PER_PAGE = 50
-TRIP_STATUS = {"draft": ("草稿", "secondary"), "published": ("已发布", "primary"), "departed": ("已发车", "info"),
-               "arrived": ("已到达", "success"), "closed": ("已结束", "dark"), "cancelled": ("已取消", "danger")}
-SEAT_STATUS = {"assigned": ("待上车", "secondary"), "boarded": ("已上车", "primary"), "arrived": ("已到达", "success"),
-               "no_show": ("未乘车", "warning"), "isolated": ("隔离", "danger")}
-HEALTH = {"green": ("正常", "success"), "yellow": ("观察", "warning"), "red": ("异常", "danger"),
-          "unknown": ("未申报", "secondary")}
+TRIP_STATUS, SEAT_STATUS, HEALTH = words.TRIP, words.SEAT, words.HEALTH
 # The edit form: (field of PATCH /trips/<id>, label, input type). Phones are write-only: blank keeps the number.
 FORM_FIELDS = (("plate", "车牌号", "text"), ("driver_name", "司机姓名", "text"), ("driver_phone", "司机电话", "tel"),
                ("responsible_name", "跟车负责人", "text"), ("responsible_phone", "负责人电话", "tel"),

@@ -7,7 +7,7 @@ from tests.builders import STAFF_PASSWORD, declare_health, make_worker, submit_a
 
 
 def _seed(client):
-    """Four outbound applications (one worker back from 湖北: 黄码) and one inbound, all in 永宁县."""
+    """Four outbound applications (one worker back from 湖北: 健康观察) and one inbound, all in 永宁县."""
     staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121")
     outbound = []
     for n in range(4):
@@ -29,7 +29,7 @@ def test_county_operator_reviews_applications(page, live):
     sign_in(page, live, "yongning")
     page.wait_for_url("**/console/applications")
     assert "共 5 条" in text_of(page, "[data-testid=total]")
-    assert "黄码" in text_of(page, f"tr[data-application='{outbound[1]}']")
+    assert "健康观察" in text_of(page, f"tr[data-application='{outbound[1]}']")
     check_a11y(page)
     shoot(page, "applications-list")
 
@@ -88,6 +88,6 @@ def test_filter_errors_empty_results_and_the_plain_detail_page(page, live):
     assert "没有符合条件的报名" in text_of(page, "[data-testid=empty]")
     shoot(page, "applications-empty")
     page.goto(f"/console/applications/{outbound[1]}")  # the drawer's content as a page of its own (no JS needed)
-    assert "健康档案" in text_of(page, "main") and "黄码" in text_of(page, "main")
+    assert "健康档案" in text_of(page, "main") and "健康观察" in text_of(page, "main")
     check_a11y(page)
     shoot(page, "applications-detail-page")

@@ -35,7 +35,7 @@ def test_list_shows_masked_rows_with_health_and_status(client):
     assert "张*丰" in html and "张三丰" not in html
     assert make_id_number(sequence=100) not in html and make_mobile(0) not in html
     assert "640104********" in html or "*" * 8 in html
-    assert 'data-health="green"' in html and "绿码" in html
+    assert 'data-health="green"' in html and "正常" in html
     assert 'data-status="submitted"' in html and "待审核" in html
     assert "共 1 条" in html and "宁波某电子有限公司" in html
 

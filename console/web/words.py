@@ -1,0 +1,32 @@
+"""The console's words for every status, each with the colour of its tag: one vocabulary for every page.
+
+A tag always carries its word (colour is never the only signal, CONSOLE.md). Health, seat and
+clearance words are the domain's own, the ones the exported sheets print, so a clerk reads the
+same word on the screen and on paper. Colours are Bootstrap's contextual names (`text-bg-<colour>`).
+"""
+from app.services.employment.roster_exports import ARRIVAL_NAMES, HEALTH_NAMES
+from console.web import bp
+
+_HEALTH_COLOURS = {"green": "success", "yellow": "warning", "red": "danger", "unknown": "secondary"}
+HEALTH = {status: (word, _HEALTH_COLOURS[status]) for status, word in HEALTH_NAMES.items()}
+_SEAT_COLOURS = {"assigned": "secondary", "boarded": "primary", "arrived": "success", "no_show": "warning"}
+SEAT = {**{status: (word, _SEAT_COLOURS[status]) for status, word in ARRIVAL_NAMES.items()},
+        "isolated": ("已隔离", "danger"), "cancelled": ("已取消", "light")}
+TRIP = {"draft": ("草稿", "secondary"), "published": ("已发布", "primary"), "departed": ("已发车", "info"),
+        "arrived": ("已到达", "success"), "closed": ("已结束", "dark"), "cancelled": ("已取消", "danger")}
+APPLICATION = {"submitted": ("待审核", "warning"), "approved": ("已通过", "success"), "rejected": ("已驳回", "danger"),
+               "assigned": ("已编班", "info"), "travelled": ("已出行", "secondary"), "cancelled": ("已取消", "light")}
+DIRECTION = {"outbound": "外出务工", "inbound": "返岗来银"}
+HEALTH_EVENT = {"declaration": "健康申报", "pre_trip_check": "行前体温检测", "boarding": "上车扫码",
+                "arrival": "到达扫码", "checkpoint": "卡口检查", "follow_up": "企业随访",
+                "isolation_start": "开始隔离", "isolation_end": "解除隔离", "clearance": "方可上岗"}
+
+
+def names(vocabulary):
+    """Only the words of a vocabulary: {status: word}."""
+    return {key: value[0] if isinstance(value, tuple) else value for key, value in vocabulary.items()}
+
+
+# A template global (not a context variable), so macros imported from another template see it too.
+bp.add_app_template_global({"HEALTH": HEALTH, "SEAT": SEAT, "TRIP": TRIP, "APPLICATION": APPLICATION,
+                            "DIRECTION": DIRECTION, "HEALTH_EVENT": HEALTH_EVENT}, "words")
