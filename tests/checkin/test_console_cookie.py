@@ -80,7 +80,7 @@ def test_scanning_keeps_the_station_signed_in_but_a_background_refresh_does_not(
     row = db.session.scalars(select(AuthToken).where(AuthToken.revoked_at.is_(None))
                              .order_by(AuthToken.id.desc())).first()
     ttl = app.config["STAFF_TOKEN_TTL_SECONDS"]
-    idle_since = utcnow() + timedelta(seconds=ttl - 3600)  # an hour since the last click
+    idle_since = (utcnow() + timedelta(seconds=ttl - 3600)).replace(microsecond=0)  # an hour since the last click
     row.expires_at = idle_since
     db.session.commit()
     refresh = client.get("/console/checkpoint/expected", headers={"HX-Request": "true", "X-Console-Background": "1"})
