@@ -37,6 +37,8 @@ WARM_UP = 3.0
 @pytest.fixture(scope="module")
 def services(tmp_path_factory):
     """A mariadbd and a redis-server of this module's own, migrated and holding scannable passengers."""
+    if os.environ.get("RUN_FAULTS") != "1":
+        pytest.skip("set RUN_FAULTS=1 to break a mariadbd and a redis-server of the test's own (.ci/run does)")
     missing = stack.missing_binaries()
     if missing:
         if os.environ.get("REQUIRE_SERVICES") == "1":
