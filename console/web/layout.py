@@ -11,6 +11,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from app.extensions import db
 from app.models import Checkpoint, County, Enterprise, Park
+from app.services.people.identity import mask_name
 from app.services.platform.timeutil import LOCAL_ZONE
 from console.web import bp
 from console.web.session import csrf_token, current_staff
@@ -98,6 +99,12 @@ def day(value):
     if value is None:
         return "—"
     return value if isinstance(value, str) else value.strftime("%Y-%m-%d")
+
+
+@bp.app_template_filter("masked_name")
+def masked_name(name):
+    """A person's name as every page shows it: 张*丰, as on manifests and the scan station; None stays None."""
+    return mask_name(name) if name else name
 
 
 @bp.app_template_filter("dash")
