@@ -7,7 +7,7 @@ a second operator working from a stale page is told so (plan_changed) instead of
 from flask import render_template, request
 from marshmallow import ValidationError
 
-from app.errors import Conflict, Invalid
+from app.errors import Conflict, Invalid, flatten_fields
 from app.extensions import db
 from app.services.platform import scope
 from app.services.transport import plans
@@ -41,7 +41,7 @@ def run_planner():
     try:
         plan, unplaced = plans.create_plan(current_staff(), schemas.PlanIn().load(view.plan_request(form)))
     except ValidationError as error:
-        return _index(form, 422, _flatten(error.messages))
+        return _index(form, 422, flatten_fields(error.messages))
     except Invalid as error:
         db.session.rollback()
         return _index(form, 422, {**(error.fields or {}), "": error.message})
@@ -51,18 +51,6 @@ def run_planner():
         message += f"；{len(unplaced)} 人未排入（{view.unplaced_summary(unplaced)}）"
     flash(message, "success" if summary["vehicles"] else "warning")
     return go("console_web.planning_plan", plan_id=plan.id)
-
-
-def _flatten(messages, prefix=""):
-    """marshmallow's nested messages as {field path: first message}."""
-    flat = {}
-    for key, value in messages.items():
-        path = f"{prefix}{key}" if not prefix else f"{prefix}.{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, path))
-        else:
-            flat[path] = value[0] if isinstance(value, list) else str(value)
-    return flat
 
 
 @bp.get(_PLAN)

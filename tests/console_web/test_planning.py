@@ -86,6 +86,7 @@ def test_planner_form_errors_are_shown_and_nothing_is_made(client):
         response = client.post("/console/planning", data=planner_form(csrf, **overrides))
         assert response.status_code == 422, overrides
         assert f'id="{field.replace(".", "-")}-error"' in response.text, overrides
+        assert "Not a valid" not in response.text and "Missing data" not in response.text  # said in Chinese
     assert db.session.scalar(select(func.count()).select_from(Plan)) == 0
     no_token = client.post("/console/planning", data={k: v for k, v in planner_form(csrf).items() if k != "csrf_token"})
     assert no_token.status_code == 403 and "text/html" in no_token.content_type
