@@ -91,6 +91,7 @@ def test_a_county_operators_day(page, live):
     page.emulate_media(media="screen")
 
     # The evening: the captain of bus 2 boards everyone on it; the tally on the page follows by itself.
+    db.session.rollback()  # end this session's snapshot (MariaDB's repeatable read): see what gunicorn committed
     trip = db.session.scalars(db.select(Trip).order_by(Trip.id.desc())).first()
     seats = db.session.scalars(db.select(Seat).where(Seat.trip_id == trip.id, Seat.status == "assigned")).all()
     application_of = {seat.worker_id: seat.application_id for seat in seats}
