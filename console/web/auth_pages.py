@@ -38,6 +38,7 @@ def logout():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["STAFF_LOGIN_RATE_LIMIT"], methods=["POST"])
 def password():
     """The signed-in staff member's account, and the form to change their password."""
     if request.method == "GET":
@@ -47,7 +48,7 @@ def password():
         return render_page("console/password.html", status=422, errors={"new_password_again": "两次输入的新密码不一致"})
     try:
         staff.change_password(web_session.current_staff(), request.form.get("current_password", ""), new,
-                              keep_token=g.web_token)
+                              get_remote_address(), keep_token=g.web_token)
     except DomainError as error:
         if error.status != 422:
             raise

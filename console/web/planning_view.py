@@ -11,8 +11,9 @@ from app.models import County, Park, Seat, Trip, Worker
 from app.services.people.identity import mask_name
 from app.services.platform.timeutil import local_today
 from console import presenters
+from console.web import words
 
-DIRECTIONS = {"outbound": "外出务工", "inbound": "返银返岗"}
+DIRECTIONS = words.DIRECTION
 PLAN_STATUSES = {"draft": ("草稿", "secondary"), "published": ("已发布", "success"), "discarded": ("已作废", "dark")}
 UNPLACED = {"no_vehicle": "车辆不足", "empty_window": "日期范围内无可出发日"}
 CREW = {"captain": "车长", "vice_captain": "副车长"}

@@ -88,15 +88,18 @@ def _load_and_guard():
         g.pop(name, None)
     row, user = resolve(request.cookies.get(COOKIE))
     g.web_token, g.web_staff = row, user
-    if request.method in _UNSAFE and not _csrf_ok():
-        raise Forbidden("csrf_failed", "页面已过期或来源不明，请刷新页面后重试")
     if user is None and request.endpoint not in _PUBLIC:
-        target = url_for("console_web.login", next=request.full_path.rstrip("?"))
+        # Signed out (or idle too long): to the sign-in form, also from a form posted after the session
+        # ended, which then returns to the console's first page rather than repeating the post.
+        back = request.full_path.rstrip("?") if request.method not in _UNSAFE else url_for("console_web.home")
+        target = url_for("console_web.login", next=back)
         if request.headers.get("HX-Request"):
             response = current_app.response_class("", 204)
             response.headers["HX-Redirect"] = target
             return response
         return redirect(target)
+    if request.method in _UNSAFE and not _csrf_ok():
+        raise Forbidden("csrf_failed", "页面已过期或来源不明，请刷新页面后重试")
     if row is not None and not request.headers.get(BACKGROUND_HEADER):
         web_session.slide(row)
     return None
@@ -104,7 +107,8 @@ def _load_and_guard():
 
 def _csrf_ok():
     sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token") or ""
-    return bool(sent) and hmac.compare_digest(sent, csrf_token())
+    # As bytes: compare_digest refuses str holding anything but ASCII (a forged token with 'é' would be a 500).
+    return bool(sent) and hmac.compare_digest(sent.encode(), csrf_token().encode())
 
 
 @bp.after_app_request

@@ -220,3 +220,23 @@ def test_the_camera_button_decodes_a_code_into_the_same_path(live, chromium, tmp
     assert errors == []
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(ScanEvent).where(ScanEvent.actor_kind == "staff")) == 1
+
+
+def test_a_reading_typed_wrong_offline_does_not_hold_back_the_queue(page, live, console_log):
+    bus = _station(live, passengers=3)
+    qrs = list(bus["qrs"].values())
+    sign_in(page, live, "railway")
+    page.context.set_offline(True)
+    expect(page.locator("#net-state")).to_have_text("离线")
+    wrong = _scan(page, qrs[0], temperature="365")  # a slip of the finger: 36.5 meant
+    right = _scan(page, qrs[1], temperature="36.5")
+    assert wrong["state"] == right["state"] == "queued"
+    console_log.allow("HTTP 422 POST")  # the batch holding the wrong reading, refused as a whole
+    page.context.set_offline(False)
+    expect(page.locator("#upload-summary")).to_contain_text("1 条扫码数据有误、未能上传，请重新扫码")
+    assert "体温" in text_of(page, "#upload-list")
+    shoot(page, "checkpoint-invalid-set-aside")
+    expect(page.locator("#queue-count")).to_have_text("0", timeout=20_000)  # the rest went up at the next try
+    db.session.rollback()
+    stored = set(db.session.scalars(select(ScanEvent.client_event_id).where(ScanEvent.actor_kind == "staff")))
+    assert right["id"] in stored and wrong["id"] not in stored

@@ -189,3 +189,28 @@ def test_the_menu_lists_only_pages_the_role_may_open(client):
     page = client.get("/console/password").text
     assert "申请审核" not in page and "卡口扫码" not in page
     assert client.get("/console/").headers["Location"] == "/console/password"
+
+
+def test_a_forged_token_with_non_ascii_characters_is_refused_not_a_500(client):
+    csrf = make_web_staff(client)
+    body = {"current_password": STAFF_PASSWORD, "new_password": "another-password-1",
+            "new_password_again": "another-password-1", "csrf_token": "é" * 40}
+    assert client.post("/console/password", data=body).status_code == 403
+    scan = client.post("/api/checkin/v1/scans", json={}, headers={"X-CSRF-Token": "é" + csrf[1:]})
+    assert scan.status_code == 403 and scan.json["error"]["code"] == "csrf_failed"
+
+
+def test_guessing_the_current_password_from_an_open_console_is_throttled_like_a_login(client):
+    csrf = make_web_staff(client)
+    statuses = [client.post("/console/password", data={
+        "csrf_token": csrf, "current_password": f"guess-number-{n}", "new_password": "another-password-1",
+        "new_password_again": "another-password-1"}).status_code for n in range(7)]
+    assert statuses[:5] == [422] * 5 and 429 in statuses[5:]
+
+
+def test_a_form_posted_after_the_session_ended_leads_to_sign_in_not_an_error(client):
+    csrf = make_web_staff(client)
+    _session_row().expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    response = client.post("/console/password", data={"csrf_token": csrf, "current_password": "x"})
+    assert response.status_code == 302 and response.headers["Location"].startswith("/console/login")

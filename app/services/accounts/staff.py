@@ -85,13 +85,18 @@ def _check_new_password(password):
         raise Invalid("validation_error", f"新密码至少{MIN_PASSWORD_LENGTH}位", fields={"new_password": "太短"})
 
 
-def change_password(user, current_password, new_password, keep_token=None):
+def change_password(user, current_password, new_password, client_ip, keep_token=None):
     """A staff member changes their own password; every other session of theirs ends. Commits.
 
+    A wrong current password counts as a failed login of that (username, client IP) pair, so a
+    console left open cannot be used to guess it (429 login_throttled while it must wait).
     Raises Invalid (422) when the current password is wrong or the new one too short or unchanged.
     """
+    pair = login_throttle.pair_key(user.username, client_ip)
+    login_throttle.refuse_while_waiting(pair)
     if not _password_matches(user.password_hash, current_password):
         db.session.rollback()
+        login_throttle.record_failure(pair)
         raise Invalid("wrong_password", "当前密码不正确", fields={"current_password": "不正确"})
     _check_new_password(new_password)
     if new_password == current_password:

@@ -34,7 +34,8 @@ def csrf_matches(cookie_token, sent):
     """Whether `sent` is the CSRF token of the session held in the cookie value `cookie_token`."""
     if not cookie_token or not sent or len(cookie_token) > 128:
         return False
-    return hmac.compare_digest(sent, csrf_for(tokens.token_hash(cookie_token)))
+    # As bytes: compare_digest refuses str holding anything but ASCII (a forged token with 'é' would be a 500).
+    return hmac.compare_digest(sent.encode(), csrf_for(tokens.token_hash(cookie_token)).encode())
 
 
 def slide(row):

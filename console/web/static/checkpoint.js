@@ -83,7 +83,11 @@
     return post(station.batch, { scans: chunk }).then(function (response) {
       return response.json().then(function (body) { return { status: response.status, body: body }; });
     }).then(function (answer) {
-      if (answer.status !== 200) { return; }  // kept in the queue; the next try sends the same ids
+      if (answer.status === 422 && setAsideInvalid(chunk, answer.body)) { return; }
+      if (answer.status !== 200) {  // kept in the queue; the next try sends the same ids
+        if (answer.status !== 401 && answer.status < 500) { uploadRefused(answer.body); }
+        return;
+      }
       var acknowledged = {};
       answer.body.results.forEach(function (result) { acknowledged[result.client_event_id] = true; });
       saveQueue(queue().filter(function (scan) { return !acknowledged[scan.client_event_id]; }));
@@ -93,6 +97,38 @@
       uploading = false;
       if (queue().length && navigator.onLine && !uploadPending) { later(); }
     });
+  }
+  // The server checks a batch as a whole: one scan it can never accept (a temperature typed wrong while
+  // offline) would hold back every scan behind it. Those it names (fields "scans.<n>.…") leave the
+  // queue and are listed in red, to be scanned again; the rest go up at the next try.
+  var FIELD_WORDS = { temperature: "体温", qr: "二维码", symptoms: "症状", scanned_at: "扫码时间", kind: "扫码类型" };
+  function setAsideInvalid(chunk, body) {
+    var fields = body && body.error && body.error.fields;
+    if (!fields) { return false; }
+    var why = {};
+    Object.keys(fields).forEach(function (key) {
+      var match = /^scans\.(\d+)\.(\w+)/.exec(key);
+      if (!match) { return; }
+      var said = (FIELD_WORDS[match[2]] || match[2]) + fields[key];
+      why[match[1]] = why[match[1]] ? why[match[1]] + "；" + said : said;
+    });
+    var refused = chunk.filter(function (scan, index) { return why[index] !== undefined; });
+    if (!refused.length) { return false; }
+    var gone = {};
+    refused.forEach(function (scan) { gone[scan.client_event_id] = true; });
+    saveQueue(queue().filter(function (scan) { return !gone[scan.client_event_id]; }));
+    showUploadReport(chunk.map(function (scan, index) {
+      return why[index] === undefined ? null : { client_event_id: scan.client_event_id, verdict: "deny",
+        reason: "invalid", message: "未能上传，请核实后重新扫码：" + why[index] };
+    }).filter(Boolean));
+    $("upload-summary").textContent = refused.length + " 条扫码数据有误、未能上传，请重新扫码；其余稍后自动上传";
+    return true;
+  }
+  function uploadRefused(body) {
+    var error = (body && body.error) || {};
+    $("upload-list").textContent = "";
+    $("upload-summary").textContent = "待上传的扫码被拒绝：" + (error.message || "请求有误") + "。扫码仍保存在本机，处理后会自动重试。";
+    $("upload-report").hidden = false;
   }
   var uploadPending = false;
   function later() { uploadPending = true; setTimeout(function () { uploadPending = false; upload(); }, 10000); }
