@@ -208,3 +208,33 @@ def test_two_edits_of_one_version_at_the_same_moment_one_wins(mariadb_app):
     assert sorted(results) == [(200, None), (409, "plan_changed")]
     with mariadb_app.app_context():
         assert db.session.get(Plan, plan["id"]).version == 2
+
+
+def test_two_unversioned_moves_into_the_last_place_at_once_do_not_overfill_it(mariadb_app):
+    """API clients may send no version: the plan's lock must still make the second move see the first."""
+    with mariadb_app.app_context():
+        client = mariadb_app.test_client()
+        first, second, plan, big, small = _two_operators_and_a_draft(client)
+        movers = [p["application_id"] for p in big["passengers"]]
+        for application_id in movers[-2:]:  # the small vehicle: 4 of its 5 places taken
+            moved = client.post(MOVES.format(plan["id"]), headers=first,
+                                json={"application_id": application_id, "trip_id": small["id"]})
+            assert moved.status_code == 200, moved.json
+    results, barrier = [], threading.Barrier(2)
+
+    def run(headers, application_id):
+        with mariadb_app.app_context():
+            barrier.wait()
+            response = mariadb_app.test_client().post(MOVES.format(plan["id"]), headers=headers,
+                                                      json={"application_id": application_id, "trip_id": small["id"]})
+            results.append(response.status_code)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in zip((first, second), movers[:2])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200, 409]
+    with mariadb_app.app_context():
+        seats, _, _ = _snapshot(plan["id"])
+        assert sum(1 for _, trip_id in seats if trip_id == small["id"]) == 5
