@@ -19,6 +19,9 @@ def sign_in(page, live, username, password=STAFF_PASSWORD, next_path=None):
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_selector("[data-testid=who]")
+    # The header is parsed before the page's scripts at the end of <body> have run: on a loaded
+    # machine a click could land before its handler exists (seen once with the camera button).
+    page.wait_for_load_state("load")
 
 
 def shots_dir():
