@@ -139,6 +139,17 @@ def app(make_app):
 
 
 @pytest.fixture
+def mariadb_app(make_app, backend):
+    """An app with reference data for tests where concurrent writers race (skipped on SQLite, which cannot)."""
+    if backend["BACKEND"] == "sqlite":
+        pytest.skip("concurrent writers only race on MariaDB")
+    app = make_app()
+    with app.app_context():
+        load_reference_data()
+    return app
+
+
+@pytest.fixture
 def client(app):
     """A test client of the app."""
     return app.test_client()

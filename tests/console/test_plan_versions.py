@@ -173,18 +173,6 @@ def test_another_county_cannot_edit_the_plan(client):
     assert response.status_code == 404
 
 
-@pytest.fixture
-def mariadb_app(make_app, backend):
-    if backend["BACKEND"] == "sqlite":
-        pytest.skip("concurrent writers only race on MariaDB")
-    app = make_app()
-    with app.app_context():
-        from app.services.office.reference_data import load_reference_data
-
-        load_reference_data()
-    return app
-
-
 def test_two_edits_of_one_version_at_the_same_moment_one_wins(mariadb_app):
     """Two operators press at once, both having seen version 1: the plan's row lock queues them, the second sees 2."""
     with mariadb_app.app_context():

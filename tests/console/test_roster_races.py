@@ -1,7 +1,6 @@
 """Races on MariaDB: two clerks registering one person, or recording one day's follow-up, at once."""
 import threading
 
-import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -25,18 +24,6 @@ def _race(app, calls):
     for thread in threads:
         thread.join()
     return sorted(results)
-
-
-@pytest.fixture
-def mariadb_app(make_app, backend):
-    if backend["BACKEND"] == "sqlite":
-        pytest.skip("concurrent writers only race on MariaDB")
-    app = make_app()
-    with app.app_context():
-        from app.services.office.reference_data import load_reference_data
-
-        load_reference_data()
-    return app
 
 
 def test_one_person_registered_by_two_clerks_at_once(mariadb_app):
