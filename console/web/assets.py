@@ -11,6 +11,7 @@ from console.web import bp
 VENDOR = {
     "bootstrap.min.css": "bootstrap/dist/css/bootstrap.min.css",
     "bootstrap.bundle.min.js": "bootstrap/dist/js/bootstrap.bundle.min.js",
+    "echarts.min.js": "echarts/dist/echarts.min.js",
     "htmx.min.js": "htmx.org/dist/htmx.min.js",
     "zxing-browser.min.js": "@zxing/browser/umd/zxing-browser.min.js",
 }

@@ -23,10 +23,17 @@ ROLE_LABELS = {
 }
 # (endpoint, label, roles that may open it), in the order of a working day (CONSOLE.md's page map).
 MENU = [
+    ("console_web.dashboard", "看板", ("admin", "county_operator", "park_operator", "health_officer")),
     ("console_web.applications", "申请审核", ("admin", "county_operator", "park_operator")),
     ("console_web.planning", "编班编组", ("admin", "county_operator", "park_operator")),
     ("console_web.trips", "车次（一车一方案）", ("admin", "county_operator", "park_operator", "transport_operator")),
     ("console_web.checkpoint", "卡口扫码", ("checkpoint_staff",)),
+    ("console_web.isolation", "隔离管理", ("admin", "health_officer")),
+    ("console_web.roster", "花名册 · 每日随访", ("admin", "county_operator", "park_operator", "enterprise_hr")),
+    ("console_web.enterprises", "企业与岗位（附件2）", ("admin", "county_operator", "park_operator", "enterprise_hr")),
+    ("console_web.liaison", "联络员（附件1）", ("admin",)),
+    ("console_web.accounts", "账号", ("admin",)),
+    ("console_web.audit", "审计日志", ("admin",)),
 ]
 FLASH_COOKIE = "fg_flash"
 
