@@ -72,6 +72,18 @@ def test_widths_fit_ids_phones_and_times_and_long_text_wraps():
     assert long["B3"].alignment.wrap_text and long.row_dimensions[3].height > 15  # wraps, the row grows
 
 
+def test_a_row_is_one_line_when_its_column_was_sized_to_it_and_grows_when_it_wraps():
+    name = "（示例）银川第10号新材料科技有限公司"
+    assert exports.wrapped_lines(name, text_width(name) + exports.PADDING) == 1
+    assert exports.wrapped_lines("很长的备注" * 10, exports.MAX_WIDTH) == 3
+    assert exports.wrapped_lines("第一行\n第二行", 10) == 2
+    sheet = _open(workbook_of([Sheet("表", ("名称", "备注"), [("甲", "短"), ("乙", "很长的备注" * 10)]),
+                               Sheet("名单", ("体温",), [(None,)], row_height=20, one_page=True)])).worksheets
+    assert sheet[0].row_dimensions[3].height is None and sheet[0].row_dimensions[4].height == 3 * exports.LINE_HEIGHT
+    assert sheet[1].row_dimensions[3].height >= 20  # XlsxWriter rounds to whole pixels
+    assert sheet[1].page_setup.fitToHeight is None and sheet[0].page_setup.fitToHeight == 0  # absent: 1 page tall
+
+
 def test_every_cell_of_the_table_has_borders_and_the_title_spans_it():
     sheet = _open(_wide()).active
     assert {str(r) for r in sheet.merged_cells.ranges} == {"A1:I1"}

@@ -59,6 +59,8 @@ class Sheet:
     notes: tuple = ()
     closing: tuple = ()
     blank_columns: tuple = field(default=())  # headers of columns left blank to be filled by hand
+    row_height: float | None = None  # points; taller rows to write in by hand (a manifest's temperatures)
+    one_page: bool = False  # shrink to one page tall as well (a vehicle's manifest with its signatures)
 
 
 def workbook(title, headers, rows, groups=()):
@@ -88,7 +90,7 @@ def numbered(sheet):
     rows = [(number, *row) for number, row in enumerate(sheet.rows, start=1)]
     groups = tuple((label, first + 1, last + 1) for label, first, last in sheet.groups)
     return Sheet(sheet.title, (NUMBER_HEADER, *sheet.headers), rows, groups, sheet.name, sheet.notes,
-                 sheet.closing, sheet.blank_columns)
+                 sheet.closing, sheet.blank_columns, sheet.row_height, sheet.one_page)
 
 
 def safe_sheet_name(name, taken=()):
@@ -190,7 +192,7 @@ def _write_sheet(sheet, spec, formats, moment):
     for values in spec.rows:
         for column, value in enumerate(values):
             _write(sheet, row, column, value, formats)
-        _fit_height(sheet, row, values, widths)
+        _fit_height(sheet, row, values, widths, spec.row_height)
         row += 1
     for line in spec.closing:
         row += 1  # a blank line between the table and what is signed under it
@@ -199,18 +201,21 @@ def _write_sheet(sheet, spec, formats, moment):
     _page_setup(sheet, spec, widths, first_header, last_header, moment)
 
 
-def _fit_height(sheet, row, values, widths):
-    """Make a row as tall as its most wrapped cell: neither Excel nor LibreOffice does so for a file's rows."""
+def _fit_height(sheet, row, values, widths, least=None):
+    """Make a row as tall as its most wrapped cell (neither Excel nor LibreOffice does so for a file's rows),
+    and at least `least` points."""
     lines = max((wrapped_lines(value, width) for value, width in zip(values, widths) if isinstance(value, str)),
                 default=1)
-    if lines > 1:
-        sheet.set_row(row, LINE_HEIGHT * lines)
+    if lines > 1 or least:
+        sheet.set_row(row, max(LINE_HEIGHT * lines if lines > 1 else 0, least or 0))
 
 
 def wrapped_lines(text, width):
-    """How many lines text takes in a column of `width` (a Chinese character a little over two units)."""
+    """How many lines text takes in a column of `width`: one when the column was sized to it, else its
+    width over the room (a Chinese character prints a little wider than two units, hence 1.1)."""
     room = max(1, width - 1)
-    return sum(max(1, math.ceil(1.05 * text_width(line) / room)) for line in str(text).split("\n"))
+    return sum(1 if text_width(line) <= width - PADDING else math.ceil(1.1 * text_width(line) / room)
+               for line in str(text).split("\n"))
 
 
 def _merged_line(sheet, row, last, text, widths, style, line_height=18, scale=1.0):
@@ -249,7 +254,7 @@ def _page_setup(sheet, spec, widths, first_header, last_header, moment):
         sheet.set_portrait()
     sheet.set_margins(left=SIDE_MARGIN_INCH, right=SIDE_MARGIN_INCH, top=0.6, bottom=0.7)
     sheet.center_horizontally()
-    sheet.fit_to_pages(1, 0)
+    sheet.fit_to_pages(1, 1 if spec.one_page else 0)
     sheet.repeat_rows(first_header, last_header)
     title = _footer_text(spec.title)
     sheet.set_footer(f"&L{title}&C第 &P 页 / 共 &N 页&R导出时间 {moment:%Y-%m-%d %H:%M}", {"margin": 0.3})

@@ -1,4 +1,4 @@
-"""Passenger manifests (乘车名单) as .xlsx: one sheet per vehicle, so each vehicle prints on its own pages.
+"""Passenger manifests (乘车名单) as .xlsx: one sheet per vehicle, each printed on one A4 page with its signatures.
 
 The sheet holds what the printable manifest page shows, masked the same way (名字 张*丰, the ID's
 last four, crew phones as their masks): the captain compares it with the ID card at the door and
@@ -19,6 +19,7 @@ SEAT_NAMES = {"assigned": "已编班", "boarded": "已上车", "arrived": "已�
 HEALTH_NAMES = {"green": "正常", "yellow": "健康观察", "red": "异常", "unknown": "未申报"}
 TRIP_NAMES = {"draft": "草稿", "published": "已发布", "departed": "已发车", "arrived": "已到达", "closed": "已结束",
               "cancelled": "已取消"}
+WRITING_ROW = 16  # points: room to write a temperature by hand, and a full coach (40) still on one A4 page
 SIGN_OFF = "车长签字：____________　　随车医护签字：____________　　发车时间：________　　到达时间：________"
 
 
@@ -59,7 +60,8 @@ def _sheet(trip, listed, crew):
              HEALTH_NAMES.get(seat["health"]["status"], seat["health"]["status"]), None, None, None)
             for seat in listed["seats"]]
     return exports.Sheet(f"{SHEET_TITLE} · 车次 #{trip.id}", HEADERS, rows, name=f"车次{trip.id} {trip.plate or ''}",
-                         notes=_notes(trip, listed, crew), closing=(SIGN_OFF,), blank_columns=HAND_FILLED)
+                         notes=_notes(trip, listed, crew), closing=(SIGN_OFF,), blank_columns=HAND_FILLED,
+                         row_height=WRITING_ROW, one_page=True)
 
 
 def _notes(trip, listed, crew):
@@ -67,8 +69,8 @@ def _notes(trip, listed, crew):
     route = trip.route or f"{trip.origin} → {trip.destination}"
     return (
         f"出发：{trip.departure_date:%Y-%m-%d} {trip.departure_time:%H:%M}　　线路：{route}　　"
-        f"车牌：{trip.plate or '—'}　　上车地点：{trip.departure_place or '—'}　　状态：{TRIP_NAMES.get(trip.status, trip.status)}",
-        f"司机：{_person(trip.driver_name, trip.driver_phone_mask)}　　"
+        f"车牌：{trip.plate or '—'}　　上车地点：{trip.departure_place or '—'}",
+        f"状态：{TRIP_NAMES.get(trip.status, trip.status)}　　司机：{_person(trip.driver_name, trip.driver_phone_mask)}　　"
         f"跟车负责人：{_person(trip.responsible_name, trip.responsible_phone_mask)}　　"
         f"随车医护：{_person(trip.medic_name, trip.medic_phone_mask)}",
         f"车长：{_crew(crew.get(trip.captain_worker_id))}　　副车长：{_crew(crew.get(trip.vice_captain_worker_id))}　　"
