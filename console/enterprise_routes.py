@@ -47,7 +47,8 @@ def create_enterprise(body):
 def export_enterprises(query):
     """The 附件2 sheet of the enterprises in the caller's scope (audited)."""
     data = enterprises.export_sheet(current_staff(), query)
-    return xlsx_download(data, f"重点企业用工服务保障工作信息汇总表-{local_today().isoformat()}.xlsx")
+    day = local_today().isoformat()
+    return xlsx_download(data, f"重点企业用工服务保障工作信息汇总表-{day}.xlsx", f"attachment2-enterprises-{day}.xlsx")
 
 
 @bp.get(_ENTERPRISE)

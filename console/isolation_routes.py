@@ -79,7 +79,8 @@ def export_orders(query):
     """The isolation list as an Excel file; full ID numbers only on request, audited."""
     full_ids = query.pop("full_ids")
     data = roster_exports.isolation_workbook(current_staff(), query, full_ids)
-    return xlsx_download(data, f"隔离人员名单-{roster_exports.today_stamp()}.xlsx")
+    return xlsx_download(data, f"隔离人员名单-{roster_exports.today_stamp()}.xlsx",
+                         f"isolation-list-{roster_exports.today_stamp()}.xlsx")
 
 
 def _view(order, worker=None):

@@ -66,7 +66,8 @@ def reorder_liaison_units(body):
         responses={200: XLSX_RESPONSE, **_errors(401, 403)})
 def export_liaison_units():
     """附件1 as an Excel file with full mobiles."""
-    return xlsx_download(liaison.export(current_staff()), "附件1_务工人员返岗复工联络员名单.xlsx")
+    return xlsx_download(liaison.export(current_staff()), "附件1_务工人员返岗复工联络员名单.xlsx",
+                         "attachment1-liaison-units.xlsx")
 
 
 @bp.get("/stats")

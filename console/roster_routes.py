@@ -39,7 +39,8 @@ def register_returnee(enterprise_id, body):
 def export_roster(enterprise_id, query):
     """The roster as an Excel file; the export is audited."""
     enterprise, data = roster_exports.roster_workbook(current_staff(), enterprise_id, query)
-    return xlsx_download(data, f"花名册-{enterprise.id}-{roster_exports.today_stamp()}.xlsx")
+    stamp = roster_exports.today_stamp()
+    return xlsx_download(data, f"花名册-{enterprise.id}-{stamp}.xlsx", f"roster-{enterprise.id}-{stamp}.xlsx")
 
 
 @bp.get(f"{_RETURNEE}/follow-ups")
@@ -77,4 +78,5 @@ def _follow_up_view(event, day, abnormal):
 def export_attachment3(query):
     """附件3 over the caller's scope, by enterprise and arrival dates; audited."""
     data = roster_exports.attachment3(current_staff(), query)
-    return xlsx_download(data, f"附件3-复工信息登记-{roster_exports.today_stamp()}.xlsx")
+    stamp = roster_exports.today_stamp()
+    return xlsx_download(data, f"附件3-复工信息登记-{stamp}.xlsx", f"attachment3-returnees-{stamp}.xlsx")

@@ -248,5 +248,9 @@ class TripListIn(RequestSchema):
     status = String(validate=OneOf(("draft", "published", "departed", "arrived", "closed", "cancelled")))
 
 
+class ManifestExportIn(RequestSchema):
+    convoy = Boolean(load_default=False, metadata={"description": "导出该车次所在班组的全部车辆"})
+
+
 class StaffTripListOut(Schema):
     items = List(Nested(TripOut))

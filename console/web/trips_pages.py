@@ -14,9 +14,10 @@ from app.errors import DomainError, flatten_fields
 from app.extensions import db
 from app.services.platform import field_rights, scope
 from app.services.platform.timeutil import LOCAL_ZONE, local_today
-from app.services.scanning import manifests
+from app.services.scanning import manifest_sheets, manifests
 from app.services.transport import trips as trip_service
 from console import presenters, schemas
+from console.downloads import xlsx_download
 from console.web import bp
 from console.web import trips_views as views
 from console.web.layout import flash, go, render_page
@@ -83,7 +84,9 @@ def trips_manifest(trip_id):
     else:
         found, title = [scope.trip_in_scope(staff, trip_id)], "乘车名单"
     return render_page("console/trips/manifest.html", sheets=views.sheets(found), title=title,
-                       back=("console_web.trips_detail", {"trip_id": trip_id}), **_labels())
+                       back=("console_web.trips_detail", {"trip_id": trip_id}),
+                       export=("console_web.trips_manifest_xlsx", {"trip_id": trip_id, **request.args.to_dict()}),
+                       **_labels())
 
 
 @bp.get("/trips/manifests")
@@ -92,9 +95,28 @@ def trips_day_manifests():
     filters, _ = views.list_filters(request.args)
     day = filters.get("date") or local_today()
     found = trip_service.list_for_staff(current_staff(), day, filters.get("status"))
+    selection = {**request.args.to_dict(), "date": day.isoformat()}
     return render_page("console/trips/manifest.html", sheets=views.sheets(found), title=f"{day:%Y-%m-%d} 乘车名单",
-                       back=("console_web.trips", {**request.args.to_dict(), "date": day.isoformat()}),
+                       back=("console_web.trips", selection), export=("console_web.trips_day_manifests_xlsx", selection),
                        **_labels())
+
+
+@bp.get("/trips/<int(max=2147483647):trip_id>/manifest.xlsx")
+def trips_manifest_xlsx(trip_id):
+    """The manifest of one vehicle, or (?convoy=1) of its convoy, as .xlsx: what GET /trips/<id>/manifest.xlsx sends."""
+    convoy = bool(request.args.get("convoy"))
+    data = manifest_sheets.trip_workbook(current_staff(), trip_id, convoy)
+    kind, name = ("convoy", "班组乘车名单") if convoy else ("trip", "乘车名单")
+    return xlsx_download(data, f"{name}-车次{trip_id}.xlsx", f"manifest-{kind}-{trip_id}.xlsx")
+
+
+@bp.get("/trips/manifests.xlsx")
+def trips_day_manifests_xlsx():
+    """The manifests of the list's selection (a day, today by default) as .xlsx, one sheet per vehicle."""
+    filters, _ = views.list_filters(request.args)
+    day = filters.get("date") or local_today()
+    data = manifest_sheets.day_workbook(current_staff(), day, filters.get("status"))
+    return xlsx_download(data, f"乘车名单-{day.isoformat()}.xlsx", f"manifests-{day.isoformat()}.xlsx")
 
 
 @bp.get("/trips/<int(max=2147483647):trip_id>/reconciliation")

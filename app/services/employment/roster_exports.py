@@ -18,6 +18,7 @@ from app.models import Enterprise
 from app.services.employment import isolation, roster
 from app.services.platform import audit, exports, scope
 from app.services.platform.timeutil import LOCAL_ZONE, local_today
+from app.services.scanning.manifest_sheets import HEALTH_NAMES, SEAT_NAMES
 
 ATTACHMENT3_TITLE = "银川市务工人员复工信息登记"
 ATTACHMENT3_HEADERS = ("姓名", "身份证号", "联系电话", "从何处返回", "返回日期", "交通方式及车次/航班/车牌", "用工单位",
@@ -28,9 +29,8 @@ ISOLATION_HEADERS = ("姓名", "身份证号", "联系电话", "隔离方式", "
                      "开单时间", "解除时间", "备注")
 
 TRANSPORT_NAMES = {"bus": "客车", "train": "火车", "flight": "飞机", "car": "自驾", "other": "其他"}
-HEALTH_NAMES = {"green": "正常", "yellow": "健康观察", "red": "异常", "unknown": "未申报"}
 CLEARANCE_NAMES = {"cleared": "可上岗", "in_observation": "观察中", "isolated": "隔离中", "not_arrived": "未到达"}
-ARRIVAL_NAMES = {"assigned": "已编班", "boarded": "已上车", "arrived": "已到达", "no_show": "未乘车"}
+ARRIVAL_NAMES = {status: word for status, word in SEAT_NAMES.items() if status != "isolated"}
 SOURCE_NAMES = {"trip": "点对点车次", "self": "零散返岗"}
 ORDER_STATUS_NAMES = {"pending": "待处理", "active": "隔离中", "released": "已解除", "dismissed": "已撤销"}
 REASON_NAMES = {"fever": "发热", "symptoms": "有症状", "isolation_required": "健康状态异常", "contact": "接触史",
@@ -81,12 +81,12 @@ def _in_dates(row, filters):
 def roster_workbook(staff, enterprise_id, filters):
     """One enterprise's roster as .xlsx, with the list's filters: (enterprise, bytes)."""
     enterprise, rows, _ = roster.roster_of(staff, enterprise_id, filters, page=1, per_page=10**9)
-    data = exports.workbook(f"{enterprise.name} 返岗人员花名册", ROSTER_HEADERS, [
+    data = exports.workbook_of([exports.Sheet(f"{enterprise.name} 返岗人员花名册", ROSTER_HEADERS, [
         (row.worker.name, row.worker.id_number_mask, phone(row.worker), row.origin,
          row.arrival_date, transport_text(row), SOURCE_NAMES[row.source], ARRIVAL_NAMES[row.arrival_status],
          HEALTH_NAMES[row.health.status], CLEARANCE_NAMES[row.clearance.state], row.clearance.observation_ends_on,
          row.clearance.follow_ups)
-        for row in rows])
+        for row in rows], name=enterprise.name)])
     _audit(staff, "export.roster", enterprise.id, filters, len(rows))
     return enterprise, data
 
