@@ -1,6 +1,6 @@
 """The office's dashboard (数据看板): applications, trips, passengers, check-in, health and vacancies.
 
-Every figure comes from a GROUP BY query (seven at most, whatever the volume), the same on
+Every figure comes from a GROUP BY query (eight at most, whatever the volume), the same on
 SQLite and MariaDB. Days are Beijing days: timestamps are stored in UTC and shifted by
 +8 hours in SQL (China has kept UTC+8 without daylight saving since 1991).
 
@@ -16,13 +16,24 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select, union, union_all
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from app.errors import Forbidden, Invalid
 from app.extensions import db
-from app.models import Application, Enterprise, EnterpriseJob, HealthEvent, IsolationOrder, Park, ScanEvent, Seat, Trip
+from app.models import (
+    Application,
+    Enterprise,
+    EnterpriseJob,
+    HealthEvent,
+    IsolationOrder,
+    Park,
+    RosterEntry,
+    ScanEvent,
+    Seat,
+    Trip,
+)
 from app.models.application import DIRECTIONS
 from app.models.application import STATUSES as APPLICATION_STATUSES
 from app.models.transport import TRIP_STATUSES, counted_seats
@@ -134,6 +145,7 @@ def dashboard(staff, county=None, date_from=None, date_to=None):
     """
     area = area_for(staff, county, date_from, date_to)
     checkin, passengers = _passengers(area)
+    vacancies, by_enterprise = _vacancies(area)
     return {
         "filters": {"county": area.county, "park_id": area.park, "date_from": date_from, "date_to": date_to},
         "applications": _applications(area),
@@ -141,7 +153,8 @@ def dashboard(staff, county=None, date_from=None, date_to=None):
         "passengers": passengers,
         "check_in": checkin,
         "health": {**_anomalies(area), **_isolations(area)},
-        "vacancies": _vacancies(area),
+        "vacancies": vacancies,
+        "vacancies_by_enterprise": by_enterprise,
     }
 
 
@@ -159,18 +172,27 @@ def _applications(area):
 
 
 def _breakdown(rows, statuses):
-    """Fold (status, direction, county, day, count) rows into a total and counts by each."""
+    """Fold (status, direction, county, day, count) rows into a total and counts by each, and by day
+    with each day's counts by status and direction (`daily`)."""
     by_status, by_direction, by_county, by_day = Counter(), Counter(), Counter(), Counter()
+    daily = {}
     for status, direction, county, day, count in rows:
         by_status[status] += count
         by_direction[direction] += count
         by_county[county or NO_COUNTY] += count
         by_day[day.isoformat()] += count
+        one_day = daily.setdefault(day.isoformat(), (Counter(), Counter()))
+        one_day[0][status] += count
+        one_day[1][direction] += count
     return {"total": sum(by_status.values()),
             "by_status": {name: by_status.get(name, 0) for name in statuses},
             "by_direction": {name: by_direction.get(name, 0) for name in DIRECTIONS},
             "by_county": dict(sorted(by_county.items())),
-            "by_day": [{"day": day, "count": count} for day, count in sorted(by_day.items())]}
+            "by_day": [{"day": day, "count": count} for day, count in sorted(by_day.items())],
+            "daily": [{"day": day, "count": by_day[day],
+                       "by_status": {name: statuses_of_day.get(name, 0) for name in statuses},
+                       "by_direction": {name: directions_of_day.get(name, 0) for name in DIRECTIONS}}
+                      for day, (statuses_of_day, directions_of_day) in sorted(daily.items())]}
 
 
 def _dated_trips(query, area):
@@ -216,15 +238,25 @@ def _passengers(area):
                              for name, _, _, direction, county, day, count in rows], SEAT_STATUSES)
     boarded = sum(count for _, was_boarded, *_, count in rows if was_boarded)
     arrived = sum(count for _, _, was_arrived, *_, count in rows if was_arrived)
+    by_day = {}
+    for name, was_boarded, was_arrived, _, _, day, count in rows:
+        figures = by_day.setdefault(day.isoformat(), Counter())
+        figures["boarded"] += count if was_boarded else 0
+        figures["arrived"] += count if was_arrived else 0
+        figures["no_show"] += count if name == "no_show" else 0
+    for entry in passengers["daily"]:
+        entry["check_in"] = {name: by_day[entry["day"]][name] for name in ("boarded", "arrived", "no_show")}
     return {"boarded": boarded, "arrived": arrived, "no_show": passengers["by_status"]["no_show"]}, passengers
 
 
 def _anomalies(area):
     """Isolate verdicts at scans (by the scan's trip) and abnormal follow-ups (随访: a fever at or over
-    the threshold, or any symptom, as health_rules.assess judges one; by the worker), in one query.
+    the threshold, or any symptom, as health_rules.assess judges one; by the worker): totals in one
+    query, by county in another (`anomalies_by_county`).
 
     The follow-up clause restates assess in SQL; a test over a grid of readings keeps the two in step."""
-    scans = (select(literal("scan").label("source"), ScanEvent.reason.label("reason"))
+    scans = (select(literal("scan").label("source"), ScanEvent.reason.label("reason"),
+                    Trip.county_code.label("county"))
              .join(Trip, Trip.id == ScanEvent.trip_id).where(ScanEvent.verdict == "isolate"))
     scans = _window(trip_area_filter(scans, area), ScanEvent.scanned_at, area)
     fever = HealthEvent.temperature >= health.rules().fever_threshold
@@ -233,7 +265,7 @@ def _anomalies(area):
     follow_ups = (select(literal("follow_up").label("source"), case((fever, "fever"), else_="symptoms").label("reason"))
                   .where(HealthEvent.kind == "follow_up", or_(fever, symptoms)))
     follow_ups = _window(worker_area_filter(follow_ups, HealthEvent.worker_id, area), HealthEvent.occurred_at, area)
-    both = union_all(scans, follow_ups).subquery()
+    both = union_all(scans.with_only_columns(*scans.selected_columns[:2]), follow_ups).subquery()
     rows = db.session.execute(select(both.c.source, both.c.reason, func.count())
                               .group_by(both.c.source, both.c.reason)).all()
     by_source, by_reason = Counter(), Counter()
@@ -241,7 +273,40 @@ def _anomalies(area):
         by_source[source] += count
         by_reason[reason] += count
     return {"anomalies": sum(by_source.values()), "anomalies_by_reason": dict(sorted(by_reason.items())),
-            "anomalies_by_source": {name: by_source.get(name, 0) for name in ANOMALY_SOURCES}}
+            "anomalies_by_source": {name: by_source.get(name, 0) for name in ANOMALY_SOURCES},
+            "anomalies_by_county": _anomalies_by_county(scans, follow_ups, area)}
+
+
+def _worker_counties(area):
+    """(worker_id, county_code) of every county whose isolation list shows the worker (as
+    `isolation.workers_of_county`): the application's county, its employer's, a roster's enterprise's."""
+    employer = select(Application.worker_id, Enterprise.county_code).join(
+        Enterprise, Enterprise.id == Application.employer_id)
+    roster = select(RosterEntry.worker_id, Enterprise.county_code).join(
+        Enterprise, Enterprise.id == RosterEntry.enterprise_id)
+    own = select(Application.worker_id, Application.county_code)
+    if area.county is not None:  # the other counties of the area's workers are not the area's to see
+        own = own.where(Application.county_code == area.county)
+        employer, roster = (part.where(Enterprise.county_code == area.county) for part in (employer, roster))
+    return union(own, employer, roster).subquery()
+
+
+def _anomalies_by_county(scans, follow_ups, area):
+    """Anomalies by county: scans by their trip's county, follow-ups in every county of the worker
+    (so a worker of two counties counts in both, as both isolation lists show them; none: of no county)."""
+    counties = _worker_counties(area)
+    follow_ups = (follow_ups.add_columns(counties.c.county_code.label("county"))
+                  .outerjoin(counties, counties.c.worker_id == HealthEvent.worker_id))
+    both = union_all(scans, follow_ups).subquery()
+    rows = db.session.execute(select(both.c.county, both.c.source, both.c.reason, func.count())
+                              .group_by(both.c.county, both.c.source, both.c.reason)).all()
+    by_county = {}
+    for county, source, reason, count in rows:
+        figures = by_county.setdefault(county or NO_COUNTY, Counter())
+        figures["scan_isolate" if source == "scan" else f"follow_up_{reason}"] += count
+    return [{"county_code": county, "total": sum(figures.values()),
+             **{name: figures[name] for name in ("scan_isolate", "follow_up_fever", "follow_up_symptoms")}}
+            for county, figures in sorted(by_county.items())]
 
 
 def _window(query, column, area):
@@ -268,14 +333,25 @@ def _isolations(area):
 
 
 def _vacancies(area):
-    query = (select(Enterprise.county_code, func.coalesce(func.sum(EnterpriseJob.filled), 0),
-                    func.coalesce(func.sum(EnterpriseJob.short), 0))
+    """Positions filled and short (附件2) by county and by enterprise, the most short first."""
+    query = (select(Enterprise.id, Enterprise.name, Enterprise.county_code,
+                    func.coalesce(func.sum(EnterpriseJob.filled), 0), func.coalesce(func.sum(EnterpriseJob.short), 0))
              .join(Enterprise, Enterprise.id == EnterpriseJob.enterprise_id))
     if area.county is not None:
         query = query.where(Enterprise.county_code == area.county)
     if area.park is not None:
         query = query.where(Enterprise.park_id == area.park)
-    rows = db.session.execute(query.group_by(Enterprise.county_code).order_by(Enterprise.county_code)).all()
-    by_county = [{"county_code": county, "filled": int(filled), "short": int(short)} for county, filled, short in rows]
+    rows = db.session.execute(query.group_by(Enterprise.id, Enterprise.name, Enterprise.county_code)).all()
+    by_enterprise = sorted(({"enterprise_id": enterprise_id, "name": name, "county_code": county,
+                             "filled": int(filled), "short": int(short)}
+                            for enterprise_id, name, county, filled, short in rows),
+                           key=lambda row: (-row["short"], -row["filled"], row["name"]))
+    counties = {}
+    for row in by_enterprise:
+        figures = counties.setdefault(row["county_code"], Counter())
+        figures["filled"] += row["filled"]
+        figures["short"] += row["short"]
+    by_county = [{"county_code": county, "filled": figures["filled"], "short": figures["short"]}
+                 for county, figures in sorted(counties.items())]
     return {"filled": sum(row["filled"] for row in by_county), "short": sum(row["short"] for row in by_county),
-            "by_county": by_county}
+            "by_county": by_county}, by_enterprise
