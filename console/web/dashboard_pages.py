@@ -2,7 +2,7 @@
 GET /api/console/v1/stats answers from, with the same filters (StatsIn) and the same scope.
 
 /console is the dashboard for the roles of its menu entry; anyone else is sent to the first page of
-their menu, as before. A county outside the caller's scope is refused as the API refuses it (403).
+their menu, as before, unless they ask for figures (a filter in the URL): then the 403 page, as the API. A county outside the caller's scope is refused as the API refuses it (403).
 With htmx, a filter or 刷新 swaps only the figures (`_figures.html`) and puts the filter in the URL.
 """
 from datetime import UTC, datetime
@@ -24,10 +24,11 @@ def dashboard():
     """The dashboard for the caller's area and filters; other roles go to the first page of their menu."""
     staff = current_staff()
     entries = dict(menu_for(staff))
-    if "console_web.dashboard" not in entries:
-        return redirect(url_for(next(iter(entries), "console_web.password")))
-    filters = view.given(request.args)
     partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    if "console_web.dashboard" not in entries and not (request.args or partial):
+        return redirect(url_for(next(iter(entries), "console_web.password")))
+    # Asked for figures (a filter, htmx), any role gets the service's answer: 403 page for a role without them.
+    filters = view.given(request.args)
     template = "console/dashboard/_figures.html" if partial else "console/dashboard/index.html"
     page = {"filters": filters, "bar": view.filter_bar(staff, filters), "as_of": datetime.now(UTC),
             "self_url": url_for("console_web.dashboard", **filters)}
