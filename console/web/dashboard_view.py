@@ -20,6 +20,10 @@ FIELD_LABELS = {"date_from": "开始日期", "date_to": "结束日期", "county"
 TOP_ENTERPRISES = 20  # the chart names this many enterprises, the most short first; the table says how many more
 CHECK_IN_WORDS = {"boarded": "已上车", "arrived": "已到达", "no_show": "未乘车"}
 ANOMALY_WORDS = {"scan_isolate": "扫码判定隔离", "follow_up_fever": "随访发热", "follow_up_symptoms": "随访有症状"}
+# A series has the colour of its status tag where it has one (words.py), so a colour means the same on every page.
+COLOURS = {"outbound": "primary", "inbound": "orange", "boarded": "primary", "arrived": "success", "no_show": "warning",
+           "scan_isolate": "danger", "follow_up_fever": "orange", "follow_up_symptoms": "warning", "orders": "primary",
+           "filled": "success", "short": "danger"}
 
 
 def given(args):
@@ -69,11 +73,11 @@ def figures(stats):
             ("short", "缺工", vacancies["short"])]
 
 
-def _by_day(block, words, kind="bar"):
-    days = block["daily"]
+def _by_day(block, vocabulary, kind="bar"):
+    days, words = block["daily"], names(vocabulary)
     return {"kind": kind, "stack": True, "categories": [entry["day"] for entry in days], "category_label": "日期",
-            "series": [{"key": key, "name": words.get(key, key), "data": [entry["by_status"][key] for entry in days]}
-                       for key in block["by_status"]],
+            "series": [{"key": key, "name": words.get(key, key), "colour": vocabulary.get(key, (key, "secondary"))[1],
+                        "data": [entry["by_status"][key] for entry in days]} for key in block["by_status"]],
             "totals": [entry["count"] for entry in days]}
 
 
@@ -87,12 +91,12 @@ def charts(stats):
     enterprises = stats["vacancies_by_enterprise"]
     shown = enterprises[:TOP_ENTERPRISES]
     blocks = (("applications", "报名"), ("trips", "车次"), ("passengers", "乘客"))
-    return [
+    return [_coloured(chart) for chart in [
         {"id": "applications", "title": "报名（按提交日、状态）", "note": "按提交日（北京时间）",
-         **_by_day(stats["applications"], names(APPLICATION))},
-        {"id": "trips", "title": "车次（按发车日、状态）", "note": "按发车日期", **_by_day(stats["trips"], names(TRIP))},
+         **_by_day(stats["applications"], APPLICATION)},
+        {"id": "trips", "title": "车次（按发车日、状态）", "note": "按发车日期", **_by_day(stats["trips"], TRIP)},
         {"id": "passengers", "title": "乘客（按发车日、状态）", "note": "按所乘车次的发车日期",
-         **_by_day(passengers, names(SEAT))},
+         **_by_day(passengers, SEAT)},
         {"id": "directions", "title": "外出务工与返岗来银", "note": "报名按提交日，车次、乘客按发车日期",
          "kind": "bar", "stack": False, "categories": [word for _, word in blocks], "category_label": "项目",
          "series": [{"key": key, "name": word, "data": [stats[block]["by_direction"].get(key, 0) for block, _ in blocks]}
@@ -115,4 +119,10 @@ def charts(stats):
          "categories": [row["name"] for row in shown], "category_label": "企业",
          "series": [{"key": "filled", "name": "已解决用工", "data": [row["filled"] for row in shown]},
                     {"key": "short", "name": "缺工", "data": [row["short"] for row in shown]}]},
-    ]
+    ]]
+
+
+def _coloured(chart):
+    for series in chart["series"]:
+        series.setdefault("colour", COLOURS.get(series["key"], "secondary"))
+    return chart

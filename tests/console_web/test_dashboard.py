@@ -27,14 +27,14 @@ def _seed(client):
 
 def _figures(html):
     """The large numbers of a rendered dashboard: {key: value}."""
-    found = re.findall(r'data-figure="(\w+)">\s*<div[^>]*>\s*<dt[^>]*>[^<]*</dt>\s*<dd[^>]*>(\d+)</dd>', html)
+    found = re.findall(r'data-figure="(\w+)">\s*<dl[^>]*>\s*<dt[^>]*>[^<]*</dt>\s*<dd[^>]*>(\d+)</dd>', html)
     assert found, "no figures on the page"
     return {key: int(value) for key, value in found}
 
 
 def _charts(html):
     """The charts' JSON the page's script draws from."""
-    found = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', html, re.S)
+    found = re.search(r"<section id=\"figures\"[^>]* data-charts='([^']*)'", html)
     assert found, "no chart data on the page"
     return {chart["id"]: chart for chart in json.loads(unescape(found.group(1)))}
 
@@ -106,7 +106,7 @@ def test_bad_filters_say_so_in_chinese(client):
         page = client.get(HOME, query_string=query)
         assert page.status_code == 422, query
         assert "有误" in page.text and words in page.text and 'role="search"' in page.text
-        assert "data-figure" not in page.text and "dashboard-data" not in page.text
+        assert "data-figure" not in page.text and "data-charts" not in page.text
     part = client.get(HOME, query_string={"date_from": "2020-02-25", "date_to": "2020-02-24"}, headers=HX)
     assert part.status_code == 200 and "日期范围有误" in part.text  # htmx swaps no 422: the message goes in place
 
