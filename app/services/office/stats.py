@@ -1,6 +1,7 @@
 """The office's dashboard (数据看板): applications, trips, passengers, check-in, health and vacancies.
 
-Every figure comes from a GROUP BY query (eight at most, whatever the volume), the same on
+Every figure comes from a GROUP BY query (eight at most, whatever the volume, and a look-up of the
+counties of the few workers with abnormal follow-ups), the same on
 SQLite and MariaDB. Days are Beijing days: timestamps are stored in UTC and shifted by
 +8 hours in SQL (China has kept UTC+8 without daylight saving since 1991).
 
@@ -16,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select, union, union_all
+from sqlalchemy import Date, String, and_, case, func, or_, select, type_coerce, union
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -47,6 +48,7 @@ from app.services.scanning.manifests import SEAT_STATUSES
 VIEWERS = ("admin", "county_operator", "park_operator", "health_officer")
 NO_COUNTY = "none"  # by_county key of a park's trips, which may carry no county
 ANOMALY_SOURCES = ("scan", "follow_up")
+ANOMALY_COLUMNS = ("scan_isolate", "follow_up_fever", "follow_up_symptoms")
 
 
 class local_day(FunctionElement):  # noqa: N801  (reads as a SQL function)
@@ -250,63 +252,65 @@ def _passengers(area):
 
 
 def _anomalies(area):
-    """Isolate verdicts at scans (by the scan's trip) and abnormal follow-ups (随访: a fever at or over
-    the threshold, or any symptom, as health_rules.assess judges one; by the worker): totals in one
-    query, by county in another (`anomalies_by_county`).
+    """Isolate verdicts at scans (by the scan's trip, and its county) and abnormal follow-ups (随访: a
+    fever at or over the threshold, or any symptom, as health_rules.assess judges one; by the worker,
+    in every county whose isolation list shows them: `isolation.workers_of_county`).
 
+    Abnormal follow-ups are few: they are read grouped by worker and placed in counties with an
+    indexed look-up of those workers only, so the health record is scanned once, not once per county.
     The follow-up clause restates assess in SQL; a test over a grid of readings keeps the two in step."""
-    scans = (select(literal("scan").label("source"), ScanEvent.reason.label("reason"),
-                    Trip.county_code.label("county"))
+    scans = (select(Trip.county_code, ScanEvent.reason, func.count())
              .join(Trip, Trip.id == ScanEvent.trip_id).where(ScanEvent.verdict == "isolate"))
     scans = _window(trip_area_filter(scans, area), ScanEvent.scanned_at, area)
     fever = HealthEvent.temperature >= health.rules().fever_threshold
-    # Follow-ups store their symptoms as a JSON list, "[]" when none: a listed one starts the text with '["'.
-    symptoms = cast(HealthEvent.symptoms, String).like('["%')
-    follow_ups = (select(literal("follow_up").label("source"), case((fever, "fever"), else_="symptoms").label("reason"))
+    # Follow-ups store their symptoms as a JSON list, "[]" when none: a listed one starts the text with '["'
+    # (compared as text with no CAST, which would convert every row's JSON on MariaDB).
+    symptoms = type_coerce(HealthEvent.symptoms, String).like('["%')
+    reason = case((fever, "fever"), else_="symptoms")
+    follow_ups = (select(HealthEvent.worker_id, reason, func.count())
                   .where(HealthEvent.kind == "follow_up", or_(fever, symptoms)))
-    follow_ups = _window(worker_area_filter(follow_ups, HealthEvent.worker_id, area), HealthEvent.occurred_at, area)
-    both = union_all(scans.with_only_columns(*scans.selected_columns[:2]), follow_ups).subquery()
-    rows = db.session.execute(select(both.c.source, both.c.reason, func.count())
-                              .group_by(both.c.source, both.c.reason)).all()
-    by_source, by_reason = Counter(), Counter()
-    for source, reason, count in rows:
-        by_source[source] += count
-        by_reason[reason] += count
+    if area.park is not None:
+        follow_ups = worker_area_filter(follow_ups, HealthEvent.worker_id, area)
+    follow_ups = _window(follow_ups, HealthEvent.occurred_at, area)
+    scan_rows = db.session.execute(scans.group_by(Trip.county_code, ScanEvent.reason)).all()
+    follow_rows = db.session.execute(follow_ups.group_by(HealthEvent.worker_id, reason)).all()
+    counties = _counties_of({worker_id for worker_id, _, _ in follow_rows})
+    if area.county is not None:  # the county's own workers, and only its own column
+        follow_rows = [row for row in follow_rows if area.county in counties.get(row[0], ())]
+        counties = {worker_id: {area.county} for worker_id in counties}
+    by_source, by_reason, by_county = Counter(), Counter(), {}
+    for county, scan_reason, count in scan_rows:
+        by_source["scan"] += count
+        by_reason[scan_reason] += count
+        by_county.setdefault(county or NO_COUNTY, Counter())["scan_isolate"] += count
+    for worker_id, follow_up_reason, count in follow_rows:
+        by_source["follow_up"] += count
+        by_reason[follow_up_reason] += count
+        for county in counties.get(worker_id) or (NO_COUNTY,):
+            by_county.setdefault(county, Counter())[f"follow_up_{follow_up_reason}"] += count
     return {"anomalies": sum(by_source.values()), "anomalies_by_reason": dict(sorted(by_reason.items())),
             "anomalies_by_source": {name: by_source.get(name, 0) for name in ANOMALY_SOURCES},
-            "anomalies_by_county": _anomalies_by_county(scans, follow_ups, area)}
+            "anomalies_by_county": [{"county_code": county, "total": sum(figures.values()),
+                                     **{name: figures[name] for name in ANOMALY_COLUMNS}}
+                                    for county, figures in sorted(by_county.items())]}
 
 
-def _worker_counties(area):
-    """(worker_id, county_code) of every county whose isolation list shows the worker (as
-    `isolation.workers_of_county`): the application's county, its employer's, a roster's enterprise's."""
-    employer = select(Application.worker_id, Enterprise.county_code).join(
-        Enterprise, Enterprise.id == Application.employer_id)
-    roster = select(RosterEntry.worker_id, Enterprise.county_code).join(
-        Enterprise, Enterprise.id == RosterEntry.enterprise_id)
-    own = select(Application.worker_id, Application.county_code)
-    if area.county is not None:  # the other counties of the area's workers are not the area's to see
-        own = own.where(Application.county_code == area.county)
-        employer, roster = (part.where(Enterprise.county_code == area.county) for part in (employer, roster))
-    return union(own, employer, roster).subquery()
-
-
-def _anomalies_by_county(scans, follow_ups, area):
-    """Anomalies by county: scans by their trip's county, follow-ups in every county of the worker
-    (so a worker of two counties counts in both, as both isolation lists show them; none: of no county)."""
-    counties = _worker_counties(area)
-    follow_ups = (follow_ups.add_columns(counties.c.county_code.label("county"))
-                  .outerjoin(counties, counties.c.worker_id == HealthEvent.worker_id))
-    both = union_all(scans, follow_ups).subquery()
-    rows = db.session.execute(select(both.c.county, both.c.source, both.c.reason, func.count())
-                              .group_by(both.c.county, both.c.source, both.c.reason)).all()
-    by_county = {}
-    for county, source, reason, count in rows:
-        figures = by_county.setdefault(county or NO_COUNTY, Counter())
-        figures["scan_isolate" if source == "scan" else f"follow_up_{reason}"] += count
-    return [{"county_code": county, "total": sum(figures.values()),
-             **{name: figures[name] for name in ("scan_isolate", "follow_up_fever", "follow_up_symptoms")}}
-            for county, figures in sorted(by_county.items())]
+def _counties_of(worker_ids):
+    """{worker id: the counties whose isolation list shows them}, as `isolation.workers_of_county` has
+    them: the application's county, its employer's, a roster's enterprise's (looked up by worker)."""
+    found = {}
+    ids = sorted(worker_ids)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        pairs = union(
+            select(Application.worker_id, Application.county_code).where(Application.worker_id.in_(chunk)),
+            select(Application.worker_id, Enterprise.county_code)
+            .join(Enterprise, Enterprise.id == Application.employer_id).where(Application.worker_id.in_(chunk)),
+            select(RosterEntry.worker_id, Enterprise.county_code)
+            .join(Enterprise, Enterprise.id == RosterEntry.enterprise_id).where(RosterEntry.worker_id.in_(chunk)))
+        for worker_id, county in db.session.execute(pairs):
+            found.setdefault(worker_id, set()).add(county)
+    return found
 
 
 def _window(query, column, area):
