@@ -299,3 +299,21 @@ def test_follow_ups_count_in_every_county_of_the_worker(client):
             for row in health["anomalies_by_county"]] == [("640121", 1, 1), ("640122", 1, 1)]
     yongning = client.get(STATS, query_string={"county": "640121"}, headers=office).json["health"]
     assert [row["county_code"] for row in yongning["anomalies_by_county"]] == ["640121"]
+
+
+def test_a_scanned_seat_that_no_longer_counts_is_left_out_as_the_manifest_leaves_it(client, world):
+    """A seat revoked for another reason than a no-show (re-issued, cancelled) leaves the figures with its scans."""
+    from app.models import Revocation, ScanEvent, Seat
+
+    office = make_staff(client, "office", role="admin")
+    trip_id = world["trip"]["id"]
+    arrived = db.session.scalar(select(ScanEvent.seat_id).where(ScanEvent.kind == "arrive"))
+    seat = db.session.get(Seat, arrived)
+    seat.status = "revoked"
+    db.session.add(Revocation(serial=seat.id, reason="reissued"))
+    db.session.commit()
+    stats = client.get(STATS, headers=office).json
+    assert stats["passengers"]["total"] == 3 and stats["passengers"]["by_status"]["arrived"] == 0
+    assert stats["check_in"] == {"boarded": 0, "arrived": 0, "no_show": 2}
+    manifest = client.get(f"/api/checkin/v1/trips/{trip_id}/manifest", headers=world["staff"]).json["counts"]
+    assert stats["passengers"]["by_status"] == {name: manifest[name] for name in stats["passengers"]["by_status"]}
