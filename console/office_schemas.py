@@ -87,12 +87,30 @@ class DayCountOut(Schema):
     count = Integer()
 
 
+class DayBreakdownOut(Schema):
+    day = String()
+    count = Integer()
+    by_status = Dict(**_COUNTS)
+    by_direction = Dict(**_COUNTS)
+
+
+class DayCheckInOut(Schema):
+    boarded = Integer(metadata={"description": "上过车的（含已到达、到达时隔离）"})
+    arrived = Integer()
+    no_show = Integer(metadata={"description": "未乘车（车次已到达或结束而未上车）"})
+
+
+class PassengerDayOut(DayBreakdownOut):
+    check_in = Nested(DayCheckInOut)
+
+
 class ApplicationStatsOut(Schema):
     total = Integer()
     by_status = Dict(**_COUNTS)
     by_direction = Dict(**_COUNTS)
     by_county = Dict(**_COUNTS)
     by_day = List(Nested(DayCountOut), metadata={"description": "按提交日（北京时间）"})
+    daily = List(Nested(DayBreakdownOut), metadata={"description": "按提交日（北京时间），各日按状态、方向"})
 
 
 class DepartureStatsOut(Schema):
@@ -103,6 +121,12 @@ class DepartureStatsOut(Schema):
     by_direction = Dict(**_COUNTS)
     by_county = Dict(**_COUNTS, metadata={"description": "车次所属县区；园区车次无县区时为 none"})
     by_day = List(Nested(DayCountOut), metadata={"description": "按发车日期"})
+    daily = List(Nested(DayBreakdownOut), metadata={"description": "按发车日期，各日按状态、方向"})
+
+
+class PassengerStatsOut(DepartureStatsOut):
+    daily = List(Nested(PassengerDayOut),
+                 metadata={"description": "按发车日期，各日按状态、方向，及上车、到达、未乘车人数"})
 
 
 class CheckInStatsOut(Schema):
@@ -111,16 +135,33 @@ class CheckInStatsOut(Schema):
     no_show = Integer()
 
 
+class CountyAnomaliesOut(Schema):
+    county_code = String(metadata={"description": "县区代码；无县区时为 none"})
+    total = Integer()
+    scan_isolate = Integer(metadata={"description": "扫码判定需隔离（按车次所属县区）"})
+    follow_up_fever = Integer(metadata={"description": "随访发热（按人员所属县区，跨县区者各计一次）"})
+    follow_up_symptoms = Integer(metadata={"description": "随访有症状"})
+
+
 class HealthStatsOut(Schema):
     anomalies = Integer(metadata={"description": "扫码判定需隔离的次数 + 异常随访（发热或有症状）次数"})
     anomalies_by_reason = Dict(**_COUNTS)
     anomalies_by_source = Dict(**_COUNTS, metadata={"description": "scan 扫码 | follow_up 随访"})
+    anomalies_by_county = List(Nested(CountyAnomaliesOut))
     isolations = Integer()
     isolations_by_status = Dict(**_COUNTS)
     isolations_by_kind = Dict(**_COUNTS)
 
 
 class CountyVacancyOut(Schema):
+    county_code = String()
+    filled = Integer()
+    short = Integer()
+
+
+class EnterpriseVacancyOut(Schema):
+    enterprise_id = Integer()
+    name = String()
     county_code = String()
     filled = Integer()
     short = Integer()
@@ -143,10 +184,11 @@ class StatsOut(Schema):
     filters = Nested(StatsFiltersOut)
     applications = Nested(ApplicationStatsOut)
     trips = Nested(DepartureStatsOut)
-    passengers = Nested(DepartureStatsOut)
+    passengers = Nested(PassengerStatsOut)
     check_in = Nested(CheckInStatsOut)
     health = Nested(HealthStatsOut)
     vacancies = Nested(VacancyStatsOut)
+    vacancies_by_enterprise = List(Nested(EnterpriseVacancyOut), metadata={"description": "按企业，缺工多者在前"})
 
 
 # --- feeds --------------------------------------------------------------------

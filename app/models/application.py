@@ -31,6 +31,7 @@ class Application(db.Model):
     __table_args__ = (
         Index("ix_applications_worker", "worker_id", "status"),
         Index("ix_applications_county", "county_code", "status", "earliest_departure"),
+        Index("ix_applications_created", "county_code", "created_at", "status", "direction"),  # the dashboard
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

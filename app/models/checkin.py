@@ -23,7 +23,9 @@ class ScanEvent(db.Model):
     __tablename__ = "scan_events"
     __table_args__ = (
         Index("ix_scan_events_trip", "trip_id", "kind"),
-        Index("ix_scan_events_seat", "seat_id"),
+        # The dashboard reads a seat's passage from this index alone, and finds isolate verdicts by the next.
+        Index("ix_scan_events_seat", "seat_id", "verdict", "kind", "trip_id"),
+        Index("ix_scan_events_verdict", "verdict", "scanned_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,6 +15,7 @@ from console.web import (  # noqa: E402,F401  (routes attach to bp)
     assets,
     auth_pages,
     checkpoint_pages,
+    dashboard_pages,
     errors,
     layout,
     planning_pages,

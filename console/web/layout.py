@@ -140,11 +140,3 @@ def _keep_flashes(response):
     elif g.get("flash_cookie_read"):
         response.delete_cookie(FLASH_COOKIE, path="/console")
     return response
-
-
-@bp.get("")
-@bp.get("/")
-def home():
-    """The first page of the signed-in staff member's menu (their account page if the menu is empty)."""
-    entries = menu_for(current_staff())
-    return redirect(url_for(entries[0][0] if entries else "console_web.password"))

@@ -26,7 +26,7 @@ def _row(page, application_id):
 
 def test_county_operator_reviews_applications(page, live):
     outbound, inbound = _seed(live.client)
-    sign_in(page, live, "yongning")
+    sign_in(page, live, "yongning", next_path="/console/applications")  # the console opens on the 看板
     page.wait_for_url("**/console/applications")
     assert "共 5 条" in text_of(page, "[data-testid=total]")
     assert "健康观察" in text_of(page, f"tr[data-application='{outbound[1]}']")

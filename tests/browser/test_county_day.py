@@ -39,7 +39,10 @@ def test_a_county_operators_day(page, live):
     riders = _six_applications_for_today(live.client)
     sign_in(page, live, "yongning")
 
-    # 申请审核: outbound only, tick the page, approve in bulk.
+    # The day starts on the county's 看板; then 申请审核: outbound only, tick the page, approve in bulk.
+    page.wait_for_url("**/console/")
+    expect(page.locator("[data-figure=applications] dd")).to_have_text("7")
+    page.get_by_role("navigation", name="主菜单").get_by_role("link", name="申请审核").click()
     page.wait_for_url("**/console/applications")
     page.get_by_label("方向").select_option("outbound")
     page.get_by_role("button", name="查询").click()

@@ -253,3 +253,67 @@ def test_the_dashboard_counts_abnormal_follow_ups_as_assess_judges_them(client):
     counted = stats._anomalies(stats.Area())
     assert counted["anomalies_by_source"]["follow_up"] == sum(judged.values()) == 14
     assert counted["anomalies_by_reason"] == dict(judged)
+
+
+def test_the_breakdowns_the_dashboard_draws(client, world):
+    """By day and status, check-in by day, anomalies by county, vacancies by enterprise: each sums to its total."""
+    office = make_staff(client, "office", role="admin")
+    stats = client.get(STATS, headers=office).json
+    today = local_today().isoformat()
+    [applications] = stats["applications"]["daily"]
+    assert applications == {"day": today, "count": 5, "by_direction": {"outbound": 4, "inbound": 1},
+                            "by_status": stats["applications"]["by_status"]}
+    [trips] = stats["trips"]["daily"]
+    assert trips["by_status"]["arrived"] == 1 and trips["count"] == 1
+    [passengers] = stats["passengers"]["daily"]
+    assert passengers["by_status"] == stats["passengers"]["by_status"]
+    assert passengers["check_in"] == stats["check_in"] == {"boarded": 1, "arrived": 1, "no_show": 2}
+    assert stats["health"]["anomalies_by_county"] == [
+        {"county_code": "640121", "total": 1, "scan_isolate": 1, "follow_up_fever": 0, "follow_up_symptoms": 0}]
+    by_enterprise = stats["vacancies_by_enterprise"]
+    assert [(row["name"], row["filled"], row["short"]) for row in by_enterprise] == [
+        (world["helan"].name, 4, 5), (enterprise("永宁新材料").name, 2, 1)]
+    assert by_enterprise[0]["county_code"] == "640122"
+    helan = make_staff(client, "helan", county_code="640122")
+    narrowed = client.get(STATS, headers=helan).json
+    assert [row["name"] for row in narrowed["vacancies_by_enterprise"]] == [world["helan"].name]
+    assert narrowed["health"]["anomalies_by_county"] == [] and narrowed["passengers"]["daily"] == []
+
+
+def test_follow_ups_count_in_every_county_of_the_worker(client):
+    """A 永宁 roster returnee who also applied to travel from 贺兰: both counties' lists show them, so both count."""
+    make_worker(client, "wang", n=7)
+    headers, enterprise_id = hr(client)
+    row = register(client, headers, enterprise_id, id_number=profile(7)["id_number"], name=profile(7)["name"],
+                   days_ago=1)
+    _follow_up(client, headers, enterprise_id, row["worker_id"], 38.2, days_ago=1)
+    _follow_up(client, headers, enterprise_id, row["worker_id"], 36.5, symptoms=["cough"])
+    db.session.add(Application(worker_id=row["worker_id"], direction="outbound", county_code="640122", origin="银川市",
+                               destination_city="宁波市", destination_address="宁波", earliest_departure=local_today(),
+                               latest_departure=local_today(), status="cancelled"))
+    db.session.commit()
+    office = make_staff(client, "office", role="admin")
+    health = client.get(STATS, headers=office).json["health"]
+    assert health["anomalies"] == 2
+    assert [(row["county_code"], row["follow_up_fever"], row["follow_up_symptoms"])
+            for row in health["anomalies_by_county"]] == [("640121", 1, 1), ("640122", 1, 1)]
+    yongning = client.get(STATS, query_string={"county": "640121"}, headers=office).json["health"]
+    assert [row["county_code"] for row in yongning["anomalies_by_county"]] == ["640121"]
+
+
+def test_a_scanned_seat_that_no_longer_counts_is_left_out_as_the_manifest_leaves_it(client, world):
+    """A seat revoked for another reason than a no-show (re-issued, cancelled) leaves the figures with its scans."""
+    from app.models import Revocation, ScanEvent, Seat
+
+    office = make_staff(client, "office", role="admin")
+    trip_id = world["trip"]["id"]
+    arrived = db.session.scalar(select(ScanEvent.seat_id).where(ScanEvent.kind == "arrive"))
+    seat = db.session.get(Seat, arrived)
+    seat.status = "revoked"
+    db.session.add(Revocation(serial=seat.id, reason="reissued"))
+    db.session.commit()
+    stats = client.get(STATS, headers=office).json
+    assert stats["passengers"]["total"] == 3 and stats["passengers"]["by_status"]["arrived"] == 0
+    assert stats["check_in"] == {"boarded": 0, "arrived": 0, "no_show": 2}
+    manifest = client.get(f"/api/checkin/v1/trips/{trip_id}/manifest", headers=world["staff"]).json["counts"]
+    assert stats["passengers"]["by_status"] == {name: manifest[name] for name in stats["passengers"]["by_status"]}

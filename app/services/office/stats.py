@@ -1,6 +1,7 @@
 """The office's dashboard (数据看板): applications, trips, passengers, check-in, health and vacancies.
 
-Every figure comes from a GROUP BY query (seven at most, whatever the volume), the same on
+Every figure comes from a GROUP BY query (eight at most, whatever the volume, and a look-up of the
+counties of the few workers with abnormal follow-ups), the same on
 SQLite and MariaDB. Days are Beijing days: timestamps are stored in UTC and shifted by
 +8 hours in SQL (China has kept UTC+8 without daylight saving since 1991).
 
@@ -16,13 +17,25 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Date, String, and_, case, cast, func, literal, or_, select, union_all
+from sqlalchemy import Date, String, and_, case, func, or_, select, type_coerce, union
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from app.errors import Forbidden, Invalid
 from app.extensions import db
-from app.models import Application, Enterprise, EnterpriseJob, HealthEvent, IsolationOrder, Park, ScanEvent, Seat, Trip
+from app.models import (
+    Application,
+    Enterprise,
+    EnterpriseJob,
+    HealthEvent,
+    IsolationOrder,
+    Park,
+    Revocation,
+    RosterEntry,
+    ScanEvent,
+    Seat,
+    Trip,
+)
 from app.models.application import DIRECTIONS
 from app.models.application import STATUSES as APPLICATION_STATUSES
 from app.models.transport import TRIP_STATUSES, counted_seats
@@ -36,6 +49,7 @@ from app.services.scanning.manifests import SEAT_STATUSES
 VIEWERS = ("admin", "county_operator", "park_operator", "health_officer")
 NO_COUNTY = "none"  # by_county key of a park's trips, which may carry no county
 ANOMALY_SOURCES = ("scan", "follow_up")
+ANOMALY_COLUMNS = ("scan_isolate", "follow_up_fever", "follow_up_symptoms")
 
 
 class local_day(FunctionElement):  # noqa: N801  (reads as a SQL function)
@@ -134,6 +148,7 @@ def dashboard(staff, county=None, date_from=None, date_to=None):
     """
     area = area_for(staff, county, date_from, date_to)
     checkin, passengers = _passengers(area)
+    vacancies, by_enterprise = _vacancies(area)
     return {
         "filters": {"county": area.county, "park_id": area.park, "date_from": date_from, "date_to": date_to},
         "applications": _applications(area),
@@ -141,7 +156,8 @@ def dashboard(staff, county=None, date_from=None, date_to=None):
         "passengers": passengers,
         "check_in": checkin,
         "health": {**_anomalies(area), **_isolations(area)},
-        "vacancies": _vacancies(area),
+        "vacancies": vacancies,
+        "vacancies_by_enterprise": by_enterprise,
     }
 
 
@@ -159,18 +175,27 @@ def _applications(area):
 
 
 def _breakdown(rows, statuses):
-    """Fold (status, direction, county, day, count) rows into a total and counts by each."""
+    """Fold (status, direction, county, day, count) rows into a total and counts by each, and by day
+    with each day's counts by status and direction (`daily`)."""
     by_status, by_direction, by_county, by_day = Counter(), Counter(), Counter(), Counter()
+    daily = {}
     for status, direction, county, day, count in rows:
         by_status[status] += count
         by_direction[direction] += count
         by_county[county or NO_COUNTY] += count
         by_day[day.isoformat()] += count
+        one_day = daily.setdefault(day.isoformat(), (Counter(), Counter()))
+        one_day[0][status] += count
+        one_day[1][direction] += count
     return {"total": sum(by_status.values()),
             "by_status": {name: by_status.get(name, 0) for name in statuses},
             "by_direction": {name: by_direction.get(name, 0) for name in DIRECTIONS},
             "by_county": dict(sorted(by_county.items())),
-            "by_day": [{"day": day, "count": count} for day, count in sorted(by_day.items())]}
+            "by_day": [{"day": day, "count": count} for day, count in sorted(by_day.items())],
+            "daily": [{"day": day, "count": by_day[day],
+                       "by_status": {name: statuses_of_day.get(name, 0) for name in statuses},
+                       "by_direction": {name: directions_of_day.get(name, 0) for name in DIRECTIONS}}
+                      for day, (statuses_of_day, directions_of_day) in sorted(daily.items())]}
 
 
 def _dated_trips(query, area):
@@ -191,57 +216,127 @@ def _trips(area):
 
 
 def _passengers(area):
-    """Seat statuses derived as manifests derives them, summed in SQL; seats revoked on closing as
-    no-shows still count as no-shows."""
+    """Seat statuses derived as manifests derives them; seats revoked on closing as no-shows still
+    count as no-shows.
+
+    Three GROUP BYs and no join per seat (which took three times as long over 65,000 seats:
+    bench/stats_bench.py): the seats that count, by trip; what the scans of each scanned seat showed,
+    by trip (a pass over the scans' covering index); the few scanned seats that do not count
+    (revoked, not as no-shows), taken off. A seat no scan shows is a no-show once its trip arrived."""
     in_area = _dated_trips(select(Trip.id), area)
-    passage = (select(ScanEvent.seat_id.label("seat_id"),
+    counted = db.session.execute(_dated_trips(counted_seats(
+        select(Trip.id, Trip.status, *_TRIP_KEYS, func.count()).select_from(Seat).join(Trip, Trip.id == Seat.trip_id)),
+        area).group_by(Trip.id, Trip.status, *_TRIP_KEYS)).all()
+    trips = {trip_id: (status, keys, count) for trip_id, status, *keys, count in counted}
+    scanned = (select(ScanEvent.seat_id, func.max(ScanEvent.trip_id).label("trip_id"),
                       func.max(case((ScanEvent.verdict == "isolate", 1), else_=0)).label("isolate"),
                       func.max(case((ScanEvent.kind == "arrive", 1), else_=0)).label("arrive"),
                       func.max(case((and_(ScanEvent.kind == "board", ScanEvent.verdict == "allow"), 1),
                                     else_=0)).label("board"))
                .where(ScanEvent.verdict != "deny", ScanEvent.seat_id.is_not(None), ScanEvent.trip_id.in_(in_area))
-               .group_by(ScanEvent.seat_id).subquery())
-    isolate, arrive, board = (func.coalesce(column, 0) for column in (passage.c.isolate, passage.c.arrive,
-                                                                       passage.c.board))
-    status = case((isolate == 1, "isolated"), (arrive == 1, "arrived"), (board == 1, "boarded"),
-                  (Trip.status.in_(("arrived", "closed")), "no_show"), else_="assigned")
-    seats = _dated_trips(counted_seats(
-        select(status.label("status"), board.label("board"), arrive.label("arrive"), *_TRIP_KEYS)
-        .select_from(Seat).join(Trip, Trip.id == Seat.trip_id)
-        .outerjoin(passage, passage.c.seat_id == Seat.id)), area).subquery()
-    keys = (seats.c.status, seats.c.board, seats.c.arrive, seats.c.direction, seats.c.county_code,
-            seats.c.departure_date)
-    rows = db.session.execute(select(*keys, func.count()).group_by(*keys)).all()
+               .group_by(ScanEvent.seat_id))
+    no_show = Revocation.__table__.alias("no_show_revocation")
+    uncounted = (select(Seat.id).where(Seat.status != "assigned", Seat.trip_id.in_(in_area))
+                 .where(~select(no_show.c.id).where(no_show.c.serial == Seat.id, no_show.c.reason == "no_show")
+                        .exists()))
+    tally, seen = Counter(), Counter()
+    for query, sign in ((scanned, 1), (scanned.where(ScanEvent.seat_id.in_(uncounted)), -1)):
+        flags = query.subquery()
+        keys = (flags.c.trip_id, flags.c.isolate, flags.c.arrive, flags.c.board)
+        for trip_id, isolate, arrive, board, count in db.session.execute(select(*keys, func.count()).group_by(*keys)):
+            if trip_id in trips:
+                trip_status, trip_keys, _ = trips[trip_id]
+                tally[(_seat_status(isolate, arrive, board, trip_status), board, arrive, *trip_keys)] += sign * count
+                seen[trip_id] += sign * count
+    for trip_id, (trip_status, trip_keys, count) in trips.items():
+        tally[(_seat_status(0, 0, 0, trip_status), 0, 0, *trip_keys)] += count - seen[trip_id]
+    rows = [(*key, count) for key, count in tally.items() if count]
     passengers = _breakdown([(name, direction, county, day, count)
                              for name, _, _, direction, county, day, count in rows], SEAT_STATUSES)
     boarded = sum(count for _, was_boarded, *_, count in rows if was_boarded)
     arrived = sum(count for _, _, was_arrived, *_, count in rows if was_arrived)
+    by_day = {}
+    for name, was_boarded, was_arrived, _, _, day, count in rows:
+        figures = by_day.setdefault(day.isoformat(), Counter())
+        figures["boarded"] += count if was_boarded else 0
+        figures["arrived"] += count if was_arrived else 0
+        figures["no_show"] += count if name == "no_show" else 0
+    for entry in passengers["daily"]:
+        entry["check_in"] = {name: by_day[entry["day"]][name] for name in ("boarded", "arrived", "no_show")}
     return {"boarded": boarded, "arrived": arrived, "no_show": passengers["by_status"]["no_show"]}, passengers
 
 
-def _anomalies(area):
-    """Isolate verdicts at scans (by the scan's trip) and abnormal follow-ups (随访: a fever at or over
-    the threshold, or any symptom, as health_rules.assess judges one; by the worker), in one query.
+def _seat_status(isolate, arrive, board, trip_status):
+    """A seat's status from what its scans showed, as manifests derives it."""
+    if isolate:
+        return "isolated"
+    if arrive:
+        return "arrived"
+    if board:
+        return "boarded"
+    return "no_show" if trip_status in ("arrived", "closed") else "assigned"
 
+
+def _anomalies(area):
+    """Isolate verdicts at scans (by the scan's trip, and its county) and abnormal follow-ups (随访: a
+    fever at or over the threshold, or any symptom, as health_rules.assess judges one; by the worker,
+    in every county whose isolation list shows them: `isolation.workers_of_county`).
+
+    Abnormal follow-ups are few: they are read grouped by worker and placed in counties with an
+    indexed look-up of those workers only, so the health record is scanned once, not once per county.
     The follow-up clause restates assess in SQL; a test over a grid of readings keeps the two in step."""
-    scans = (select(literal("scan").label("source"), ScanEvent.reason.label("reason"))
+    scans = (select(Trip.county_code, ScanEvent.reason, func.count())
              .join(Trip, Trip.id == ScanEvent.trip_id).where(ScanEvent.verdict == "isolate"))
     scans = _window(trip_area_filter(scans, area), ScanEvent.scanned_at, area)
     fever = HealthEvent.temperature >= health.rules().fever_threshold
-    # Follow-ups store their symptoms as a JSON list, "[]" when none: a listed one starts the text with '["'.
-    symptoms = cast(HealthEvent.symptoms, String).like('["%')
-    follow_ups = (select(literal("follow_up").label("source"), case((fever, "fever"), else_="symptoms").label("reason"))
+    # Follow-ups store their symptoms as a JSON list, "[]" when none: a listed one starts the text with '["'
+    # (compared as text with no CAST, which would convert every row's JSON on MariaDB).
+    symptoms = type_coerce(HealthEvent.symptoms, String).like('["%')
+    reason = case((fever, "fever"), else_="symptoms")
+    follow_ups = (select(HealthEvent.worker_id, reason, func.count())
                   .where(HealthEvent.kind == "follow_up", or_(fever, symptoms)))
-    follow_ups = _window(worker_area_filter(follow_ups, HealthEvent.worker_id, area), HealthEvent.occurred_at, area)
-    both = union_all(scans, follow_ups).subquery()
-    rows = db.session.execute(select(both.c.source, both.c.reason, func.count())
-                              .group_by(both.c.source, both.c.reason)).all()
-    by_source, by_reason = Counter(), Counter()
-    for source, reason, count in rows:
-        by_source[source] += count
-        by_reason[reason] += count
+    if area.park is not None:
+        follow_ups = worker_area_filter(follow_ups, HealthEvent.worker_id, area)
+    follow_ups = _window(follow_ups, HealthEvent.occurred_at, area)
+    scan_rows = db.session.execute(scans.group_by(Trip.county_code, ScanEvent.reason)).all()
+    follow_rows = db.session.execute(follow_ups.group_by(HealthEvent.worker_id, reason)).all()
+    counties = _counties_of({worker_id for worker_id, _, _ in follow_rows})
+    if area.county is not None:  # the county's own workers, and only its own column
+        follow_rows = [row for row in follow_rows if area.county in counties.get(row[0], ())]
+        counties = {worker_id: {area.county} for worker_id in counties}
+    by_source, by_reason, by_county = Counter(), Counter(), {}
+    for county, scan_reason, count in scan_rows:
+        by_source["scan"] += count
+        by_reason[scan_reason] += count
+        by_county.setdefault(county or NO_COUNTY, Counter())["scan_isolate"] += count
+    for worker_id, follow_up_reason, count in follow_rows:
+        by_source["follow_up"] += count
+        by_reason[follow_up_reason] += count
+        for county in counties.get(worker_id) or (NO_COUNTY,):
+            by_county.setdefault(county, Counter())[f"follow_up_{follow_up_reason}"] += count
     return {"anomalies": sum(by_source.values()), "anomalies_by_reason": dict(sorted(by_reason.items())),
-            "anomalies_by_source": {name: by_source.get(name, 0) for name in ANOMALY_SOURCES}}
+            "anomalies_by_source": {name: by_source.get(name, 0) for name in ANOMALY_SOURCES},
+            "anomalies_by_county": [{"county_code": county, "total": sum(figures.values()),
+                                     **{name: figures[name] for name in ANOMALY_COLUMNS}}
+                                    for county, figures in sorted(by_county.items())]}
+
+
+def _counties_of(worker_ids):
+    """{worker id: the counties whose isolation list shows them}, as `isolation.workers_of_county` has
+    them: the application's county, its employer's, a roster's enterprise's (looked up by worker)."""
+    found = {}
+    ids = sorted(worker_ids)
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        pairs = union(
+            select(Application.worker_id, Application.county_code).where(Application.worker_id.in_(chunk)),
+            select(Application.worker_id, Enterprise.county_code)
+            .join(Enterprise, Enterprise.id == Application.employer_id).where(Application.worker_id.in_(chunk)),
+            select(RosterEntry.worker_id, Enterprise.county_code)
+            .join(Enterprise, Enterprise.id == RosterEntry.enterprise_id).where(RosterEntry.worker_id.in_(chunk)))
+        for worker_id, county in db.session.execute(pairs):
+            found.setdefault(worker_id, set()).add(county)
+    return found
 
 
 def _window(query, column, area):
@@ -268,14 +363,25 @@ def _isolations(area):
 
 
 def _vacancies(area):
-    query = (select(Enterprise.county_code, func.coalesce(func.sum(EnterpriseJob.filled), 0),
-                    func.coalesce(func.sum(EnterpriseJob.short), 0))
+    """Positions filled and short (附件2) by county and by enterprise, the most short first."""
+    query = (select(Enterprise.id, Enterprise.name, Enterprise.county_code,
+                    func.coalesce(func.sum(EnterpriseJob.filled), 0), func.coalesce(func.sum(EnterpriseJob.short), 0))
              .join(Enterprise, Enterprise.id == EnterpriseJob.enterprise_id))
     if area.county is not None:
         query = query.where(Enterprise.county_code == area.county)
     if area.park is not None:
         query = query.where(Enterprise.park_id == area.park)
-    rows = db.session.execute(query.group_by(Enterprise.county_code).order_by(Enterprise.county_code)).all()
-    by_county = [{"county_code": county, "filled": int(filled), "short": int(short)} for county, filled, short in rows]
+    rows = db.session.execute(query.group_by(Enterprise.id, Enterprise.name, Enterprise.county_code)).all()
+    by_enterprise = sorted(({"enterprise_id": enterprise_id, "name": name, "county_code": county,
+                             "filled": int(filled), "short": int(short)}
+                            for enterprise_id, name, county, filled, short in rows),
+                           key=lambda row: (-row["short"], -row["filled"], row["name"]))
+    counties = {}
+    for row in by_enterprise:
+        figures = counties.setdefault(row["county_code"], Counter())
+        figures["filled"] += row["filled"]
+        figures["short"] += row["short"]
+    by_county = [{"county_code": county, "filled": figures["filled"], "short": figures["short"]}
+                 for county, figures in sorted(counties.items())]
     return {"filled": sum(row["filled"] for row in by_county), "short": sum(row["short"] for row in by_county),
-            "by_county": by_county}
+            "by_county": by_county}, by_enterprise
