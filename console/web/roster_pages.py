@@ -102,7 +102,7 @@ def roster_register(enterprise_id):
         return _register_page(roster.enterprise_in_scope(staff, enterprise_id), request.form, error.status,
                               error.fields or {}, error.message)
     flash(f"已登记零散返岗人员：{view.rows([row])[0]['name']}")
-    return go("console_web.roster_of", enterprise_id=enterprise_id, source="self")
+    return go("console_web.roster_of", enterprise_id=enterprise_id)
 
 
 def _register_page(enterprise, values, status=200, errors=None, error=None):

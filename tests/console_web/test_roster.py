@@ -69,7 +69,7 @@ def test_register_a_scattered_returnee(client):
     assert form.status_code == 200 and f'value="{local_today().isoformat()}"' in form.text
     body = {**returnee(1), "csrf_token": token}
     done = client.post(f"{ROSTER}/{eid}/register", data=body)
-    assert done.status_code == 302 and done.headers["Location"].endswith(f"{ROSTER}/{eid}?source=self")
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"{ROSTER}/{eid}")
     page = client.get(done.headers["Location"]).text
     assert "已登记零散返岗人员：李*光" in page and len(_workers_on(page)) == 1
     again = client.post(f"{ROSTER}/{eid}/register", data=body)
