@@ -9,7 +9,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditLog, Enterprise, EnterpriseJob, Park, VacancyInterest
 from tests.builders import make_mobile, make_worker
-from tests.console.roster_helpers import XIXIA, YONGNING, enterprise
+from tests.console.roster_helpers import XIXIA, YONGNING, checkpoint_id, enterprise
 from tests.console_web.helpers import make_web_staff
 
 LIST = "/console/enterprises"
@@ -102,7 +102,7 @@ def test_hr_sees_its_own_enterprise_only(client):
 
 
 def test_wrong_role_gets_the_403_page(client):
-    make_web_staff(client, "checkpoint", role="checkpoint_staff", checkpoint_id=1)
+    make_web_staff(client, "checkpoint", role="checkpoint_staff", checkpoint_id=checkpoint_id())
     for url in (LIST, f"{LIST}/{enterprise(YONGNING).id}", f"{LIST}/export.xlsx"):
         refused = client.get(url)
         assert refused.status_code == 403 and "无权" in refused.text, url
