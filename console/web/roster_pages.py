@@ -124,21 +124,26 @@ def roster_follow_ups(enterprise_id):
     if not errors and not entries:
         flash("没有填写任何人的体温，未保存", "warning")
         return go("console_web.roster_follow_ups", enterprise_id=enterprise_id, **view.given(request.args, ("page",)))
+    if errors:
+        return _refused_rows(enterprise_id, errors)
     try:
-        if errors:
-            raise Invalid("follow_ups_refused", f"{len(errors)} 人的随访有误，本次未保存任何记录，请修改后重新保存",
-                          fields=errors)
         done = followups.record_many(staff, enterprise_id, entries)
     except Invalid as error:
-        if error.code != "follow_ups_refused":
+        if error.code != "validation_error":
             raise
         db.session.rollback()
-        return _follow_up_page(enterprise_id, 422, error.fields, error.message, view.submitted_values(request.form))
+        return _refused_rows(enterprise_id, error.fields or {})
     abnormal = [item for item in done if item[3]]
     flash(f"已保存 {len(done)} 人的今日随访")
     if abnormal:
         flash(f"{len(abnormal)} 人异常（发热或有症状），已开出待处理隔离单，等待卫健部门处理", "warning")
     return go("console_web.roster_follow_ups", enterprise_id=enterprise_id, **view.given(request.args, ("page",)))
+
+
+def _refused_rows(enterprise_id, errors):
+    """The table again as typed, each refused row saying why; nothing was saved."""
+    message = f"{len(errors)} 人的随访有误，本次未保存任何记录，请修改后重新保存"
+    return _follow_up_page(enterprise_id, 422, errors, message, view.submitted_values(request.form))
 
 
 def _follow_up_page(enterprise_id, status=200, row_errors=None, error=None, submitted=None):

@@ -101,7 +101,7 @@ def test_record_many_is_all_or_nothing(client):
         followups.record_many(staff, enterprise_id, [(first, {"temperature": 38.0}),
                                                      (second, {"temperature": 36.5, "date": local_today() + timedelta(days=1)}),
                                                      (999999, {"temperature": 36.5})])
-    assert refused.value.code == "follow_ups_refused"
+    assert refused.value.code == "validation_error"
     assert set(refused.value.fields) == {str(second), "999999"} and "不能晚于今天" in refused.value.fields[str(second)]
     assert db.session.scalars(select(HealthEvent).where(HealthEvent.kind == "follow_up")).all() == []
     assert db.session.scalars(select(IsolationOrder)).all() == []

@@ -42,7 +42,7 @@ def record_many(staff, enterprise_id, entries):
     Args:
         entries: [(worker_id, data)], data as for `record`.
     Returns [(worker_id, event, day, abnormal, order or None)] in the order given. Raises NotFound or
-    Forbidden for the enterprise as `record` does; Invalid (follow_ups_refused) with `fields`
+    Forbidden for the enterprise as `record` does; Invalid (validation_error) with `fields`
     {worker_id: Chinese reason} when any row is refused, and then nothing is recorded.
     """
     enterprise = roster.enterprise_in_scope(staff, enterprise_id, RECORDERS)
@@ -57,7 +57,7 @@ def record_many(staff, enterprise_id, entries):
             refused[str(worker_id)] = _reason(error)
     if refused:
         db.session.rollback()
-        raise Invalid("follow_ups_refused", f"{len(refused)} 人的随访有误，本次未保存任何记录，请修改后重新保存",
+        raise Invalid("validation_error", f"{len(refused)} 人的随访有误，本次未保存任何记录，请修改后重新保存",
                       fields=refused)
     db.session.commit()
     return done
