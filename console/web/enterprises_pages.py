@@ -104,18 +104,15 @@ def enterprises_detail(enterprise_id):
 
 def _detail(enterprise, status=200, job_errors=None, error=None, submitted_job=None):
     staff = current_staff()
-    status_filter = request.args.get("status") if request.args.get("status") in ("interested", "hired") else None
-    try:
-        number = max(1, min(int(request.args.get("page", 1)), 100000))
-    except ValueError:
-        number = 1
-    rows, total = vacancies.interests_for_enterprise(staff, enterprise.id, {"status": status_filter}, number,
-                                                     view.INTERESTS_PER_PAGE)
+    filters, number, refused = view.interest_filters(request.args)
+    rows, total = vacancies.interests_for_enterprise(staff, enterprise.id, filters, number, view.INTERESTS_PER_PAGE)
     jobs = enterprises.jobs_by_enterprise([enterprise.id])[enterprise.id]
     return render_page("console/enterprises/detail.html", status=status, enterprise=enterprise,
                        sheet=enterprise_view(enterprise, jobs), interests=view.interests(rows), interests_total=total,
-                       interest_status=status_filter, paging=view.paging(number, view.INTERESTS_PER_PAGE, total),
+                       interest_filters=filters, interest_error=view.error_text_of(refused, "筛选条件有误"),
+                       paging=view.paging(number, view.INTERESTS_PER_PAGE, total),
                        may_edit_jobs=bool(field_rights.writable(staff, "enterprise_job")),
+                       own_sheet=staff.role == "enterprise_hr",  # HR has no list page: its 附件2 row is exported here
                        job_errors=job_errors or {}, error=error, submitted_job=submitted_job or {}, **view.places())
 
 

@@ -48,13 +48,19 @@ def parse_export(args):
 
 def error_text(error, lead="填写有误"):
     """A schema's ValidationError as one Chinese sentence naming each field."""
-    return lead + "：" + "；".join(f"{FIELD_LABELS.get(name.split('.')[0], name)} {text}"
-                                  for name, text in flatten_fields(error.messages).items())
+    return error_text_of(field_errors(error), lead)
+
+
+def error_text_of(fields, lead):
+    """{field: message} as one Chinese sentence naming each field; None when there is nothing to say."""
+    if not fields:
+        return None
+    return lead + "：" + "；".join(f"{FIELD_LABELS.get(name, name)} {text}" for name, text in fields.items())
 
 
 def field_errors(error):
     """A schema's ValidationError as {field: Chinese message}."""
-    return {name.split(".")[0]: text for name, text in flatten_fields(error.messages).items()}
+    return field_errors_of(error.messages)
 
 
 def list_url(args, **changes):
@@ -67,6 +73,25 @@ def paging(page, per_page, total):
     """Page count and the neighbouring pages, for the pager."""
     pages = max(1, ceil(total / per_page))
     return {"page": page, "pages": pages, "per_page": per_page}
+
+
+def interest_filters(args):
+    """The interests' filter (工种, 状态) and page, loaded by the API's InterestedWorkerFilterIn.
+
+    A filter the schema refuses (an edited URL) is dropped rather than failing the enterprise's page:
+    returns (filters, page, {field: message}).
+    """
+    values = given(args, ("job_id", "status", "page"))
+    errors = s.InterestedWorkerFilterIn().validate(values)
+    loaded = s.InterestedWorkerFilterIn().load({k: v for k, v in values.items() if k not in errors})
+    page = loaded.pop("page")
+    loaded.pop("per_page")
+    return loaded, page, field_errors_of(errors)
+
+
+def field_errors_of(messages):
+    """marshmallow's error messages as {field: Chinese message}."""
+    return {name.split(".")[0]: text for name, text in flatten_fields(messages).items()}
 
 
 def places():

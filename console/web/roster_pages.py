@@ -32,14 +32,16 @@ def roster_choose():
     scope.require_role(staff, roster.ROSTER_READERS)
     if staff.role == "enterprise_hr":
         return redirect(url_for("console_web.roster_of", enterprise_id=staff.enterprise_id))
-    name = (request.args.get("name") or "").strip()[:128]
+    name = view.given(request.args, ("name",)).get("name", "")
     try:
-        number = max(1, min(int(request.args.get("page", 1)), 100000))
-    except ValueError:
-        number = 1
-    items, total = enterprises.list_enterprises(staff, {"name": name} if name else {}, number, 50)
+        query = view.parse_choice(request.args)
+    except ValidationError as error:
+        return render_page("console/roster/choose.html", status=422, items=[], total=0, name=name, paging=None,
+                           error=view.error_text(error, "筛选条件有误"), today=local_today())
+    number, per_page = query.pop("page"), query.pop("per_page")
+    items, total = enterprises.list_enterprises(staff, query, number, per_page)
     return render_page("console/roster/choose.html", items=items, total=total, name=name,
-                       paging=view.paging(number, 50, total), today=local_today())
+                       paging=view.paging(number, per_page, total), today=local_today())
 
 
 @bp.get(_ENTERPRISE)
@@ -158,4 +160,5 @@ def _follow_up_page(enterprise_id, status=200, row_errors=None, error=None, subm
     return render_page("console/roster/follow_ups.html", status=status, enterprise=enterprise, rows=view.rows(found),
                        today=today, day=local_today(), total=total, paging=view.paging(number, view.PER_PAGE, total),
                        may_record=followups.may_record(staff), row_errors=row_errors or {}, error=error,
-                       submitted=submitted or {}, symptoms=view.symptom_words())
+                       submitted=submitted or {}, symptoms=view.symptom_words(),
+                       order_words=roster_exports.ORDER_STATUS_NAMES)

@@ -12,6 +12,7 @@ from marshmallow import EXCLUDE, ValidationError
 from app.errors import flatten_fields
 from app.models.employment import TRANSPORTS
 from app.services.people.health_rules import SYMPTOMS
+from console import enterprise_schemas
 from console import roster_schemas as s
 from console.web import words
 
@@ -23,6 +24,7 @@ FIELD_LABELS = {"clearance": "上岗状态", "arrival_status": "到达状态", "
                 "transport_number": "车次/航班/车牌", "temperature": "体温", "symptoms": "症状", "note": "备注",
                 "date": "日期", "date_from": "返回日期从", "date_to": "返回日期到", "enterprise_id": "企业", "_body": "内容"}
 PER_PAGE = 100
+CHOOSER_PER_PAGE = 50
 _ROW = s.RosterRowOut()
 
 
@@ -34,6 +36,12 @@ def given(args, keys=FILTERS + ("page",)):
 def parse_filters(args):
     """The roster's filters and page, loaded by the API's RosterFilterIn; raises ValidationError."""
     return s.RosterFilterIn().load({**given(args), "per_page": PER_PAGE}, unknown=EXCLUDE)
+
+
+def parse_choice(args):
+    """The enterprise chooser's name filter and page, loaded by the API's EnterpriseFilterIn; raises ValidationError."""
+    return enterprise_schemas.EnterpriseFilterIn().load({**given(args, ("name", "page")), "per_page": CHOOSER_PER_PAGE},
+                                                        unknown=EXCLUDE)
 
 
 def export_args(args):

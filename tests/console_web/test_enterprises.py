@@ -63,6 +63,8 @@ def test_register_and_edit_an_enterprise(client):
     elsewhere = client.post(f"{LIST}/new", data={"csrf_token": token, "name": "别处厂", "county_code": "640122"})
     assert elsewhere.status_code == 403 and "只能登记本县区的企业" in elsewhere.text and 'name="name"' in elsewhere.text
     assert db.session.scalar(select(Enterprise).where(Enterprise.name == "别处厂")) is None
+    forged = client.post(f"{LIST}/new", data={"name": "伪造厂"})
+    assert forged.status_code == 403 and db.session.scalar(select(Enterprise).where(Enterprise.name == "伪造厂")) is None
 
     edit = f"{LIST}/{row.id}/edit"
     assert 'value="防护服"' in client.get(edit).text
@@ -86,6 +88,9 @@ def test_hr_sees_its_own_enterprise_only(client):
     assert landing.status_code == 302 and landing.headers["Location"].endswith(f"{LIST}/{own.id}")
     page = client.get(f"{LIST}/{own.id}")
     assert page.status_code == 200 and own.name in page.text
+    assert 'href="/console/enterprises/export.xlsx"' in page.text  # its own 附件2 row, from its own page
+    sheet = load_workbook(io.BytesIO(client.get(f"{LIST}/export.xlsx").data)).active
+    assert {row[1] for row in sheet.iter_rows(min_row=3, values_only=True) if row[1]} == {own.name}
     for url in (f"{LIST}/{other.id}", f"{LIST}/{other.id}/edit"):
         refused = client.get(url)
         assert refused.status_code == 404 and "未找到" in refused.text, url
@@ -164,6 +169,10 @@ def test_interests_masked_and_hire_moves_the_counts(client):
     assert "不能再录用" in client.get(twice.headers["Location"]).text
     only_hired = client.get(f"{LIST}/{eid}", query_string={"status": "hired"}).text
     assert f'data-interest="{hidden}"' in only_hired and f'data-interest="{shown}"' not in only_hired
+    other_job = client.get(f"{LIST}/{eid}", query_string={"job_id": job.id + 1000}).text
+    assert "data-interest=" not in other_job and "暂无求职意向" in other_job
+    odd = client.get(f"{LIST}/{eid}", query_string={"status": "bogus", "job_id": job.id})
+    assert odd.status_code == 200 and "筛选条件有误" in odd.text and f'data-interest="{shown}"' in odd.text
 
 
 def test_export_keeps_the_filter_and_is_audited(client):

@@ -177,6 +177,10 @@ def test_county_operator_chooses_an_enterprise_and_reads_follow_ups(client, app)
     chooser = client.get(ROSTER).text
     assert f'data-enterprise="{eid}"' in chooser and f'data-enterprise="{enterprise(XIXIA).id}"' not in chooser
     assert "导出附件3" in chooser
+    named = client.get(ROSTER, query_string={"name": "新材料"}).text
+    assert f'data-enterprise="{eid}"' in named and named.count("data-enterprise=") == 1
+    bad = client.get(ROSTER, query_string={"page": "x"})
+    assert bad.status_code == 422 and "筛选条件有误" in bad.text
     page = client.get(f"{ROSTER}/{eid}/follow-ups").text
     assert _workers_on(page) == [worker_id] and 'name="worker"' not in page and "今日未随访" in page
     refused = client.post(f"{ROSTER}/{eid}/follow-ups", data={"csrf_token": token, "worker": str(worker_id),
