@@ -49,8 +49,10 @@ def roster_of(enterprise_id):
     """One enterprise's roster with filters, paging and the export links of the current filter."""
     staff = current_staff()
     enterprise = roster.enterprise_in_scope(staff, enterprise_id)
-    page = {"enterprise": enterprise, "filters": view.given(request.args), "export_args": view.export_args(request.args),
-            "page_url": lambda **changes: view.page_url("console_web.roster_of", enterprise_id, request.args, **changes)}
+    page = {"enterprise": enterprise, "filters": view.given(request.args),
+            "export_args": view.export_args(request.args),
+            "page_url": lambda **changes: view.page_url("console_web.roster_of", enterprise_id, request.args,
+                                                        **changes)}
     try:
         query = view.parse_filters(request.args)
     except ValidationError as error:

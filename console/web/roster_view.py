@@ -62,7 +62,8 @@ def parse_attachment3(args):
 def error_text(error, lead="填写有误"):
     """A schema's ValidationError (or a {field: message} dict) as one Chinese sentence naming each field."""
     fields = flatten_fields(error.messages) if isinstance(error, ValidationError) else error
-    return lead + "：" + "；".join(f"{FIELD_LABELS.get(name.split('.')[0], name)} {text}" for name, text in fields.items())
+    return lead + "：" + "；".join(f"{FIELD_LABELS.get(name.split('.')[0], name)} {text}"
+                                  for name, text in fields.items())
 
 
 def field_errors(error):

@@ -23,7 +23,8 @@ HEALTH_EVENT = {"declaration": "健康申报", "pre_trip_check": "行前体温�
                 "isolation_start": "开始隔离", "isolation_end": "解除隔离", "clearance": "方可上岗"}
 
 
-_CLEARANCE_COLOURS = {"cleared": "success", "in_observation": "warning", "isolated": "danger", "not_arrived": "secondary"}
+_CLEARANCE_COLOURS = {"cleared": "success", "in_observation": "warning", "isolated": "danger",
+                      "not_arrived": "secondary"}
 CLEARANCE = {state: (word, _CLEARANCE_COLOURS[state]) for state, word in CLEARANCE_NAMES.items()}
 ARRIVAL = SEAT  # a returnee's arrival on the roster is their seat's state (the sheets print the same words)
 SOURCE = dict(SOURCE_NAMES)

@@ -24,7 +24,8 @@ def _nineteen_returnees(clerk, enterprise_id):
     """19 returnees the clerk registered on earlier days; returns their worker ids."""
     made = []
     for n, name in enumerate(NAMES):
-        body = {"name": name, "id_number": make_id_number(area="510104", sequence=600 + n), "phone": make_mobile(600 + n),
+        body = {"name": name, "id_number": make_id_number(area="510104", sequence=600 + n),
+                "phone": make_mobile(600 + n),
                 "origin": "四川省成都市", "arrival_date": local_today() - timedelta(days=3), "transport": "train",
                 "transport_number": "K1234"}
         made.append(roster.register(clerk, enterprise_id, body).worker.id)

@@ -98,8 +98,9 @@ def test_record_many_is_all_or_nothing(client):
     staff = db.session.scalar(select(StaffUser).where(StaffUser.username == "hr"))
     first, second, third = (register(client, headers, enterprise_id, n=n, days_ago=2)["worker_id"] for n in range(3))
     with pytest.raises(Invalid) as refused:
+        tomorrow = local_today() + timedelta(days=1)
         followups.record_many(staff, enterprise_id, [(first, {"temperature": 38.0}),
-                                                     (second, {"temperature": 36.5, "date": local_today() + timedelta(days=1)}),
+                                                     (second, {"temperature": 36.5, "date": tomorrow}),
                                                      (999999, {"temperature": 36.5})])
     assert refused.value.code == "validation_error"
     assert set(refused.value.fields) == {str(second), "999999"} and "不能晚于今天" in refused.value.fields[str(second)]

@@ -151,7 +151,7 @@ def list_for(staff, enterprise_id, worker_id):
 
 
 def on_day_by_worker(worker_ids, day=None):
-    """{worker_id: (event, abnormal, open order or None)} of the workers' follow-ups on a Beijing day (today by default)."""
+    """{worker_id: (event, abnormal, open order or None)}: the workers' follow-ups of a Beijing day (default today)."""
     day = day or local_today()
     start = utc_at(day)
     found = {}
