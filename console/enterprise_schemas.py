@@ -35,6 +35,7 @@ class EnterpriseFilterIn(RequestSchema):
 class EnterpriseExportIn(RequestSchema):
     county_code = String(validate=_COUNTY)
     park_id = Integer(validate=_ID)
+    name = String(validate=Length(1, 128), metadata={"description": "企业名称包含（与列表的筛选相同）"})
 
 
 class EnterpriseIn(_Stripped):

@@ -4,7 +4,8 @@ A tag always carries its word (colour is never the only signal, CONSOLE.md). Hea
 clearance words are the domain's own, the ones the exported sheets print, so a clerk reads the
 same word on the screen and on paper. Colours are Bootstrap's contextual names (`text-bg-<colour>`).
 """
-from app.services.employment.roster_exports import ARRIVAL_NAMES, HEALTH_NAMES
+from app.services.employment.roster_exports import (ARRIVAL_NAMES, CLEARANCE_NAMES, HEALTH_NAMES, SOURCE_NAMES,
+                                                    TRANSPORT_NAMES)
 from console.web import bp
 
 _HEALTH_COLOURS = {"green": "success", "yellow": "warning", "red": "danger", "unknown": "secondary"}
@@ -22,6 +23,15 @@ HEALTH_EVENT = {"declaration": "健康申报", "pre_trip_check": "行前体温�
                 "isolation_start": "开始隔离", "isolation_end": "解除隔离", "clearance": "方可上岗"}
 
 
+_CLEARANCE_COLOURS = {"cleared": "success", "in_observation": "warning", "isolated": "danger",
+                      "not_arrived": "secondary"}
+CLEARANCE = {state: (word, _CLEARANCE_COLOURS[state]) for state, word in CLEARANCE_NAMES.items()}
+ARRIVAL = SEAT  # a returnee's arrival on the roster is their seat's state (the sheets print the same words)
+SOURCE = dict(SOURCE_NAMES)
+TRANSPORT = dict(TRANSPORT_NAMES)
+INTEREST = {"interested": ("有意向", "info"), "hired": ("已录用", "success"), "withdrawn": ("已撤回", "light")}
+
+
 def names(vocabulary):
     """Only the words of a vocabulary: {status: word}."""
     return {key: value[0] if isinstance(value, tuple) else value for key, value in vocabulary.items()}
@@ -29,4 +39,6 @@ def names(vocabulary):
 
 # A template global (not a context variable), so macros imported from another template see it too.
 bp.add_app_template_global({"HEALTH": HEALTH, "SEAT": SEAT, "TRIP": TRIP, "APPLICATION": APPLICATION,
-                            "DIRECTION": DIRECTION, "HEALTH_EVENT": HEALTH_EVENT}, "words")
+                            "DIRECTION": DIRECTION, "HEALTH_EVENT": HEALTH_EVENT, "CLEARANCE": CLEARANCE,
+                            "ARRIVAL": ARRIVAL, "SOURCE": SOURCE, "TRANSPORT": TRANSPORT, "INTEREST": INTEREST},
+                           "words")

@@ -84,3 +84,32 @@ def test_scope_of_follow_ups(client):
     denied = client.post(url, json={"temperature": 36.5}, headers=county)
     assert denied.status_code == 403 and denied.json["error"]["code"] == "forbidden_role"
     assert client.get(url, headers=county).status_code == 200  # operators read
+
+
+def test_record_many_is_all_or_nothing(client):
+    """HR's table of the day (followups.record_many): every row recorded as `record` would, or none at all."""
+    import pytest
+
+    from app.errors import Invalid
+    from app.models import StaffUser
+    from app.services.employment import followups
+
+    headers, enterprise_id = hr(client)
+    staff = db.session.scalar(select(StaffUser).where(StaffUser.username == "hr"))
+    first, second, third = (register(client, headers, enterprise_id, n=n, days_ago=2)["worker_id"] for n in range(3))
+    with pytest.raises(Invalid) as refused:
+        tomorrow = local_today() + timedelta(days=1)
+        followups.record_many(staff, enterprise_id, [(first, {"temperature": 38.0}),
+                                                     (second, {"temperature": 36.5, "date": tomorrow}),
+                                                     (999999, {"temperature": 36.5})])
+    assert refused.value.code == "validation_error"
+    assert set(refused.value.fields) == {str(second), "999999"} and "不能晚于今天" in refused.value.fields[str(second)]
+    assert db.session.scalars(select(HealthEvent).where(HealthEvent.kind == "follow_up")).all() == []
+    assert db.session.scalars(select(IsolationOrder)).all() == []
+    done = followups.record_many(staff, enterprise_id, [(first, {"temperature": 38.0}), (third, {"temperature": 36.4})])
+    assert [(worker_id, abnormal, order is not None) for worker_id, _, _, abnormal, order in done] == [
+        (first, True, True), (third, False, False)]
+    today = followups.on_day_by_worker([first, second, third])
+    assert set(today) == {first, third} and today[first][1] is True and today[first][2].status == "pending"
+    again = pytest.raises(Invalid, followups.record_many, staff, enterprise_id, [(third, {"temperature": 36.4})])
+    assert "当天已随访" in again.value.fields[str(third)]

@@ -188,7 +188,8 @@ def test_the_menu_lists_only_pages_the_role_may_open(client):
     make_web_staff(client, "hr", role="enterprise_hr", enterprise_id=db.session.query(Enterprise.id).first()[0])
     page = client.get("/console/password").text
     assert "申请审核" not in page and "卡口扫码" not in page
-    assert client.get("/console/").headers["Location"] == "/console/password"
+    assert "花名册 · 每日随访" in page and "企业与岗位（附件2）" in page  # HR's pages (issue 13)
+    assert client.get("/console/").headers["Location"] == "/console/roster"  # the first of its menu
 
 
 def test_a_forged_token_with_non_ascii_characters_is_refused_not_a_500(client):

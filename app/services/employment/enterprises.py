@@ -51,6 +51,11 @@ def jobs_by_enterprise(enterprise_ids):
     return result
 
 
+def may_register(staff):
+    """Whether the staff member's role registers enterprises (county, park, the office; not an enterprise's HR)."""
+    return staff.role in scope.ENTERPRISE_REGISTRARS
+
+
 def create_enterprise(staff, data):
     """Register an enterprise in the staff member's county or park and commit.
 

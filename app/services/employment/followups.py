@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.errors import Conflict, Invalid
+from app.errors import Conflict, DomainError, Invalid, NotFound
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, Worker
 from app.models.base import utcnow
@@ -31,7 +31,51 @@ def record(staff, enterprise_id, worker_id, data):
     Conflict (returnee_not_arrived, follow_up_exists for a second check the same day).
     """
     enterprise = roster.enterprise_in_scope(staff, enterprise_id, RECORDERS)
-    row = roster.row_of(enterprise.id, worker_id)
+    recorded = _record_one(staff, enterprise, roster.row_of(enterprise.id, worker_id), data)
+    db.session.commit()
+    return recorded
+
+
+def record_many(staff, enterprise_id, entries):
+    """Record many returnees' follow-ups at once (HR's table of the day) in one transaction: all or none.
+
+    Args:
+        entries: [(worker_id, data)], data as for `record`.
+    Returns [(worker_id, event, day, abnormal, order or None)] in the order given. Raises NotFound or
+    Forbidden for the enterprise as `record` does; Invalid (validation_error) with `fields`
+    {worker_id: Chinese reason} when any row is refused, and then nothing is recorded.
+    """
+    enterprise = roster.enterprise_in_scope(staff, enterprise_id, RECORDERS)
+    rows = {row.worker.id: row for row in roster.load_rows([enterprise.id])}
+    done, refused = [], {}
+    for worker_id, data in entries:
+        try:
+            if worker_id not in rows:
+                raise NotFound("returnee_not_found", "该人员不在本企业花名册中")
+            done.append((worker_id, *_record_one(staff, enterprise, rows[worker_id], data)))
+        except DomainError as error:
+            refused[str(worker_id)] = _reason(error)
+    if refused:
+        db.session.rollback()
+        raise Invalid("validation_error", f"{len(refused)} 人的随访有误，本次未保存任何记录，请修改后重新保存",
+                      fields=refused)
+    db.session.commit()
+    return done
+
+
+def _reason(error):
+    """A refused row's reason in one sentence: the field's words where the rule named a field."""
+    return "；".join(error.fields.values()) if error.fields else error.message
+
+
+def may_record(staff):
+    """Whether the staff member's role records follow-ups (others read the roster only)."""
+    return staff.role in RECORDERS
+
+
+def _record_one(staff, enterprise, row, data):
+    """Check and add one follow-up (and a pending order if abnormal) without committing."""
+    worker_id = row.worker.id
     day = data.get("date") or local_today()
     _check(row, day, data.get("symptoms") or [])
     # Serialize follow-ups of one worker, so two clerks cannot both record the same day.
@@ -51,7 +95,6 @@ def record(staff, enterprise_id, worker_id, data):
     order = None
     if status == "red":
         order = _open_pending(worker_id, reason, event)
-    db.session.commit()
     return event, day, status == "red", order
 
 
@@ -105,3 +148,23 @@ def list_for(staff, enterprise_id, worker_id):
         .order_by(HealthEvent.occurred_at.desc(), HealthEvent.id.desc())).all()
     return [(event, local_day(event.occurred_at), assess(health.to_observation(event), rules)[0] == "red")
             for event in events]
+
+
+def on_day_by_worker(worker_ids, day=None):
+    """{worker_id: (event, abnormal, open order or None)}: the workers' follow-ups of a Beijing day (default today)."""
+    day = day or local_today()
+    start = utc_at(day)
+    found = {}
+    if not worker_ids:
+        return found
+    rules = health.rules()
+    events = db.session.scalars(select(HealthEvent).where(
+        HealthEvent.worker_id.in_(worker_ids), HealthEvent.kind == "follow_up",
+        HealthEvent.occurred_at >= start, HealthEvent.occurred_at < start + timedelta(days=1))
+        .order_by(HealthEvent.id)).all()
+    orders = {order.worker_id: order for order in db.session.scalars(select(IsolationOrder).where(
+        IsolationOrder.worker_id.in_(worker_ids), IsolationOrder.status.in_(OPEN_ORDER_STATUSES)))}
+    for event in events:
+        found[event.worker_id] = (event, assess(health.to_observation(event), rules)[0] == "red",
+                                  orders.get(event.worker_id))
+    return found
