@@ -16,6 +16,7 @@ from console.web import (  # noqa: E402,F401  (routes attach to bp)
     auth_pages,
     checkpoint_pages,
     errors,
+    isolation_pages,
     layout,
     planning_pages,
     session,
