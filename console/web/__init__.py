@@ -18,6 +18,7 @@ from console.web import (  # noqa: E402,F401  (routes attach to bp)
     errors,
     isolation_pages,
     layout,
+    liaison_pages,
     planning_pages,
     session,
     trips_pages,
