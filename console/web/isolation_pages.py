@@ -77,7 +77,7 @@ def isolation_activate(order_id):
         order = orders.activate(current_staff(), order_id, view.parse_decision(request.form))
     except (ValidationError, Invalid, Conflict) as error:
         return _refused(order_id, error, "未开始隔离")
-    flash(f"已开始{words_of(order)}：{order.starts_on} 至 {order.ends_on}，{order.place}")
+    flash(f"已开始{_kind_word(order)}：{order.starts_on} 至 {order.ends_on}，{order.place}")
     return _back()
 
 
@@ -103,7 +103,7 @@ def isolation_dismiss(order_id):
     return _back()
 
 
-def words_of(order):
+def _kind_word(order):
     """An order's kind in words (集中隔离 / 居家隔离)."""
     return orders.KIND_NAMES.get(order.kind, "隔离")
 
@@ -156,7 +156,7 @@ def isolation_open():
         db.session.rollback()
         return _new_page(request.form.get("worker_id"), getattr(error, "status", 422),
                          view.given(request.form, view.DECISION_FIELDS), view.error_text(error, "未开单"))
-    flash(f"已开具{words_of(order)}单 #{order.id}：{order.starts_on} 至 {order.ends_on}，{order.place}")
+    flash(f"已开具{_kind_word(order)}单 #{order.id}：{order.starts_on} 至 {order.ends_on}，{order.place}")
     return redirect(url_for("console_web.isolation", worker_id=order.worker_id))
 
 

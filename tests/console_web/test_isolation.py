@@ -144,8 +144,9 @@ def test_dismiss_needs_a_reason(client):
     blank = client.post(f"{LIST}/{order_id}/dismiss", data={"csrf_token": token, "note": "  "})
     assert blank.status_code == 422 and "未撤销" in blank.text and "说明" in blank.text
     assert _order(order_id).status == "pending"
-    dismissed = client.post(f"{LIST}/{order_id}/dismiss", data={"csrf_token": token, "note": "体温录入错误"})
-    assert dismissed.status_code == 302
+    dismissed = client.post(f"{LIST}/{order_id}/dismiss", data={"csrf_token": token, "note": "体温录入错误",
+                                                                 "back": "https://evil.example/elsewhere"})
+    assert dismissed.status_code == 302 and dismissed.headers["Location"] == LIST  # never off the isolation pages
     order = _order(order_id)
     assert (order.status, order.note) == ("dismissed", "体温录入错误")
     assert "已撤销隔离单" in client.get(LIST).text
