@@ -4,8 +4,9 @@ A tag always carries its word (colour is never the only signal, CONSOLE.md). Hea
 clearance words are the domain's own, the ones the exported sheets print, so a clerk reads the
 same word on the screen and on paper. Colours are Bootstrap's contextual names (`text-bg-<colour>`).
 """
-from app.services.employment.roster_exports import (ARRIVAL_NAMES, CLEARANCE_NAMES, HEALTH_NAMES, SOURCE_NAMES,
-                                                    TRANSPORT_NAMES)
+from app.services.employment.isolation import KIND_NAMES
+from app.services.employment.roster_exports import (ARRIVAL_NAMES, CLEARANCE_NAMES, HEALTH_NAMES, ORDER_STATUS_NAMES,
+                                                    REASON_NAMES, SOURCE_NAMES, TRANSPORT_NAMES)
 from console.web import bp
 
 _HEALTH_COLOURS = {"green": "success", "yellow": "warning", "red": "danger", "unknown": "secondary"}
@@ -22,12 +23,20 @@ HEALTH_EVENT = {"declaration": "健康申报", "pre_trip_check": "行前体温�
                 "arrival": "到达扫码", "checkpoint": "卡口检查", "follow_up": "企业随访",
                 "isolation_start": "开始隔离", "isolation_end": "解除隔离", "clearance": "方可上岗"}
 
+_ISOLATION_COLOURS = {"pending": "warning", "active": "danger", "released": "success", "dismissed": "secondary"}
+ISOLATION = {status: (word, _ISOLATION_COLOURS[status]) for status, word in ORDER_STATUS_NAMES.items()}
+ISOLATION_KIND = dict(KIND_NAMES)
+ISOLATION_REASON = dict(REASON_NAMES)
+FEED_FLAG = {"red": "健康异常", "yellow": "健康观察", "high_risk_origin": "来自高风险地区",
+             "isolate_verdict": "扫码判定隔离", "isolation_order": "已有隔离单"}
+
 
 _CLEARANCE_COLOURS = {"cleared": "success", "in_observation": "warning", "isolated": "danger",
                       "not_arrived": "secondary"}
 CLEARANCE = {state: (word, _CLEARANCE_COLOURS[state]) for state, word in CLEARANCE_NAMES.items()}
 ARRIVAL = SEAT  # a returnee's arrival on the roster is their seat's state (the sheets print the same words)
 SOURCE = dict(SOURCE_NAMES)
+FEED_SOURCE = SOURCE  # the isolation feed says where a returnee came from in the roster's words
 TRANSPORT = dict(TRANSPORT_NAMES)
 INTEREST = {"interested": ("有意向", "info"), "hired": ("已录用", "success"), "withdrawn": ("已撤回", "light")}
 
@@ -40,5 +49,7 @@ def names(vocabulary):
 # A template global (not a context variable), so macros imported from another template see it too.
 bp.add_app_template_global({"HEALTH": HEALTH, "SEAT": SEAT, "TRIP": TRIP, "APPLICATION": APPLICATION,
                             "DIRECTION": DIRECTION, "HEALTH_EVENT": HEALTH_EVENT, "CLEARANCE": CLEARANCE,
-                            "ARRIVAL": ARRIVAL, "SOURCE": SOURCE, "TRANSPORT": TRANSPORT, "INTEREST": INTEREST},
-                           "words")
+                            "ARRIVAL": ARRIVAL, "SOURCE": SOURCE, "TRANSPORT": TRANSPORT, "INTEREST": INTEREST,
+                            "ISOLATION": ISOLATION, "ISOLATION_KIND": ISOLATION_KIND,
+                            "ISOLATION_REASON": ISOLATION_REASON, "FEED_FLAG": FEED_FLAG,
+                            "FEED_SOURCE": FEED_SOURCE}, "words")

@@ -142,3 +142,27 @@ def test_a_false_alarm_is_dismissed_without_isolating_anyone(client):
     assert roster_row["clearance"]["state"] != "isolated"
     listed = client.get(ORDERS, query_string={"status": "dismissed"}, headers=officer).json
     assert [item["id"] for item in listed["items"]] == [order_id]
+
+
+def test_worker_in_scope_is_the_county_rule_of_open_order(client):
+    """The person an officer may isolate: of their county (by roster or application), anyone for the city."""
+    import pytest
+
+    from app.errors import Forbidden, NotFound
+    from app.services.accounts import staff as staff_accounts
+    from app.services.employment import isolation
+
+    headers, enterprise_id = hr(client)
+    row = register(client, headers, enterprise_id)
+    yongning = staff_accounts.create_staff("wj-yn", "correct-horse-battery", "health_officer", county_code="640121")
+    xixia = staff_accounts.create_staff("wj-xx", "correct-horse-battery", "health_officer", county_code="640105")
+    city = staff_accounts.create_staff("wj-all", "correct-horse-battery", "health_officer")
+    assert isolation.worker_in_scope(yongning, row["worker_id"]).id == row["worker_id"]
+    assert isolation.worker_in_scope(city, row["worker_id"]).id == row["worker_id"]
+    with pytest.raises(NotFound):
+        isolation.worker_in_scope(xixia, row["worker_id"])
+    with pytest.raises(NotFound):
+        isolation.worker_in_scope(city, 999999)
+    operator = staff_accounts.create_staff("ops", "correct-horse-battery", "county_operator", county_code="640121")
+    with pytest.raises(Forbidden):
+        isolation.worker_in_scope(operator, row["worker_id"])

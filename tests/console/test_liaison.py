@@ -3,8 +3,9 @@ import io
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.errors import Forbidden, NotFound
 from app.extensions import db
 from app.models import AuditLog, Enterprise, LiaisonUnit
 from app.services.platform.exports import XLSX_MIMETYPE
@@ -128,3 +129,22 @@ def test_export_has_the_notice_headers_and_full_mobiles_and_is_audited(client, o
     assert rows[4][:5] == [2, "永宁县人社局1", "王建国", "0951-6017170", None] and rows[4][6] is None
     entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "export.liaison_units"))
     assert entry is not None and entry.details["rows"] == 2
+
+
+def test_move_unit_one_place_and_not_past_the_ends(client, office):
+    """The console's 上移/下移: one step through `reorder` (audited), at either end nothing moves."""
+    from app.services.accounts import staff as staff_accounts
+    from app.services.office import liaison
+
+    ids = [create(client, office, n)["id"] for n in range(3)]
+    admin = staff_accounts.create_staff("office2", "correct-horse-battery", "admin")
+    assert [u.id for u in liaison.move_unit(admin, ids[2], -1)] == [ids[0], ids[2], ids[1]]
+    assert [u.id for u in liaison.move_unit(admin, ids[0], 1)] == [ids[2], ids[0], ids[1]]
+    assert [u.id for u in liaison.move_unit(admin, ids[2], -1)] == [ids[2], ids[0], ids[1]]
+    assert [u.id for u in liaison.move_unit(admin, ids[1], 5)] == [ids[2], ids[0], ids[1]]
+    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "liaison.reorder")) == 2
+    county = staff_accounts.create_staff("yongning2", "correct-horse-battery", "county_operator", county_code="640121")
+    with pytest.raises(Forbidden):
+        liaison.move_unit(county, ids[0], 1)
+    with pytest.raises(NotFound):
+        liaison.move_unit(admin, 999999, 1)

@@ -86,20 +86,26 @@ def order_in_scope(staff, order_id, lock=False):
     return order
 
 
+def worker_in_scope(staff, worker_id, lock=False):
+    """A worker the officer may isolate (of their county, or anyone for the city), locked if asked; else NotFound."""
+    scope.require_role(staff, OFFICERS)
+    visible = select(Worker).where(Worker.id == worker_id)
+    if staff.role == "health_officer" and staff.county_code:
+        visible = visible.where(Worker.id.in_(workers_of_county(staff.county_code)))
+    worker = db.session.scalar(visible.with_for_update() if lock else visible)
+    if worker is None:
+        raise NotFound("worker_not_found", "没有找到该人员")
+    return worker
+
+
 def open_order(staff, data):
     """Open an active isolation order for a worker directly and commit.
 
     Raises NotFound for a worker outside the officer's county, Conflict
     (isolation_order_open) when the worker already has a pending or active order.
     """
-    scope.require_role(staff, OFFICERS)
     worker_id = data["worker_id"]
-    visible = select(Worker).where(Worker.id == worker_id)
-    if staff.role == "health_officer" and staff.county_code:
-        visible = visible.where(Worker.id.in_(workers_of_county(staff.county_code)))
-    worker = db.session.scalar(visible.with_for_update())
-    if worker is None:
-        raise NotFound("worker_not_found", "没有找到该人员")
+    worker_in_scope(staff, worker_id, lock=True)
     # A locking read, like the worker's: it sees an order a concurrent request has just committed.
     existing = db.session.scalar(select(IsolationOrder.id).where(
         IsolationOrder.worker_id == worker_id, IsolationOrder.status.in_(OPEN_ORDER_STATUSES)).with_for_update())
