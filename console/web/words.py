@@ -5,6 +5,7 @@ clearance words are the domain's own, the ones the exported sheets print, so a c
 same word on the screen and on paper. Colours are Bootstrap's contextual names (`text-bg-<colour>`).
 """
 from app.services.employment.roster_exports import ARRIVAL_NAMES, HEALTH_NAMES
+from app.services.office.audit_log import ACTION_NAMES, OBJECT_NAMES
 from console.web import bp
 
 _HEALTH_COLOURS = {"green": "success", "yellow": "warning", "red": "danger", "unknown": "secondary"}
@@ -21,6 +22,11 @@ HEALTH_EVENT = {"declaration": "健康申报", "pre_trip_check": "行前体温�
                 "arrival": "到达扫码", "checkpoint": "卡口检查", "follow_up": "企业随访",
                 "isolation_start": "开始隔离", "isolation_end": "解除隔离", "clearance": "方可上岗"}
 
+ACCOUNT = {True: ("在用", "success"), False: ("已停用", "secondary")}
+# The audit log's words are the office's own (`audit_log.ACTION_NAMES`): one dictionary for page and service.
+AUDIT_ACTION = ACTION_NAMES
+AUDIT_OBJECT = OBJECT_NAMES
+
 
 def names(vocabulary):
     """Only the words of a vocabulary: {status: word}."""
@@ -29,4 +35,5 @@ def names(vocabulary):
 
 # A template global (not a context variable), so macros imported from another template see it too.
 bp.add_app_template_global({"HEALTH": HEALTH, "SEAT": SEAT, "TRIP": TRIP, "APPLICATION": APPLICATION,
-                            "DIRECTION": DIRECTION, "HEALTH_EVENT": HEALTH_EVENT}, "words")
+                            "DIRECTION": DIRECTION, "HEALTH_EVENT": HEALTH_EVENT, "ACCOUNT": ACCOUNT,
+                            "AUDIT_ACTION": AUDIT_ACTION, "AUDIT_OBJECT": AUDIT_OBJECT}, "words")

@@ -244,8 +244,9 @@ def list_staff(by, role=None, scope=None, active=None, q=None, page=1, per_page=
     return rows, total
 
 
-def scope_choices():
-    """Every scope an account can take, by column: {column: [(value, name)]} for forms and filters."""
+def scope_choices(by):
+    """Every scope an account can take, by column: {column: [(value, name)]}, for the admin's forms and filters."""
+    _require_admin(by, console=True)
     return {
         "county_code": [tuple(r) for r in db.session.execute(select(County.code, County.name).order_by(County.code))],
         "park_id": [tuple(r) for r in db.session.execute(select(Park.id, Park.name).order_by(Park.id))],

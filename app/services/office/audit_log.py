@@ -106,8 +106,9 @@ def list_entries(by, user=None, actor=None, action=None, group=None, day_from=No
     return _present(rows), total
 
 
-def actions_in_use():
-    """Every action string the log holds, beside the known ones: the choices of the action filter."""
+def actions_in_use(by):
+    """Every action string the log holds, beside the known ones: the choices of the admin's action filter."""
+    scope.require_role(by, READERS)
     stored = set(db.session.scalars(select(AuditLog.action).distinct()))
     return sorted(set(ACTION_NAMES) | stored)
 
