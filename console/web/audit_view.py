@@ -9,8 +9,13 @@ from datetime import date
 from flask import current_app, url_for
 from werkzeug.routing import BuildError
 
+from sqlalchemy import select
+
 from app.errors import Invalid
+from app.extensions import db
+from app.models import County
 from app.services.office import audit_log
+from console.web.layout import ROLE_LABELS
 
 FILTERS = ("user", "actor", "action", "day_from", "day_to", "object_type", "object_id", "page", "per_page")
 PER_PAGE_CHOICES = (50, 100, 200)
@@ -93,10 +98,12 @@ def action_choices(admin):
 
 def rows(entries):
     """Entries with a link to the object's page where there is one, and details as (label, text) pairs."""
+    counties = dict(db.session.execute(select(County.code, County.name)).all())
     for entry in entries:
         entry["object_url"] = object_url(entry["object_type"], entry["object_id"])
         entry["actor_url"] = object_url("staff_user", entry["actor_id"]) if entry["actor_kind"] == "staff" else None
-        entry["detail_pairs"] = [(DETAIL_NAMES.get(key, key), _text(value)) for key, value in entry["details"].items()]
+        entry["detail_pairs"] = [(DETAIL_NAMES.get(key, key), _text(key, value, counties))
+                                 for key, value in entry["details"].items()]
     return entries
 
 
@@ -113,9 +120,18 @@ def object_url(object_type, object_id):
     return None
 
 
-def _text(value):
+def _text(key, value, counties):
+    """A detail's value as words: roles and counties by name, yes/no, a before/after scope as its own pairs."""
     if isinstance(value, bool):
         return "是" if value else "否"
+    if key == "role":
+        return ROLE_LABELS.get(value, value)
+    if key == "county_code":
+        return counties.get(value, value)
+    if key == "via":
+        return {"cli": "命令行"}.get(value, value)
+    if isinstance(value, dict) and key in ("before", "after"):
+        return "，".join(f"{DETAIL_NAMES.get(k, k)} {_text(k, v, counties)}" for k, v in value.items())
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False, separators=("，", "："))
     return "—" if value is None else str(value)
