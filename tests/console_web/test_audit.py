@@ -44,7 +44,7 @@ def test_entries_in_words_newest_first(client):
     assert shown[:3] == ["read.full_phone", "export.liaison_units", "application.approve"]
     html = page.text
     assert "查看完整手机号" in html and "导出附件1（联络员）" in html and "通过报名" in html
-    assert "2020-02-25 00:30" in html  # Beijing time
+    assert re.search(r"2020-02-25</span>\s*<span[^>]*>00:30<", html)  # Beijing time
     assert "yongning" in html and "含完整手机号</span> 是" in html
     assert 'href="/console/applications/7"' in html  # the object's page
     assert "务工人员 —（#5）" in html

@@ -165,3 +165,24 @@ def test_list_filters(admin):
     for bad in ({"role": "emperor"}, {"scope": "planet:1"}, {"scope": "park:x"}):
         with pytest.raises(Invalid):
             staff.list_staff(admin, **bad)
+
+
+def test_the_command_line_keeps_working_on_the_same_functions(app):
+    runner = app.test_cli_runner()
+    created = runner.invoke(args=["staff", "create", "boss", "--role", "admin", "--password-env", "PW"],
+                            env={"PW": STAFF_PASSWORD})
+    assert created.exit_code == 0, created.output
+    refused = runner.invoke(args=["staff", "deactivate", "boss"])
+    assert refused.exit_code != 0 and "最后一个可用的管理员账号" in refused.output
+    foreign = runner.invoke(args=["staff", "create", "boss2", "--role", "admin", "--county", "640121", "--password-env", "PW"],
+                            env={"PW": STAFF_PASSWORD})
+    assert foreign.exit_code != 0 and "--county: 该角色不需要" in foreign.output
+    staff.create_staff("xixia", STAFF_PASSWORD, "county_operator", county_code="640105")
+    assert runner.invoke(args=["staff", "deactivate", "xixia"]).exit_code == 0
+    activated = runner.invoke(args=["staff", "activate", "xixia"])
+    assert activated.exit_code == 0 and "activated" in activated.output
+    db.session.expire_all()
+    assert db.session.scalar(select(StaffUser.active).where(StaffUser.username == "xixia")) is True
+    assert [e.action for e in db.session.scalars(select(AuditLog).where(AuditLog.object_type == "staff_user")
+                                                 .order_by(AuditLog.id))][-3:] == \
+        ["staff.create", "staff.deactivate", "staff.activate"]
