@@ -103,5 +103,4 @@ def form_context(choices):
     return {"roles": [(role, ROLE_LABELS.get(role, role)) for role in ROLES], "scope_choices": choices,
             "scope_labels": SCOPE_LABELS, "scope_kinds": SCOPE_KINDS,
             "role_scopes": json.dumps({role: list(columns) for role, columns in staff.ROLE_SCOPES.items()}),
-            "required_scope": {role: column for role, column in staff.ROLE_SCOPE.items() if column},
             "min_password": staff.MIN_PASSWORD_LENGTH}
