@@ -1,4 +1,4 @@
-"""Command-line tasks: seed, purge-expired, errors, staff create, keys rotate/retire/list."""
+"""Command-line tasks: seed, purge-expired, errors, staff create/reset-password/deactivate/activate, keys rotate/retire/list."""
 import os
 
 import click
@@ -102,6 +102,17 @@ def deactivate(username):
     except DomainError as error:
         raise click.ClickException(_say_options(error)) from None
     click.echo(f"deactivated staff #{user.id} {user.username}; their sessions are signed out")
+
+
+@staff_cli.command("activate")
+@click.argument("username")
+def activate(username):
+    """Let a deactivated staff account sign in again, with its old password."""
+    try:
+        user = staff.activate(username)
+    except DomainError as error:
+        raise click.ClickException(_say_options(error)) from None
+    click.echo(f"activated staff #{user.id} {user.username}")
 
 
 def _password(password_env, prompt="Password"):

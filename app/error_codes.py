@@ -41,6 +41,8 @@ CODES = {
     "csrf_failed": (403, "页面已过期或来源不明（CSRF 校验未通过），请刷新页面后重试"),
     "login_throttled": (429, "该用户名在此地址登录失败过多，请按 details.retry_after 秒后再试"),
     "username_taken": (409, "用户名已存在"),
+    "self_lockout": (422, "管理员不能停用自己或取消自己的管理员角色"),
+    "last_admin": (422, "不能停用或降级最后一个可用的管理员账号"),
     "forbidden_role": (403, "当前角色无权进行此操作"),
     # Planning and closing trips.
     "plan_out_of_scope": (403, "只能在本人管辖的县区或园区内编班（fields 指明字段）"),

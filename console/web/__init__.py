@@ -11,8 +11,10 @@ bp = APIBlueprint("console_web", __name__, url_prefix="/console", template_folde
                   static_folder="static", static_url_path="/static", enable_openapi=False)
 
 from console.web import (  # noqa: E402,F401  (routes attach to bp)
+    accounts_pages,
     applications_pages,
     assets,
+    audit_pages,
     auth_pages,
     checkpoint_pages,
     dashboard_pages,

@@ -7,6 +7,7 @@ same word on the screen and on paper. Colours are Bootstrap's contextual names (
 from app.services.employment.isolation import KIND_NAMES
 from app.services.employment.roster_exports import (ARRIVAL_NAMES, CLEARANCE_NAMES, HEALTH_NAMES, ORDER_STATUS_NAMES,
                                                     REASON_NAMES, SOURCE_NAMES, TRANSPORT_NAMES)
+from app.services.office.audit_log import ACTION_NAMES, OBJECT_NAMES
 from console.web import bp
 
 _HEALTH_COLOURS = {"green": "success", "yellow": "warning", "red": "danger", "unknown": "secondary"}
@@ -39,6 +40,10 @@ SOURCE = dict(SOURCE_NAMES)
 FEED_SOURCE = SOURCE  # the isolation feed says where a returnee came from in the roster's words
 TRANSPORT = dict(TRANSPORT_NAMES)
 INTEREST = {"interested": ("有意向", "info"), "hired": ("已录用", "success"), "withdrawn": ("已撤回", "light")}
+ACCOUNT = {True: ("在用", "success"), False: ("已停用", "secondary")}
+# The audit log's words are the office's own (`audit_log.ACTION_NAMES`): one dictionary for page and service.
+AUDIT_ACTION = ACTION_NAMES
+AUDIT_OBJECT = OBJECT_NAMES
 
 
 def names(vocabulary):
@@ -52,4 +57,5 @@ bp.add_app_template_global({"HEALTH": HEALTH, "SEAT": SEAT, "TRIP": TRIP, "APPLI
                             "ARRIVAL": ARRIVAL, "SOURCE": SOURCE, "TRANSPORT": TRANSPORT, "INTEREST": INTEREST,
                             "ISOLATION": ISOLATION, "ISOLATION_KIND": ISOLATION_KIND,
                             "ISOLATION_REASON": ISOLATION_REASON, "FEED_FLAG": FEED_FLAG,
-                            "FEED_SOURCE": FEED_SOURCE}, "words")
+                            "FEED_SOURCE": FEED_SOURCE, "ACCOUNT": ACCOUNT,
+                            "AUDIT_ACTION": AUDIT_ACTION, "AUDIT_OBJECT": AUDIT_OBJECT}, "words")
