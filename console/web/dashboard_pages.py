@@ -30,7 +30,7 @@ def dashboard():
     # Asked for figures (a filter, htmx), any role gets the service's answer: 403 page for a role without them.
     filters = view.given(request.args)
     template = "console/dashboard/_figures.html" if partial else "console/dashboard/index.html"
-    page = {"filters": filters, "bar": view.filter_bar(staff, filters), "as_of": datetime.now(UTC),
+    page = {"filters": filters, "bar": view.filter_bar(staff), "as_of": datetime.now(UTC),
             "self_url": url_for("console_web.dashboard", **filters)}
     try:
         query = view.parse_filters(request.args)

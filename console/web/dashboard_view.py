@@ -11,7 +11,7 @@ from app.errors import flatten_fields
 from app.extensions import db
 from app.models import County, Park
 from app.services.employment.roster_exports import ORDER_STATUS_NAMES
-from app.services.office.stats import NO_COUNTY
+from app.services.office.stats import NO_COUNTY, area_for
 from console import office_schemas
 from console.web.words import APPLICATION, DIRECTION, SEAT, TRIP, names
 
@@ -48,14 +48,16 @@ def county_names():
     return {**counties, NO_COUNTY: "无县区"}
 
 
-def filter_bar(staff, filters):
-    """The county filter this staff member gets: a choice of counties, or their own scope, fixed."""
+def filter_bar(staff):
+    """The county filter this staff member gets: a choice of counties, or the scope the service fixes
+    for them (`area_for` without a filter: their county, or their park), shown and not chosen."""
     counties = county_names()
-    if staff.role == "park_operator":
-        park = db.session.get(Park, staff.park_id)
+    own = area_for(staff)
+    if own.park is not None:
+        park = db.session.get(Park, own.park)
         return {"fixed": park.name if park else "本园区", "choices": []}
-    if staff.role in ("county_operator", "health_officer") and staff.county_code:
-        return {"fixed": counties.get(staff.county_code, staff.county_code), "choices": []}
+    if own.county is not None:
+        return {"fixed": counties.get(own.county, own.county), "choices": []}
     return {"fixed": None, "choices": [(code, name) for code, name in counties.items() if code != NO_COUNTY]}
 
 

@@ -219,10 +219,10 @@ def _passengers(area):
     """Seat statuses derived as manifests derives them; seats revoked on closing as no-shows still
     count as no-shows.
 
-    Three GROUP BYs and no join per seat (which took three times as long over 65,000 seats:
-    bench/stats_bench.py): the seats that count, by trip; what the scans of each scanned seat showed,
-    by trip (a pass over the scans' covering index); the few scanned seats that do not count
-    (revoked, not as no-shows), taken off. A seat no scan shows is a no-show once its trip arrived."""
+    Three GROUP BYs and no join per seat (a subquery joined to each seat, which MariaDB evaluated
+    once per seat, was the slowest part at 65,000 seats: bench/stats_bench.py): the seats that
+    count, by trip; what the scans of each scanned seat showed, by trip (a pass over the scans'
+    covering index); the few scanned seats that do not count (revoked, not as no-shows), taken off. A seat no scan shows is a no-show once its trip arrived."""
     in_area = _dated_trips(select(Trip.id), area)
     counted = db.session.execute(_dated_trips(counted_seats(
         select(Trip.id, Trip.status, *_TRIP_KEYS, func.count()).select_from(Seat).join(Trip, Trip.id == Seat.trip_id)),
