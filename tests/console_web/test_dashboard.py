@@ -133,7 +133,7 @@ def test_a_health_officer_of_a_county_sees_it_only(client):
 
 
 @pytest.mark.parametrize("role,scope,landing", [
-    ("enterprise_hr", "enterprise", "/console/password"),
+    ("enterprise_hr", "enterprise", "/console/roster"),
     ("checkpoint_staff", "checkpoint", "/console/checkpoint"),
     ("transport_operator", None, "/console/trips"),
 ])
