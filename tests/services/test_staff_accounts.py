@@ -1,6 +1,6 @@
 """Staff account rules (账号): scope per role, usernames, the password rule, self-lockout, and the audit entry of each change."""
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.errors import Conflict, Forbidden, Invalid
 from app.extensions import db
@@ -186,3 +186,32 @@ def test_the_command_line_keeps_working_on_the_same_functions(app):
     assert [e.action for e in db.session.scalars(select(AuditLog).where(AuditLog.object_type == "staff_user")
                                                  .order_by(AuditLog.id))][-3:] == \
         ["staff.create", "staff.deactivate", "staff.activate"]
+
+
+def test_two_admins_removing_each_other_at_once_leave_one(mariadb_app):
+    import threading
+
+    with mariadb_app.app_context():
+        first = staff.create_staff("office-a", STAFF_PASSWORD, "admin").id
+        second = staff.create_staff("office-b", STAFF_PASSWORD, "admin").id
+    outcomes, barrier = [], threading.Barrier(2)
+
+    def remove(actor_id, target_id):
+        with mariadb_app.app_context():
+            actor, target = db.session.get(StaffUser, actor_id), db.session.get(StaffUser, target_id)
+            barrier.wait()
+            try:
+                staff.deactivate(target, by=actor)
+                outcomes.append("deactivated")
+            except Invalid as refused:
+                db.session.rollback()
+                outcomes.append(refused.code)
+
+    threads = [threading.Thread(target=remove, args=pair) for pair in ((first, second), (second, first))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["deactivated", "last_admin"]
+    with mariadb_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.active.is_(True))) == 1

@@ -329,10 +329,13 @@ def _scope_of(user):
 
 
 def _keep_an_admin(user):
-    """Refuse to take away the last active admin: the city would be locked out of its console."""
-    others = db.session.scalar(select(func.count()).select_from(StaffUser).where(
-        StaffUser.role == "admin", StaffUser.active.is_(True), StaffUser.id != user.id))
-    if not others:
+    """Refuse to take away the last active admin: the city would be locked out of its console.
+
+    The active admins' rows are locked, so two admins removing each other at once cannot both succeed.
+    """
+    admins = db.session.scalars(select(StaffUser.id).where(StaffUser.role == "admin", StaffUser.active.is_(True))
+                                .with_for_update()).all()
+    if not set(admins) - {user.id}:
         raise Invalid("last_admin", "这是最后一个可用的管理员账号，停用或降级后将无人能管理账号；请先新建另一位管理员")
 
 
