@@ -2,8 +2,8 @@
 staff account, finds it in the list, resets its password, reads the audit log of that, and the new county
 account signs in and is refused the accounts page (403).
 
-The dashboard's steps come after sign-in once the dashboard is merged; the admin reaches every page by the
-menu, so the test does not depend on which page a sign-in lands on.
+It opens on the 看板: a county filter changes the figures and the charts are drawn again (the `page` fixture
+fails on any console error); the dashboard itself is tested in test_dashboard.py.
 """
 import re
 
@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from app.services.accounts import staff
 from tests.browser.helpers import check_a11y, shoot, sign_in, text_of
+from tests.browser.test_dashboard import _charts_drawn, _figure, _seed
 from tests.builders import STAFF_PASSWORD
 
 
@@ -20,7 +21,18 @@ def _menu(page, label):
 
 def test_the_office_manages_an_account_and_reads_the_audit_log(page, live, chromium):
     staff.create_staff("office", STAFF_PASSWORD, "admin", display_name="协调办张")
+    _seed(live.client)
     sign_in(page, live, "office")
+
+    # 看板: the city's figures, then 贺兰县's, without a reload.
+    page.wait_for_url("**/console/")
+    expect(_figure(page, "applications")).to_have_text("5")
+    _charts_drawn(page)
+    page.get_by_label("县区", exact=True).select_option(label="贺兰县")
+    page.get_by_role("button", name="查询").click()
+    page.wait_for_url("**county=640122**")
+    expect(_figure(page, "applications")).to_have_text("1")
+    _charts_drawn(page)
 
     # 账号: the list, then a new county account with a password the system makes and shows once.
     _menu(page, "账号")
