@@ -19,11 +19,16 @@ _PLAIN = ("plate", "driver_name", "responsible_name", "medic_name", "departure_t
 _PHONES = ("driver_phone", "responsible_phone", "medic_phone")
 
 
-def live_seats(trip_id):
-    """The proposed or assigned seats of a trip, in seat order."""
-    return db.session.scalars(
-        select(Seat).where(Seat.trip_id == trip_id, Seat.live_application_id.is_not(None)).order_by(Seat.seat_no)
-    ).all()
+def live_seats(trip_id, lock=False):
+    """The proposed or assigned seats of a trip, in seat order.
+
+    lock=True reads them as committed now, locked (FOR UPDATE), not as the transaction's snapshot saw
+    them: on MariaDB a change that waited for a lock must count the seats another change just added.
+    """
+    statement = select(Seat).where(Seat.trip_id == trip_id, Seat.live_application_id.is_not(None)).order_by(Seat.seat_no)
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalars(statement).all()
 
 
 def list_for_staff(staff, departure_date=None, status=None, limit=1000):
@@ -149,12 +154,12 @@ def _check_move(source, target, application):
         raise Conflict("different_route", "只能调到同一出发地、目的地的车次")
     if not application.earliest_departure <= target.departure_date <= application.latest_departure:
         raise Conflict("outside_window", "该车次的出发日期不在乘客报名的日期范围内")
-    if len(live_seats(target.id)) >= target.capacity:
+    if len(live_seats(target.id, lock=True)) >= target.capacity:
         raise Conflict("trip_full", "该车次已满（按核定载客率）")
 
 
 def _free_seat_no(trip):
-    taken = {seat.seat_no for seat in live_seats(trip.id)}
+    taken = {seat.seat_no for seat in live_seats(trip.id, lock=True)}
     return next(number for number in range(1, len(taken) + 2) if number not in taken)
 
 
