@@ -1,4 +1,4 @@
-"""Excel exports (.xlsx, XlsxWriter) of the office's tables, written and laid out for print the same way for every sheet.
+"""Excel exports (.xlsx, XlsxWriter) of the office's tables, written and laid out for print alike, every sheet.
 
 Cells are written by type: text always as text, so a name starting with "=" can never
 become a formula in the HR clerk's Excel; dates as real dates; numbers as numbers.
