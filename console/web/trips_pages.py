@@ -97,7 +97,8 @@ def trips_day_manifests():
     found = trip_service.list_for_staff(current_staff(), day, filters.get("status"))
     selection = {**request.args.to_dict(), "date": day.isoformat()}
     return render_page("console/trips/manifest.html", sheets=views.sheets(found), title=f"{day:%Y-%m-%d} 乘车名单",
-                       back=("console_web.trips", selection), export=("console_web.trips_day_manifests_xlsx", selection),
+                       back=("console_web.trips", selection),
+                       export=("console_web.trips_day_manifests_xlsx", selection),
                        **_labels())
 
 

@@ -57,6 +57,10 @@ def test_trips_list_edit_manifest_and_reconciliation(page, live):
     assert "宁A·12345" in text_of(page, "main") and "车长签字" in text_of(page, "main")
     check_a11y(page)
     shoot(page, "manifest")
+    with page.expect_download() as downloaded:  # the same selection as .xlsx; the browser keeps the Chinese name
+        page.get_by_role("link", name="导出表格").click()
+    day = re.search(r"\d{4}-\d{2}-\d{2}", text_of(page, "h1")).group(0)
+    assert downloaded.value.suggested_filename == f"乘车名单-{day}.xlsx"
     page.evaluate("window.print = function () { window.fgPrinted = true; }")  # headless: no print dialog to wait on
     page.get_by_role("button", name="打印").click()
     assert page.evaluate("window.fgPrinted === true")

@@ -174,7 +174,7 @@ def test_manifest_of_a_convoy_and_of_a_day_one_sheet_per_vehicle(client):
     assert [sheet.title.split()[0] for sheet in book.worksheets] == [f"车次{n}" for n in ids]
     assert [sheet.max_row for sheet in book.worksheets] == [5 + 4 + 2, 5 + 2 + 2]
     none = download(client, f"{API}/trips/manifests.xlsx", staff, date="2020-01-01")[1]
-    assert none.sheetnames == ["（空）"]
+    assert none.sheetnames == ["乘车名单"] and none.active["A1"].value == "没有符合条件的车次"
     assert client.get(f"{API}/trips/manifests.xlsx", headers=staff, query_string={"date": "x"}).status_code == 422
     convoy = download(client, manifest_url(ids[0]), staff, convoy="true")
     assert names_of(convoy[0])[1] == f"manifest-convoy-{ids[0]}.xlsx" and len(convoy[1].worksheets) >= 1
@@ -195,6 +195,6 @@ def test_manifest_sheet_scope_and_roles(client, trip):
             assert response.status_code == 403 and response.json["error"]["code"] == "forbidden_role"
     assert client.get(manifest_url(trip_id)).status_code == 401
     day = client.get(f"{API}/trips/manifests.xlsx", headers=other_county)
-    assert openpyxl.load_workbook(io.BytesIO(day.data)).sheetnames == ["（空）"]  # nothing of 永宁县
+    assert openpyxl.load_workbook(io.BytesIO(day.data)).sheetnames == ["乘车名单"]  # nothing of 永宁县
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "export.manifest",
                                                     AuditLog.object_id == trip_id)) is None

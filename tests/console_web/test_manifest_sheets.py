@@ -39,7 +39,7 @@ def test_each_trip_page_links_its_manifest_sheet(client, trip):
                                                 f"&date={local_today().isoformat()}")
     (sheet,) = _book(client.get(day_link)).worksheets
     assert sheet.title.startswith(f"车次{trip['id']}")
-    assert _book(client.get("/console/trips/manifests.xlsx?status=closed")).sheetnames == ["（空）"]
+    assert _book(client.get("/console/trips/manifests.xlsx?status=closed")).sheetnames == ["乘车名单"]
 
 
 def test_the_sheet_shows_what_the_printed_manifest_shows(client, trip):

@@ -1,4 +1,4 @@
-"""Excel exports (.xlsx, XlsxWriter) of the office's tables, written and laid out for print the same way for every sheet.
+"""Excel exports (.xlsx, XlsxWriter) of the office's tables, written and laid out for print alike, every sheet.
 
 Cells are written by type: text always as text, so a name starting with "=" can never
 become a formula in the HR clerk's Excel; dates as real dates; numbers as numbers.
@@ -13,7 +13,7 @@ import io
 import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -31,8 +31,8 @@ MAX_WIDTH = 40  # a longer text wraps inside its cell instead of widening the pa
 BLANK_WIDTH = 10  # a column left blank for handwriting (上车体温) still gets room for a pen
 LINE_HEIGHT = 16  # points per line of a wrapped cell (11-point text, Chinese glyphs included)
 HEADER_LINE = 12  # a longer header wraps onto two lines rather than widening its column
-# A4 less 1.3 cm margins either side, in column-width units (7 px + 5 px padding per column at 96 dpi).
-A4_PORTRAIT_MM, A4_LANDSCAPE_MM, SIDE_MARGIN_INCH = 210, 297, 0.5
+# Portrait A4 is 210 mm wide, less 1.27 cm margins either side; a column of width w prints 7w + 5 px at 96 dpi.
+A4_PORTRAIT_MM, SIDE_MARGIN_INCH = 210, 0.5
 DATE_FORMAT, MOMENT_FORMAT = "yyyy-mm-dd", "yyyy-mm-dd hh:mm"
 _DISPLAY_LENGTHS = {datetime: len("2020-02-25 07:30"), date: len("2020-02-25")}
 
@@ -58,7 +58,7 @@ class Sheet:
     name: str | None = None
     notes: tuple = ()
     closing: tuple = ()
-    blank_columns: tuple = field(default=())  # headers of columns left blank to be filled by hand
+    blank_columns: tuple = ()  # headers of columns left blank to be filled by hand
     row_height: float | None = None  # points; taller rows to write in by hand (a manifest's temperatures)
     one_page: bool = False  # shrink to one page tall as well (a vehicle's manifest with its signatures)
 
@@ -89,8 +89,7 @@ def numbered(sheet):
         return sheet
     rows = [(number, *row) for number, row in enumerate(sheet.rows, start=1)]
     groups = tuple((label, first + 1, last + 1) for label, first, last in sheet.groups)
-    return Sheet(sheet.title, (NUMBER_HEADER, *sheet.headers), rows, groups, sheet.name, sheet.notes,
-                 sheet.closing, sheet.blank_columns, sheet.row_height, sheet.one_page)
+    return replace(sheet, headers=(NUMBER_HEADER, *sheet.headers), rows=rows, groups=groups)
 
 
 def safe_sheet_name(name, taken=()):

@@ -46,7 +46,8 @@ def _export(staff, trips, filters):
     crew_ids = {worker_id for trip in trips for worker_id in (trip.captain_worker_id, trip.vice_captain_worker_id)
                 if worker_id is not None}
     crew = {worker.id: worker for worker in (db.session.get(Worker, worker_id) for worker_id in crew_ids)}
-    sheets = [_sheet(trip, listed[trip.id], crew) for trip in trips]
+    sheets = [_sheet(trip, listed[trip.id], crew) for trip in trips] or [
+        exports.Sheet("没有符合条件的车次", HEADERS, [], name="乘车名单")]
     data = exports.workbook_of(sheets)
     audit.record("staff", staff.id, "export.manifest", "trip", filters.get("trip_id"),
                  trips=[trip.id for trip in trips], rows=sum(len(listed[t.id]["seats"]) for t in trips),
