@@ -11,7 +11,7 @@ from flask import url_for
 from app.errors import Invalid
 from app.models.staff import ROLES
 from app.services.accounts import staff
-from console.web.applications_view import paging
+from console.web import forms
 from console.web.layout import ROLE_LABELS
 
 PER_PAGE_CHOICES = (20, 50, 100)
@@ -25,7 +25,7 @@ FILTERS = ("role", "scope", "active", "q", "page", "per_page")
 
 def given(args):
     """The list's filter and paging values that are filled in."""
-    return {key: args.get(key).strip() for key in FILTERS if (args.get(key) or "").strip()}
+    return forms.given(args, FILTERS)
 
 
 def parse_filters(args):
@@ -36,17 +36,11 @@ def parse_filters(args):
         if values["active"] not in ("1", "0"):
             raise Invalid("validation_error", "筛选条件有误", fields={"active": "应为在用或已停用"})
         query["active"] = values["active"] == "1"
-    query["page"] = _number(values.get("page", "1"), "page", 1, 100000)
-    query["per_page"] = _number(values.get("per_page", "20"), "per_page", 1, 100)
+    query["page"] = forms.number(values.get("page", "1"), "page", 1, 100000)
+    query["per_page"] = forms.number(values.get("per_page", "20"), "per_page", 1, 100)
     if query["per_page"] not in PER_PAGE_CHOICES:
         raise Invalid("validation_error", "筛选条件有误", fields={"per_page": "可选 20、50、100"})
     return query
-
-
-def _number(text, field, low, high):
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise Invalid("validation_error", "筛选条件有误", fields={field: f"应为 {low}–{high} 的整数"})
-    return int(text)
 
 
 def error_text(error):
@@ -63,7 +57,7 @@ def list_url(args, **changes):
 
 def list_paging(page, per_page, total):
     """The applications list's paging, with this list's per-page choices."""
-    return {**paging(page, per_page, total), "choices": PER_PAGE_CHOICES}
+    return forms.paging(page, per_page, total, PER_PAGE_CHOICES)
 
 
 def scope_names(admin):

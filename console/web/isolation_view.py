@@ -4,8 +4,6 @@ the 隔离组 feed, and forms parsed by the API's own schemas (console/roster_sc
 No rule lives here: which orders the officer sees is `isolation.list_orders`, what each step requires is
 `isolation.activate / release / dismiss / open_order`, who is flagged in the feed is `feeds.isolation_feed`.
 """
-from urllib.parse import urlsplit
-
 from flask import url_for
 from marshmallow import EXCLUDE
 
@@ -16,6 +14,7 @@ from app.services.people import health
 from app.services.people.identity import mask_name
 from app.services.platform.timeutil import local_today
 from console import roster_schemas as s
+from console.web import forms
 
 FILTERS = ("status", "kind", "worker_id")
 FEED_SIZE = 50  # the feed's first page: flagged people come first, the rest is in the API
@@ -27,7 +26,7 @@ DECISION_FIELDS = ("kind", "place", "starts_on", "ends_on", "note")
 
 def given(args, keys=FILTERS + ("page", "per_page")):
     """The values of a query or form that are filled in (an empty field means none)."""
-    return {key: args.get(key).strip() for key in keys if (args.get(key) or "").strip()}
+    return forms.given(args, keys)
 
 
 def parse_filters(args):
@@ -145,7 +144,4 @@ def feed(staff):
 
 def back_target(value, default):
     """Where to return after an action: a 隔离管理 URL of this console (path and query), else `default`."""
-    parts = urlsplit(value or "")
-    if not parts.path.startswith("/console/isolation") or "\\" in parts.path:
-        return default
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    return forms.back_target(value, "/console/isolation", default)

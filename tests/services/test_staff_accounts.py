@@ -162,9 +162,20 @@ def test_list_filters(admin):
     assert names(staff.list_staff(admin, q="_")) == ["yn_1"]  # a LIKE wildcard is a plain character here
     assert staff.list_staff(admin, per_page=1, page=2) == ([staff.get_staff(admin, db.session.scalar(
         select(StaffUser.id).where(StaffUser.username == "xixia")))], 3)
-    for bad in ({"role": "emperor"}, {"scope": "planet:1"}, {"scope": "park:x"}):
-        with pytest.raises(Invalid):
+    for bad in ({"role": "emperor"}, {"scope": "planet:1"}, {"scope": "park:x"}, {"scope": "park:²"},
+                {"scope": "park:-1"}, {"scope": "park:99999999999999999999999"}, {"scope": "enterprise:2147483648"}):
+        with pytest.raises(Invalid) as refused:
             staff.list_staff(admin, **bad)
+        assert refused.value.message in ("未知角色", "管辖范围筛选有误"), bad
+
+
+def test_a_scope_id_that_is_no_row_id_is_refused_in_words(admin):
+    """`²` passes str.isdigit() and a huge number overflows the INT column: both are 管辖范围不存在, never a crash."""
+    for value in ("²", "99999999999999999999999", 2**31, -1, "1.5", " 1"):
+        with pytest.raises(Invalid) as refused:
+            staff.create_staff("x4", STAFF_PASSWORD, "park_operator", by=admin, park_id=value)
+        assert refused.value.fields == {"park_id": "不存在"}, value
+    assert db.session.scalar(select(StaffUser.id).where(StaffUser.username == "x4")) is None
 
 
 def test_the_command_line_keeps_working_on_the_same_functions(app):

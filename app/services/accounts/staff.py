@@ -20,6 +20,7 @@ from app.models.base import utcnow
 from app.models.staff import ROLE_SCOPE, ROLES
 from app.services.accounts import login_throttle
 from app.services.platform import audit, tokens
+from app.services.platform.ids import parse_id
 
 _hasher = PasswordHasher()
 # Verifying against this when the username is unknown keeps the timing the same.
@@ -303,10 +304,9 @@ def _check_role_and_scope(role, scope):
         raise Invalid("validation_error", "该角色不带这种管辖范围", fields={name: "该角色不需要" for name in foreign})
     for name, value in scope.items():
         if name != "county_code":
-            try:
-                value = scope[name] = int(value)
-            except (TypeError, ValueError):
-                raise Invalid("validation_error", "管辖范围不存在", fields={name: "不存在"}) from None
+            value = scope[name] = parse_id(value)
+            if value is None:
+                raise Invalid("validation_error", "管辖范围不存在", fields={name: "不存在"})
         if db.session.get(_SCOPE_MODELS[name], value) is None:
             raise Invalid("validation_error", "管辖范围不存在", fields={name: "不存在"})
     return role, scope
@@ -318,9 +318,9 @@ def _parse_scope(value):
     if column is None or not key:
         raise Invalid("validation_error", "管辖范围筛选有误", fields={"scope": "格式不对"})
     if column != "county_code":
-        if not key.isdigit():
+        key = parse_id(key)
+        if key is None:
             raise Invalid("validation_error", "管辖范围筛选有误", fields={"scope": "格式不对"})
-        key = int(key)
     return column, key
 
 
