@@ -5,12 +5,14 @@ accounts are `staff`'s (`ROLE_SCOPES`, `create_staff`, `update_staff`…); this 
 form fields into the service's arguments and the service's answers into words.
 """
 import json
+import secrets
 
 from flask import url_for
 
 from app.errors import Invalid
 from app.models.staff import ROLES
 from app.services.accounts import staff
+from app.services.platform import cache
 from console.web import forms
 from console.web.layout import ROLE_LABELS
 
@@ -41,6 +43,36 @@ def parse_filters(args):
     if query["per_page"] not in PER_PAGE_CHOICES:
         raise Invalid("validation_error", "筛选条件有误", fields={"per_page": "可选 20、50、100"})
     return query
+
+
+SHOWN_TTL = 300  # seconds a generated password waits for the one page that shows it
+_SHOWN_KEY = "console:new-password:{}"
+
+
+def keep_new_password(admin, user, password):
+    """Keep a generated password server-side for the one GET after the redirect; returns the one-time key.
+
+    The key (random, in the redirect's URL) is not the password; the password stays in the server's cache,
+    bound to this admin and this account, until shown once or for SHOWN_TTL seconds.
+    """
+    key = secrets.token_urlsafe(24)
+    value = json.dumps({"by": admin.id, "for": user.id, "password": password}).encode()
+    cache.set_bytes(_SHOWN_KEY.format(key), value, SHOWN_TTL)
+    return key
+
+
+def take_new_password(admin, user, key):
+    """The password kept under `key` for this admin and account, forgotten as it is read; None if none (any more)."""
+    if not key or len(key) > 64:
+        return None
+    stored = cache.get_bytes(_SHOWN_KEY.format(key))
+    if stored is None:
+        return None
+    value = json.loads(stored)
+    if (value.get("by"), value.get("for")) != (admin.id, user.id):
+        return None
+    cache.delete(_SHOWN_KEY.format(key))
+    return value["password"]
 
 
 def error_text(error):
