@@ -74,7 +74,7 @@ def create_staff(username, role, display_name, county_code, park_id, enterprise_
     checkpoint_id = _checkpoint_id(checkpoint)
     try:
         user = staff.create_staff(username, password, role, display_name, county_code=county_code,
-                                  park_id=park_id, enterprise_id=enterprise_id, checkpoint_id=checkpoint_id)
+                                  park_id=park_id, enterprise_id=enterprise_id, checkpoint_id=checkpoint_id, by=staff.CLI)
     except DomainError as error:
         raise click.ClickException(_say_options(error)) from None
     click.echo(f"created staff #{user.id} {user.username} ({user.role})")
@@ -87,7 +87,7 @@ def reset_password(username, password_env):
     """Set a new password (at least 10 characters) for a staff account and end all its sessions."""
     password = _password(password_env, prompt="New password")
     try:
-        user = staff.reset_password(username, password)
+        user = staff.reset_password(username, password, by=staff.CLI)
     except DomainError as error:
         raise click.ClickException(_say_options(error)) from None
     click.echo(f"password reset for staff #{user.id} {user.username}; their sessions are signed out")
@@ -98,7 +98,7 @@ def reset_password(username, password_env):
 def deactivate(username):
     """Deactivate a staff account: it cannot log in any more, and its sessions end at once."""
     try:
-        user = staff.deactivate(username)
+        user = staff.deactivate(username, by=staff.CLI)
     except DomainError as error:
         raise click.ClickException(_say_options(error)) from None
     click.echo(f"deactivated staff #{user.id} {user.username}; their sessions are signed out")
@@ -109,7 +109,7 @@ def deactivate(username):
 def activate(username):
     """Let a deactivated staff account sign in again, with its old password."""
     try:
-        user = staff.activate(username)
+        user = staff.activate(username, by=staff.CLI)
     except DomainError as error:
         raise click.ClickException(_say_options(error)) from None
     click.echo(f"activated staff #{user.id} {user.username}")

@@ -23,7 +23,7 @@ def _office(client):
 
 def _seed(count):
     """`count` units made through the service, in order; returns their ids."""
-    admin = staff_accounts.create_staff("seeder", STAFF_PASSWORD, "admin")
+    admin = staff_accounts.create_staff("seeder", STAFF_PASSWORD, "admin", by=staff_accounts.CLI)
     return [liaison.create_unit(admin, unit(n)).id for n in range(count)]
 
 

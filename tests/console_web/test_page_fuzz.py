@@ -40,7 +40,7 @@ def _rules(app, method):
 def _seed(client):
     """A published trip (applications, plan, trip, workers), a liaison unit; {path argument: a real id}."""
     trip = publish_trip(client, passengers=4)
-    admin = staff_accounts.create_staff("seeder", STAFF_PASSWORD, "admin")
+    admin = staff_accounts.create_staff("seeder", STAFF_PASSWORD, "admin", by=staff_accounts.CLI)
     made = liaison.create_unit(admin, unit(1))
     trip_id = trip["trip"]["id"]
     first = lambda table: db.session.execute(sa.text(f"SELECT MIN(id) FROM {table}")).scalar() or 1  # noqa: E731
@@ -59,7 +59,7 @@ def _urls(rule, ids):
 
 def _signed_in(client, who):
     if who == "admin":
-        staff_accounts.create_staff("office", STAFF_PASSWORD, "admin")
+        staff_accounts.create_staff("office", STAFF_PASSWORD, "admin", by=staff_accounts.CLI)
         return web_login(client, "office")
     return make_web_staff(client, "yongning-fuzz")
 

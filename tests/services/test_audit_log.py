@@ -25,8 +25,8 @@ def _entry(actor_kind, actor_id, action, object_type="application", object_id=1,
 
 @pytest.fixture
 def office(app):
-    admin = staff.create_staff("office", STAFF_PASSWORD, "admin", "协调办张")
-    clerk = staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", "王明", county_code="640121")
+    admin = staff.create_staff("office", STAFF_PASSWORD, "admin", "协调办张", by=staff.CLI)
+    clerk = staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", "王明", county_code="640121", by=staff.CLI)
     db.session.query(AuditLog).delete()  # the two creations from the command line's side
     db.session.commit()
     return admin, clerk
@@ -101,7 +101,7 @@ def test_actors_and_actions_in_words(office, client):
 
 def test_only_the_admin_reads_the_log(office):
     _, clerk = office
-    doctor = staff.create_staff("doctor", STAFF_PASSWORD, "health_officer")
+    doctor = staff.create_staff("doctor", STAFF_PASSWORD, "health_officer", by=staff.CLI)
     for user in (clerk, doctor):
         with pytest.raises(Forbidden):
             audit_log.list_entries(user)
