@@ -23,6 +23,8 @@ FIELD_LABELS = {"status": "状态", "kind": "隔离方式", "worker_id": "人员
                 "_body": "内容"}
 DECISION_FIELDS = ("kind", "place", "starts_on", "ends_on", "note")
 
+_ORDER = s.IsolationOrderOut()
+
 
 def given(args, keys=FILTERS + ("page", "per_page")):
     """The values of a query or form that are filled in (an empty field means none)."""
@@ -63,12 +65,9 @@ def export_url(args, full_ids=False):
 
 
 def counts(staff, filters):
-    """How many orders each state tab holds under the other filters: {None: all, "pending": n, …}."""
-    base = {key: value for key, value in filters.items() if key != "status"}
-    result = {None: isolation.list_orders(staff, base, 1, 1)[2]}
-    for status in isolation.STATUSES:
-        result[status] = isolation.list_orders(staff, {**base, "status": status}, 1, 1)[2]
-    return result
+    """How many orders each state tab holds under the other filters: {None: all, "pending": n, …} (one query)."""
+    by_status = isolation.count_by_status(staff, filters)
+    return {None: sum(by_status.values()), **by_status}
 
 
 def person(worker):
@@ -83,10 +82,9 @@ def person_record(worker):
 
 
 def order_view(order, worker):
-    """One order as the API presents it (IsolationOrderOut), the worker masked."""
-    view = {column.key: getattr(order, column.key) for column in order.__table__.columns}
-    view["worker"] = person(worker)
-    return view
+    """One order as the API serializes it (IsolationOrderOut: the worker masked), and the steps open on it."""
+    fields = {name: getattr(order, name) for name in _ORDER.fields if name != "worker"}
+    return {**_ORDER.dump({**fields, "worker": worker}), "steps": isolation.steps_open(order)}
 
 
 def rows(orders, workers):
