@@ -14,7 +14,7 @@ from app.models.staff import ROLES
 from app.services.accounts import staff
 from app.services.platform import cache
 from console.web import forms
-from console.web.layout import ROLE_LABELS
+from console.web.layout import ROLE_LABELS, scope_label
 
 PER_PAGE_CHOICES = (20, 50, 100)
 SCOPE_LABELS = {"county_code": "县区", "park_id": "园区", "enterprise_id": "企业", "checkpoint_id": "卡口"}
@@ -109,7 +109,7 @@ def account_view(account, names):
              for column in staff.SCOPE_COLUMNS if getattr(account, column) is not None]
     return {"id": account.id, "username": account.username, "display_name": account.display_name,
             "role": account.role, "role_label": ROLE_LABELS.get(account.role, account.role),
-            "scope": scope, "scope_text": "、".join(name for _, name in scope) or ("全市" if account.role != "admin" else "银川市"),
+            "scope": scope, "scope_text": "、".join(name for _, name in scope) or scope_label(account),
             "active": account.active, "created_at": account.created_at, "last_login_at": account.last_login_at,
             **{column: getattr(account, column) for column in staff.SCOPE_COLUMNS}}
 

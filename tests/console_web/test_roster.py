@@ -55,6 +55,12 @@ def test_hr_lands_on_its_roster_with_masked_rows_and_clearance(client):
     assert "李*光" in html and "李四光" not in html and make_id_number(area="510104", sequence=500) not in html
     assert 'data-clearance="in_observation"' in html and "观察中" in html and "健康观察期内" in html
     assert "零散返岗" in html and "火车 K1234" in html
+    # The arrival filter offers the API's arrival states, in the domain's words.
+    from app.services.employment.roster import ARRIVAL_STATUSES
+    from app.services.employment.roster_exports import ARRIVAL_NAMES
+    select_html = re.search(r'<select[^>]*name="arrival_status"[^>]*>(.*?)</select>', html, re.S).group(1)
+    assert re.findall(r'<option value="(\w+)"[^>]*>([^<]+)</option>', select_html) == [
+        (status, ARRIVAL_NAMES[status]) for status in ARRIVAL_STATUSES]
     # Filters, and the export links carry them.
     assert _workers_on(client.get(f"{ROSTER}/{eid}", query_string={"clearance": "cleared"}).text) == []
     kept = client.get(f"{ROSTER}/{eid}", query_string={"source": "self", "clearance": ""}).text
