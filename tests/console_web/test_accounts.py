@@ -226,3 +226,14 @@ def test_an_unknown_account_is_the_404_page(client):
     _admin(client)
     answer = client.get(f"{LIST}/999999")
     assert answer.status_code == 404 and "未找到" in answer.text
+
+
+def test_a_scope_id_past_int_or_not_ascii_is_the_forms_message(client):
+    csrf = _admin(client)
+    for value in ("99999999999999999999999", "²", "2147483648"):
+        answer = _create(client, csrf, username="park1", role="park_operator", county_code="", park_id=value)
+        assert answer.status_code == 422 and "管辖范围不存在" in answer.text, value
+    assert _account("park1") is None
+    for query in ({"scope": "park:99999999999999999999999"}, {"scope": "park:²"}, {"page": "²"}, {"page": "-1"}):
+        page = client.get(LIST, query_string=query)
+        assert page.status_code == 422 and "有误" in page.text, query

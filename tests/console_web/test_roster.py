@@ -154,6 +154,11 @@ def test_a_bad_row_saves_nothing_and_says_why_in_chinese(client):
     assert stranger.status_code == 422 and "该人员不在本企业花名册中" in stranger.text and _follow_ups() == 0
     nothing = client.post(url, data={"csrf_token": token, "worker": [str(w) for w in workers]})
     assert "没有填写任何人的体温" in client.get(nothing.headers["Location"]).text
+    # A row whose worker is no row id (² passes str.isdigit(), a huge one overflows INT) is nobody's: skipped.
+    for odd in ("²", "99999999999999999999999"):
+        skipped = client.post(url, data={"csrf_token": token, "worker": [odd], f"temperature-{odd}": "36.6"})
+        assert skipped.status_code == 302 and "没有填写任何人的体温" in client.get(skipped.headers["Location"]).text
+    assert _follow_ups() == 0
     forged = client.post(url, data={"worker": [str(workers[0])], f"temperature-{workers[0]}": "36.6"})
     assert forged.status_code == 403 and _follow_ups() == 0
 
