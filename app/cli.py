@@ -14,6 +14,7 @@ from app.models.staff import ROLES
 from app.services.accounts import staff
 from app.services.credentials import signing
 from app.services.office import reference_data, retention
+from app.services.platform.ids import parse_id
 
 staff_cli = AppGroup("staff", help="Staff accounts.")
 keys_cli = AppGroup("keys", help="Keys that sign trip credentials.")
@@ -128,8 +129,10 @@ def _password(password_env, prompt="Password"):
 
 def _checkpoint_id(value):
     """A checkpoint given by id or by its code (the codes are in the reference data; ids differ per database)."""
-    if value is None or value.isdigit():
-        return None if value is None else int(value)
+    if value is None:
+        return None
+    if parse_id(value) is not None:
+        return parse_id(value)
     found = db.session.scalar(select(Checkpoint.id).where(Checkpoint.code == value))
     if found is None:
         codes = ", ".join(db.session.scalars(select(Checkpoint.code).order_by(Checkpoint.id)))

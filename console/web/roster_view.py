@@ -106,7 +106,8 @@ def follow_up_entries(form):
     """
     entries, errors = [], {}
     for raw in form.getlist("worker"):
-        if forms.parse_id(raw) is None:
+        worker_id = forms.parse_id(raw)
+        if worker_id is None:
             continue
         temperature = form.get(f"temperature-{raw}", "").strip()
         symptoms = form.getlist(f"symptoms-{raw}")
@@ -118,7 +119,7 @@ def follow_up_entries(form):
             errors[raw] = "请填写体温"
             continue
         try:
-            entries.append((int(raw), s.FollowUpIn().load(body)))
+            entries.append((worker_id, s.FollowUpIn().load(body)))
         except ValidationError as error:
             errors[raw] = "；".join(f"{FIELD_LABELS.get(name.split('.')[0], name)}{text}"
                                    for name, text in flatten_fields(error.messages).items())
