@@ -14,6 +14,7 @@ from app.models.staff import ROLES
 from app.services.accounts import staff
 from app.services.credentials import signing
 from app.services.office import reference_data, retention
+from app.services.platform.ids import parse_id
 
 staff_cli = AppGroup("staff", help="Staff accounts.")
 keys_cli = AppGroup("keys", help="Keys that sign trip credentials.")
@@ -74,7 +75,7 @@ def create_staff(username, role, display_name, county_code, park_id, enterprise_
     checkpoint_id = _checkpoint_id(checkpoint)
     try:
         user = staff.create_staff(username, password, role, display_name, county_code=county_code,
-                                  park_id=park_id, enterprise_id=enterprise_id, checkpoint_id=checkpoint_id)
+                                  park_id=park_id, enterprise_id=enterprise_id, checkpoint_id=checkpoint_id, by=staff.CLI)
     except DomainError as error:
         raise click.ClickException(_say_options(error)) from None
     click.echo(f"created staff #{user.id} {user.username} ({user.role})")
@@ -87,7 +88,7 @@ def reset_password(username, password_env):
     """Set a new password (at least 10 characters) for a staff account and end all its sessions."""
     password = _password(password_env, prompt="New password")
     try:
-        user = staff.reset_password(username, password)
+        user = staff.reset_password(username, password, by=staff.CLI)
     except DomainError as error:
         raise click.ClickException(_say_options(error)) from None
     click.echo(f"password reset for staff #{user.id} {user.username}; their sessions are signed out")
@@ -98,7 +99,7 @@ def reset_password(username, password_env):
 def deactivate(username):
     """Deactivate a staff account: it cannot log in any more, and its sessions end at once."""
     try:
-        user = staff.deactivate(username)
+        user = staff.deactivate(username, by=staff.CLI)
     except DomainError as error:
         raise click.ClickException(_say_options(error)) from None
     click.echo(f"deactivated staff #{user.id} {user.username}; their sessions are signed out")
@@ -109,7 +110,7 @@ def deactivate(username):
 def activate(username):
     """Let a deactivated staff account sign in again, with its old password."""
     try:
-        user = staff.activate(username)
+        user = staff.activate(username, by=staff.CLI)
     except DomainError as error:
         raise click.ClickException(_say_options(error)) from None
     click.echo(f"activated staff #{user.id} {user.username}")
@@ -128,8 +129,10 @@ def _password(password_env, prompt="Password"):
 
 def _checkpoint_id(value):
     """A checkpoint given by id or by its code (the codes are in the reference data; ids differ per database)."""
-    if value is None or value.isdigit():
-        return None if value is None else int(value)
+    if value is None:
+        return None
+    if parse_id(value) is not None:
+        return parse_id(value)
     found = db.session.scalar(select(Checkpoint.id).where(Checkpoint.code == value))
     if found is None:
         codes = ", ".join(db.session.scalars(select(Checkpoint.code).order_by(Checkpoint.id)))

@@ -115,7 +115,7 @@ def _staff_accounts(counties, run_id):
         username = f"sim-{code}-{run_id}"
         password = secrets.token_urlsafe(12)
         if db.session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:
-            staff.create_staff(username, password, "county_operator", f"模拟{code}专班", county_code=code)
+            staff.create_staff(username, password, "county_operator", f"模拟{code}专班", county_code=code, by=staff.CLI)
         accounts[code] = (username, password)
     return accounts
 

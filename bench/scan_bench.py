@@ -177,7 +177,7 @@ def make_passengers(label, count, seats, destination, rng):
     planner = db.session.scalar(select(StaffUser).where(StaffUser.username == "bench-planner"))
     if planner is None:
         planner = staff.create_staff("bench-planner", base64.b64encode(os.urandom(18)).decode(), "county_operator",
-                                     "压测编班", county_code=COUNTY[0])
+                                     "压测编班", county_code=COUNTY[0], by=staff.CLI)
     plan, unplaced = plans.create_plan(planner, {
         "date_from": today, "date_to": today, "load_factor": 1.0, "departure_time": None,
         "vehicle_types": [{"name": f"压测{seats}座", "seats": seats, "count": count // seats + 10}],

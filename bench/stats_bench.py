@@ -329,7 +329,7 @@ def ensure_staff(app):
         for username, role, scope in (("bench-office", "admin", {}),
                                       ("bench-county", "county_operator", {"county_code": "640105"})):
             if db.session.scalar(db.select(StaffUser.id).where(StaffUser.username == username)) is None:
-                accounts.create_staff(username, PASSWORD, role, **scope)
+                accounts.create_staff(username, PASSWORD, role, **scope, by=accounts.CLI)
 
 
 def measure(app, runs, explain):

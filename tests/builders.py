@@ -91,7 +91,7 @@ def make_staff(client, username="yongning", role="county_operator", **scope):
 
     if role in ("county_operator", "transport_operator") and "county_code" not in scope:
         scope["county_code"] = "640121"
-    staff.create_staff(username, STAFF_PASSWORD, role, **scope)
+    staff.create_staff(username, STAFF_PASSWORD, role, **scope, by=staff.CLI)
     response = client.post("/api/console/v1/session", json={"username": username, "password": STAFF_PASSWORD})
     assert response.status_code == 201, response.json
     return auth(response.json["token"])

@@ -3,8 +3,10 @@ password, deactivate and activate.
 
 The same functions as `flask staff ...` (`app/services/accounts/staff.py`), with the signed-in admin as
 the actor, so each change writes its audit entry; any other role gets the 403 page from the service.
-A password the system generates is shown on the page that answers the form, once: it is never put in
-a redirect's flash cookie, the audit log or a URL.
+A password the system generates is shown once, on the page the form's redirect leads to (Post/Redirect/Get):
+it waits in the server's cache under a random one-time key the redirect's URL carries, and is forgotten
+as it is shown, so a reload shows it no more and repeats no post. It is never put in a cookie, the audit
+log or a URL.
 """
 from flask import request, url_for
 
@@ -56,15 +58,20 @@ def accounts_create():
         db.session.rollback()
         return _form_page(values, error)
     flash(f"已新建账号 {user.username}")
-    if typed:
-        return go("console_web.accounts_detail", staff_id=user.id)
-    return _detail_page(user, new_password=password)
+    return _to_detail(user, None if typed else password)
 
 
 @bp.get(_ID)
 def accounts_detail(staff_id):
-    """One account: its role and scope to change, its password to reset, deactivate or activate."""
-    return _detail_page(staff.get_staff(current_staff(), staff_id))
+    """One account: its role and scope to change, its password to reset, deactivate or activate.
+
+    After a generated password, `?shown=<key>` shows it this once; a reload says it was shown already.
+    """
+    admin = current_staff()
+    user = staff.get_staff(admin, staff_id)
+    key = request.args.get("shown")
+    new_password = view.take_new_password(admin, user, key) if key else None
+    return _detail_page(user, new_password=new_password, password_gone=bool(key) and new_password is None)
 
 
 @bp.post(_ID)
@@ -96,9 +103,15 @@ def accounts_reset_password(staff_id):
         db.session.rollback()
         return _detail_page(staff.get_staff(admin, staff_id), error=error, failed="password")
     flash(f"已重置 {user.username} 的密码，其登录已全部退出")
-    if typed:
-        return go("console_web.accounts_detail", staff_id=staff_id)
-    return _detail_page(user, new_password=password)
+    return _to_detail(user, None if typed else password)
+
+
+def _to_detail(user, generated):
+    """To the account's page; a generated password goes along under a one-time key, to be shown there once."""
+    if generated is None:
+        return go("console_web.accounts_detail", staff_id=user.id)
+    return go("console_web.accounts_detail", staff_id=user.id,
+              shown=view.keep_new_password(current_staff(), user, generated))
 
 
 @bp.post(_ID + "/deactivate")
@@ -131,7 +144,7 @@ def _form_page(values, error=None):
                        **view.form_context(choices))
 
 
-def _detail_page(user, new_password=None, edit=None, error=None, failed="edit"):
+def _detail_page(user, new_password=None, edit=None, error=None, failed="edit", password_gone=False):
     choices, names = view.scope_names(current_staff())
     account = view.account_view(user, names)
     form = edit or {"display_name": user.display_name, "role": user.role,
@@ -139,6 +152,6 @@ def _detail_page(user, new_password=None, edit=None, error=None, failed="edit"):
     audit_links = {"about": url_for("console_web.audit", object_type="staff_user", object_id=user.id),
                    "by": url_for("console_web.audit", actor=f"staff:{user.id}")}
     return render_page("console/accounts/detail.html", status=422 if error else 200, account=account, form=form,
-                       new_password=new_password, error=view.error_text(error) if error else None,
+                       new_password=new_password, password_gone=password_gone, error=view.error_text(error) if error else None,
                        errors=(error.fields or {}) if error else {}, failed=failed, audit_links=audit_links,
                        is_self=user.id == current_staff().id, **view.form_context(choices))

@@ -5,14 +5,16 @@ accounts are `staff`'s (`ROLE_SCOPES`, `create_staff`, `update_staff`…); this 
 form fields into the service's arguments and the service's answers into words.
 """
 import json
+import secrets
 
 from flask import url_for
 
 from app.errors import Invalid
 from app.models.staff import ROLES
 from app.services.accounts import staff
-from console.web.applications_view import paging
-from console.web.layout import ROLE_LABELS
+from app.services.platform import cache
+from console.web import forms
+from console.web.layout import ROLE_LABELS, scope_label
 
 PER_PAGE_CHOICES = (20, 50, 100)
 SCOPE_LABELS = {"county_code": "县区", "park_id": "园区", "enterprise_id": "企业", "checkpoint_id": "卡口"}
@@ -25,7 +27,7 @@ FILTERS = ("role", "scope", "active", "q", "page", "per_page")
 
 def given(args):
     """The list's filter and paging values that are filled in."""
-    return {key: args.get(key).strip() for key in FILTERS if (args.get(key) or "").strip()}
+    return forms.given(args, FILTERS)
 
 
 def parse_filters(args):
@@ -36,17 +38,41 @@ def parse_filters(args):
         if values["active"] not in ("1", "0"):
             raise Invalid("validation_error", "筛选条件有误", fields={"active": "应为在用或已停用"})
         query["active"] = values["active"] == "1"
-    query["page"] = _number(values.get("page", "1"), "page", 1, 100000)
-    query["per_page"] = _number(values.get("per_page", "20"), "per_page", 1, 100)
+    query["page"] = forms.number(values.get("page", "1"), "page", 1, 100000)
+    query["per_page"] = forms.number(values.get("per_page", "20"), "per_page", 1, 100)
     if query["per_page"] not in PER_PAGE_CHOICES:
         raise Invalid("validation_error", "筛选条件有误", fields={"per_page": "可选 20、50、100"})
     return query
 
 
-def _number(text, field, low, high):
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise Invalid("validation_error", "筛选条件有误", fields={field: f"应为 {low}–{high} 的整数"})
-    return int(text)
+SHOWN_TTL = 300  # seconds a generated password waits for the one page that shows it
+_SHOWN_KEY = "console:new-password:{}"
+
+
+def keep_new_password(admin, user, password):
+    """Keep a generated password server-side for the one GET after the redirect; returns the one-time key.
+
+    The key (random, in the redirect's URL) is not the password; the password stays in the server's cache,
+    bound to this admin and this account, until shown once or for SHOWN_TTL seconds.
+    """
+    key = secrets.token_urlsafe(24)
+    value = json.dumps({"by": admin.id, "for": user.id, "password": password}).encode()
+    cache.set_bytes(_SHOWN_KEY.format(key), value, SHOWN_TTL)
+    return key
+
+
+def take_new_password(admin, user, key):
+    """The password kept under `key` for this admin and account, forgotten as it is read; None if none (any more)."""
+    if not key or len(key) > 64:
+        return None
+    stored = cache.get_bytes(_SHOWN_KEY.format(key))
+    if stored is None:
+        return None
+    value = json.loads(stored)
+    if (value.get("by"), value.get("for")) != (admin.id, user.id):
+        return None
+    cache.delete(_SHOWN_KEY.format(key))
+    return value["password"]
 
 
 def error_text(error):
@@ -63,7 +89,7 @@ def list_url(args, **changes):
 
 def list_paging(page, per_page, total):
     """The applications list's paging, with this list's per-page choices."""
-    return {**paging(page, per_page, total), "choices": PER_PAGE_CHOICES}
+    return forms.paging(page, per_page, total, PER_PAGE_CHOICES)
 
 
 def scope_names(admin):
@@ -83,7 +109,7 @@ def account_view(account, names):
              for column in staff.SCOPE_COLUMNS if getattr(account, column) is not None]
     return {"id": account.id, "username": account.username, "display_name": account.display_name,
             "role": account.role, "role_label": ROLE_LABELS.get(account.role, account.role),
-            "scope": scope, "scope_text": "、".join(name for _, name in scope) or ("全市" if account.role != "admin" else "银川市"),
+            "scope": scope, "scope_text": "、".join(name for _, name in scope) or scope_label(account),
             "active": account.active, "created_at": account.created_at, "last_login_at": account.last_login_at,
             **{column: getattr(account, column) for column in staff.SCOPE_COLUMNS}}
 

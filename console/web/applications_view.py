@@ -4,8 +4,6 @@ by the API's own schemas, bulk results said as counts.
 No rule lives here: the filters are the API's `ApplicationFilterIn`, the decisions its `DecisionIn` and
 `BulkDecisionIn`, the health status comes from `health`, whether a decision is open from `review.can_decide`.
 """
-from math import ceil
-from urllib.parse import urlsplit
 
 from flask import url_for
 from marshmallow import EXCLUDE
@@ -19,6 +17,7 @@ from app.services.people.identity import mask_name
 from app.services.transport import review
 from console import presenters
 from console import schemas as s
+from console.web import forms
 
 FILTERS = ("status", "direction", "date_from", "date_to", "destination", "origin", "county_code")
 PER_PAGE_CHOICES = (20, 50, 100)
@@ -30,8 +29,7 @@ DECISION_WORDS = {"approve": "通过", "reject": "驳回"}
 
 def given(args):
     """The query's filter and paging values that are filled in (an empty form field means no filter)."""
-    keys = FILTERS + ("page", "per_page")
-    return {key: args.get(key).strip() for key in keys if (args.get(key) or "").strip()}
+    return forms.given(args, FILTERS + ("page", "per_page"))
 
 
 def parse_filters(args):
@@ -52,16 +50,8 @@ def list_url(args, **changes):
 
 
 def paging(page, per_page, total):
-    """Page numbers to link: first, last and two either side of the current one (None marks a gap)."""
-    pages = max(1, ceil(total / per_page))
-    shown = sorted({1, pages, *range(max(1, page - 2), min(pages, page + 2) + 1)})
-    numbers = []
-    for number in shown:
-        if numbers and number - numbers[-1] > 1:
-            numbers.append(None)
-        numbers.append(number)
-    return {"page": page, "per_page": per_page, "pages": pages, "numbers": numbers,
-            "choices": PER_PAGE_CHOICES}
+    """The pager's numbers (`forms.paging`) with this list's per-page choices."""
+    return forms.paging(page, per_page, total, PER_PAGE_CHOICES)
 
 
 def rows(items):
@@ -136,8 +126,5 @@ def summary(results, decision):
 
 def back_target(value, default):
     """Where to return after an action: a 申请审核 URL of this console (path and query), else `default`."""
-    parts = urlsplit(value or "")
-    if not parts.path.startswith("/console/applications") or "\\" in parts.path:
-        return default
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    return forms.back_target(value, "/console/applications", default)
 

@@ -15,6 +15,7 @@ from app.errors import Invalid
 from app.extensions import db
 from app.models import County
 from app.services.office import audit_log
+from console.web import forms
 from console.web.layout import ROLE_LABELS
 
 FILTERS = ("user", "actor", "action", "day_from", "day_to", "object_type", "object_id", "page", "per_page")
@@ -43,7 +44,7 @@ DETAIL_NAMES = {
 
 def given(args):
     """The filter and paging values that are filled in (an action group arrives as action=group:<key>)."""
-    return {key: args.get(key).strip() for key in FILTERS if (args.get(key) or "").strip()}
+    return forms.given(args, FILTERS)
 
 
 def parse_filters(args):
@@ -63,18 +64,12 @@ def parse_filters(args):
             except ValueError:
                 raise Invalid("validation_error", "筛选条件有误", fields={name: "应为日期，如 2020-02-25"}) from None
     if "object_id" in values:
-        query["object_id"] = _number(values["object_id"], "object_id", 0, 2**31 - 1)
-    query["page"] = _number(values.get("page", "1"), "page", 1, 100000)
-    query["per_page"] = _number(values.get("per_page", "50"), "per_page", 1, 200)
+        query["object_id"] = forms.number(values["object_id"], "object_id", 0, 2**31 - 1)
+    query["page"] = forms.number(values.get("page", "1"), "page", 1, 100000)
+    query["per_page"] = forms.number(values.get("per_page", "50"), "per_page", 1, 200)
     if query["per_page"] not in PER_PAGE_CHOICES:
         raise Invalid("validation_error", "筛选条件有误", fields={"per_page": "可选 50、100、200"})
     return query
-
-
-def _number(text, field, low, high):
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise Invalid("validation_error", "筛选条件有误", fields={field: f"应为 {low}–{high} 的整数"})
-    return int(text)
 
 
 def error_text(error):

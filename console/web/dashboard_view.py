@@ -13,6 +13,7 @@ from app.models import County, Park
 from app.services.employment.roster_exports import ORDER_STATUS_NAMES
 from app.services.office.stats import NO_COUNTY, area_for
 from console import office_schemas
+from console.web import forms
 from console.web.words import APPLICATION, DIRECTION, SEAT, TRIP, names
 
 FILTERS = ("date_from", "date_to", "county")
@@ -28,7 +29,7 @@ COLOURS = {"outbound": "primary", "inbound": "orange", "boarded": "primary", "ar
 
 def given(args):
     """The filters of the query that are filled in (an empty form field means no filter)."""
-    return {key: args.get(key).strip() for key in FILTERS if (args.get(key) or "").strip()}
+    return forms.given(args, FILTERS)
 
 
 def parse_filters(args):

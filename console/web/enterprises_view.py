@@ -4,7 +4,6 @@ parks, the enterprise and job views of the API, and its interested workers maske
 No rule lives here: which fields a role may write comes from `field_rights`, who registers from `enterprises`,
 who sees a full phone from `vacancies`.
 """
-from math import ceil
 
 from flask import url_for
 from marshmallow import EXCLUDE
@@ -14,6 +13,7 @@ from app.errors import flatten_fields
 from app.extensions import db
 from app.models import County, Park
 from console import enterprise_schemas as s
+from console.web import forms
 
 FILTERS = ("name", "county_code", "park_id")
 DETAILS = ("work_location", "products", "resume_date", "remarks")
@@ -28,7 +28,7 @@ INTERESTS_PER_PAGE = 50
 
 def given(args, keys=FILTERS + ("page",)):
     """The query's values that are filled in (an empty form field means no filter)."""
-    return {key: args.get(key).strip() for key in keys if (args.get(key) or "").strip()}
+    return forms.given(args, keys)
 
 
 def parse_filters(args):
@@ -71,8 +71,7 @@ def list_url(args, **changes):
 
 def paging(page, per_page, total):
     """Page count and the neighbouring pages, for the pager."""
-    pages = max(1, ceil(total / per_page))
-    return {"page": page, "pages": pages, "per_page": per_page}
+    return forms.paging(page, per_page, total)
 
 
 def interest_filters(args):

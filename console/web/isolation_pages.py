@@ -141,7 +141,7 @@ def _new_page(worker_id, status=200, form=None, error=None):
         found = orders.worker_in_scope(staff, worker_id)  # outside the county → 404 page, as the API
         worker, record = view.person_record(found)
         listed, workers, _ = orders.list_orders(staff, {"worker_id": found.id}, 1, 20)
-        open_orders = [row for row in view.rows(listed, workers) if row["status"] in ("pending", "active")]
+        open_orders = view.rows([order for order in listed if orders.is_open(order)], workers)
     return render_page("console/isolation/new.html", status=status, worker=worker, record=record,
                        open_orders=open_orders, symptoms=SYMPTOMS, form=view.decision_defaults(form), error=error,
                        observation_days=view.observation_days())

@@ -4,8 +4,6 @@ the 隔离组 feed, and forms parsed by the API's own schemas (console/roster_sc
 No rule lives here: which orders the officer sees is `isolation.list_orders`, what each step requires is
 `isolation.activate / release / dismiss / open_order`, who is flagged in the feed is `feeds.isolation_feed`.
 """
-from urllib.parse import urlsplit
-
 from flask import url_for
 from marshmallow import EXCLUDE
 
@@ -16,6 +14,7 @@ from app.services.people import health
 from app.services.people.identity import mask_name
 from app.services.platform.timeutil import local_today
 from console import roster_schemas as s
+from console.web import forms
 
 FILTERS = ("status", "kind", "worker_id")
 FEED_SIZE = 50  # the feed's first page: flagged people come first, the rest is in the API
@@ -24,10 +23,12 @@ FIELD_LABELS = {"status": "状态", "kind": "隔离方式", "worker_id": "人员
                 "_body": "内容"}
 DECISION_FIELDS = ("kind", "place", "starts_on", "ends_on", "note")
 
+_ORDER = s.IsolationOrderOut()
+
 
 def given(args, keys=FILTERS + ("page", "per_page")):
     """The values of a query or form that are filled in (an empty field means none)."""
-    return {key: args.get(key).strip() for key in keys if (args.get(key) or "").strip()}
+    return forms.given(args, keys)
 
 
 def parse_filters(args):
@@ -64,12 +65,9 @@ def export_url(args, full_ids=False):
 
 
 def counts(staff, filters):
-    """How many orders each state tab holds under the other filters: {None: all, "pending": n, …}."""
-    base = {key: value for key, value in filters.items() if key != "status"}
-    result = {None: isolation.list_orders(staff, base, 1, 1)[2]}
-    for status in isolation.STATUSES:
-        result[status] = isolation.list_orders(staff, {**base, "status": status}, 1, 1)[2]
-    return result
+    """How many orders each state tab holds under the other filters: {None: all, "pending": n, …} (one query)."""
+    by_status = isolation.count_by_status(staff, filters)
+    return {None: sum(by_status.values()), **by_status}
 
 
 def person(worker):
@@ -84,10 +82,9 @@ def person_record(worker):
 
 
 def order_view(order, worker):
-    """One order as the API presents it (IsolationOrderOut), the worker masked."""
-    view = {column.key: getattr(order, column.key) for column in order.__table__.columns}
-    view["worker"] = person(worker)
-    return view
+    """One order as the API serializes it (IsolationOrderOut: the worker masked), and the steps open on it."""
+    fields = {name: getattr(order, name) for name in _ORDER.fields if name != "worker"}
+    return {**_ORDER.dump({**fields, "worker": worker}), "steps": isolation.steps_open(order)}
 
 
 def rows(orders, workers):
@@ -145,7 +142,4 @@ def feed(staff):
 
 def back_target(value, default):
     """Where to return after an action: a 隔离管理 URL of this console (path and query), else `default`."""
-    parts = urlsplit(value or "")
-    if not parts.path.startswith("/console/isolation") or "\\" in parts.path:
-        return default
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    return forms.back_target(value, "/console/isolation", default)

@@ -43,9 +43,10 @@ def liaison_new():
 
 @bp.post("/liaison/new")
 def liaison_create():
-    """Add a unit; bad input shows the form again with the reasons."""
+    """Add a unit; bad input shows the form again with the reasons (the role is checked before the form)."""
+    staff = _office()
     try:
-        unit = liaison.create_unit(current_staff(), view.parse_new(request.form))
+        unit = liaison.create_unit(staff, view.parse_new(request.form))
     except (ValidationError, Invalid, Conflict) as error:
         db.session.rollback()
         return _form(None, error)
@@ -62,9 +63,10 @@ def liaison_edit(unit_id):
 
 @bp.post(_UNIT + "/edit")
 def liaison_update(unit_id):
-    """Save a unit's changes; bad input shows the form again and nothing changes."""
+    """Save a unit's changes; bad input shows the form again and nothing changes (the role is checked first)."""
+    staff = _office()
     try:
-        unit = liaison.update_unit(current_staff(), unit_id, view.parse_changes(request.form))
+        unit = liaison.update_unit(staff, unit_id, view.parse_changes(request.form))
     except (ValidationError, Invalid, Conflict) as error:
         db.session.rollback()
         return _form(_unit(unit_id), error)

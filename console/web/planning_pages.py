@@ -12,7 +12,7 @@ from app.extensions import db
 from app.services.platform import scope
 from app.services.transport import plans
 from console import schemas
-from console.web import bp
+from console.web import bp, forms
 from console.web import planning_view as view
 from console.web.errors import error_page
 from console.web.layout import flash, go, render_page
@@ -86,7 +86,7 @@ def planning_move(plan_id):
 
 
 def _int(value):
-    return int(value) if value and value.isdigit() else None
+    return forms.parse_id(value or "")
 
 
 def _refused(plan_id, error):

@@ -15,7 +15,7 @@ from app.services.employment import enterprises, followups, roster, roster_expor
 from app.services.platform import scope
 from app.services.platform.timeutil import local_today
 from console.downloads import xlsx_download
-from console.web import bp
+from console.web import bp, forms
 from console.web import roster_view as view
 from console.web.layout import flash, go, render_page
 from console.web.session import current_staff
@@ -152,10 +152,7 @@ def _refused_rows(enterprise_id, errors):
 
 def _follow_up_page(enterprise_id, status=200, row_errors=None, error=None, submitted=None):
     staff = current_staff()
-    try:
-        number = max(1, min(int(request.args.get("page", 1)), 100000))
-    except ValueError:
-        number = 1
+    number = forms.page_or_first(request.args.get("page", "1"))
     enterprise, found, total = roster.roster_of(staff, enterprise_id, {"arrival_status": "arrived"}, number,
                                                 view.PER_PAGE)
     today = followups.on_day_by_worker([row.worker.id for row in found])

@@ -4,7 +4,6 @@ forms read by the API's own schemas, and the day's follow-up table read into one
 No rule lives here: who may record comes from `followups.may_record`, what is abnormal and whether an isolation
 order opens from `followups`, clearance from `clearance` (through the roster service).
 """
-from math import ceil
 
 from flask import url_for
 from marshmallow import EXCLUDE, ValidationError
@@ -14,7 +13,7 @@ from app.models.employment import TRANSPORTS
 from app.services.people.health_rules import SYMPTOMS
 from console import enterprise_schemas
 from console import roster_schemas as s
-from console.web import words
+from console.web import forms, words
 
 FILTERS = ("clearance", "arrival_status", "source")
 REGISTER_FIELDS = ("name", "id_number", "phone", "origin", "arrival_date", "transport", "transport_number")
@@ -30,7 +29,7 @@ _ROW = s.RosterRowOut()
 
 def given(args, keys=FILTERS + ("page",)):
     """The query's values that are filled in (an empty form field means no filter)."""
-    return {key: args.get(key).strip() for key in keys if (args.get(key) or "").strip()}
+    return forms.given(args, keys)
 
 
 def parse_filters(args):
@@ -78,7 +77,7 @@ def rows(found):
 
 def paging(page, per_page, total):
     """The page number and count of pages, for the pager."""
-    return {"page": page, "pages": max(1, ceil(total / per_page)), "per_page": per_page}
+    return forms.paging(page, per_page, total)
 
 
 def page_url(endpoint, enterprise_id, args, **changes):
@@ -107,7 +106,8 @@ def follow_up_entries(form):
     """
     entries, errors = [], {}
     for raw in form.getlist("worker"):
-        if not raw.isdigit():
+        worker_id = forms.parse_id(raw)
+        if worker_id is None:
             continue
         temperature = form.get(f"temperature-{raw}", "").strip()
         symptoms = form.getlist(f"symptoms-{raw}")
@@ -119,7 +119,7 @@ def follow_up_entries(form):
             errors[raw] = "请填写体温"
             continue
         try:
-            entries.append((int(raw), s.FollowUpIn().load(body)))
+            entries.append((worker_id, s.FollowUpIn().load(body)))
         except ValidationError as error:
             errors[raw] = "；".join(f"{FIELD_LABELS.get(name.split('.')[0], name)}{text}"
                                    for name, text in flatten_fields(error.messages).items())

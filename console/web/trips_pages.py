@@ -85,7 +85,7 @@ def trips_manifest(trip_id):
         found, title = [scope.trip_in_scope(staff, trip_id)], "乘车名单"
     return render_page("console/trips/manifest.html", sheets=views.sheets(found), title=title,
                        back=("console_web.trips_detail", {"trip_id": trip_id}),
-                       export=("console_web.trips_manifest_xlsx", {"trip_id": trip_id, **request.args.to_dict()}),
+                       export=("console_web.trips_manifest_xlsx", {**request.args.to_dict(), "trip_id": trip_id}),
                        **_labels())
 
 

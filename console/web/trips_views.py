@@ -13,7 +13,7 @@ from app.services.people.identity import mask_name
 from app.services.scanning import manifests
 from app.services.transport import trips as trip_service
 from console import schemas
-from console.web import words
+from console.web import forms, words
 
 PER_PAGE = 50
 TRIP_STATUS, SEAT_STATUS, HEALTH = words.TRIP, words.SEAT, words.HEALTH
@@ -36,10 +36,7 @@ def list_filters(args):
 def page_of(items, args):
     """One page of a list: (items on the page, page number, number of pages)."""
     pages = max(1, -(-len(items) // PER_PAGE))
-    try:
-        number = min(max(1, int(args.get("page", 1))), pages)
-    except ValueError:
-        number = 1
+    number = forms.page_or_first(args.get("page", "1"), pages)
     return items[(number - 1) * PER_PAGE:number * PER_PAGE], number, pages
 
 

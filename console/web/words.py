@@ -5,6 +5,7 @@ clearance words are the domain's own, the ones the exported sheets print, so a c
 same word on the screen and on paper. Colours are Bootstrap's contextual names (`text-bg-<colour>`).
 """
 from app.services.employment.isolation import KIND_NAMES
+from app.services.employment.roster import ARRIVAL_STATUSES
 from app.services.employment.roster_exports import (ARRIVAL_NAMES, CLEARANCE_NAMES, HEALTH_NAMES, ORDER_STATUS_NAMES,
                                                     REASON_NAMES, SOURCE_NAMES, TRANSPORT_NAMES)
 from app.services.office.audit_log import ACTION_NAMES, OBJECT_NAMES
@@ -36,6 +37,7 @@ _CLEARANCE_COLOURS = {"cleared": "success", "in_observation": "warning", "isolat
                       "not_arrived": "secondary"}
 CLEARANCE = {state: (word, _CLEARANCE_COLOURS[state]) for state, word in CLEARANCE_NAMES.items()}
 ARRIVAL = SEAT  # a returnee's arrival on the roster is their seat's state (the sheets print the same words)
+ARRIVAL_FILTER = {status: ARRIVAL[status] for status in ARRIVAL_STATUSES}  # the roster's arrival filter, the API's choices
 SOURCE = dict(SOURCE_NAMES)
 FEED_SOURCE = SOURCE  # the isolation feed says where a returnee came from in the roster's words
 TRANSPORT = dict(TRANSPORT_NAMES)
@@ -54,7 +56,7 @@ def names(vocabulary):
 # A template global (not a context variable), so macros imported from another template see it too.
 bp.add_app_template_global({"HEALTH": HEALTH, "SEAT": SEAT, "TRIP": TRIP, "APPLICATION": APPLICATION,
                             "DIRECTION": DIRECTION, "HEALTH_EVENT": HEALTH_EVENT, "CLEARANCE": CLEARANCE,
-                            "ARRIVAL": ARRIVAL, "SOURCE": SOURCE, "TRANSPORT": TRANSPORT, "INTEREST": INTEREST,
+                            "ARRIVAL": ARRIVAL, "ARRIVAL_FILTER": ARRIVAL_FILTER, "SOURCE": SOURCE, "TRANSPORT": TRANSPORT, "INTEREST": INTEREST,
                             "ISOLATION": ISOLATION, "ISOLATION_KIND": ISOLATION_KIND,
                             "ISOLATION_REASON": ISOLATION_REASON, "FEED_FLAG": FEED_FLAG,
                             "FEED_SOURCE": FEED_SOURCE, "ACCOUNT": ACCOUNT,

@@ -8,7 +8,7 @@ from tests.builders import STAFF_PASSWORD, declare_health, make_worker, submit_a
 
 def _seed(client):
     """Four outbound applications (one worker back from 湖北: 健康观察) and one inbound, all in 永宁县."""
-    staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121")
+    staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121", by=staff.CLI)
     outbound = []
     for n in range(4):
         headers = make_worker(client, name=f"w{n}", n=n)

@@ -25,7 +25,7 @@ def _station(live, passengers=30, board=True):
     """A bus of `passengers` heading to 银川火车站 (boarded by its captain) and the station's officer."""
     railway = checkpoint_id()
     bus = bus_to(live.client, railway, passengers=passengers, board=board)
-    staff.create_staff("railway", STAFF_PASSWORD, "checkpoint_staff", display_name="李卡口", checkpoint_id=railway)
+    staff.create_staff("railway", STAFF_PASSWORD, "checkpoint_staff", display_name="李卡口", checkpoint_id=railway, by=staff.CLI)
     return bus
 
 

@@ -35,7 +35,7 @@ def _vehicle(page, number):
 
 def test_a_county_operators_day(page, live):
     signing.ensure_key()
-    staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121")
+    staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121", by=staff.CLI)
     riders = _six_applications_for_today(live.client)
     sign_in(page, live, "yongning")
 

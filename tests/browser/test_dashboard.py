@@ -39,7 +39,7 @@ def _charts_drawn(page):
 
 def test_the_office_filters_the_dashboard(page, live):
     _seed(live.client)
-    staff.create_staff("office", STAFF_PASSWORD, "admin", display_name="刘主任")
+    staff.create_staff("office", STAFF_PASSWORD, "admin", display_name="刘主任", by=staff.CLI)
     sign_in(page, live, "office")
     page.wait_for_url("**/console/")
     expect(_figure(page, "applications")).to_have_text("5")
@@ -86,7 +86,7 @@ def test_the_office_filters_the_dashboard(page, live):
 
 def test_charts_stack_and_fit_a_phone(page, live):
     _seed(live.client)
-    staff.create_staff("office", STAFF_PASSWORD, "admin")
+    staff.create_staff("office", STAFF_PASSWORD, "admin", by=staff.CLI)
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, live, "office")
     _charts_drawn(page)
@@ -101,7 +101,7 @@ def test_charts_stack_and_fit_a_phone(page, live):
 
 def test_a_county_operator_sees_their_county_only(page, live):
     _seed(live.client)
-    staff.create_staff("helan", STAFF_PASSWORD, "county_operator", display_name="马丽", county_code="640122")
+    staff.create_staff("helan", STAFF_PASSWORD, "county_operator", display_name="马丽", county_code="640122", by=staff.CLI)
     sign_in(page, live, "helan")
     page.wait_for_url("**/console/")
     expect(_figure(page, "applications")).to_have_text("1")

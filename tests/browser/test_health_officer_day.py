@@ -34,7 +34,7 @@ def test_a_health_officers_day(page, live):
     sick = register(live.client, headers, enterprise_id, n=0, days_ago=0)
     well = register(live.client, headers, enterprise_id, n=1, days_ago=0, name="王建国")
     order_id = _abnormal_follow_up(live.client, headers, enterprise_id, sick["worker_id"])
-    staff.create_staff("weijian", STAFF_PASSWORD, "health_officer", display_name="马医生", county_code="640121")
+    staff.create_staff("weijian", STAFF_PASSWORD, "health_officer", display_name="马医生", county_code="640121", by=staff.CLI)
     # No colour transitions (Bootstrap honours reduced motion): axe must not read a button halfway through one
     # when the closing drawer gives the focus back to it.
     page.emulate_media(reduced_motion="reduce")
@@ -124,7 +124,7 @@ def test_a_health_officers_day(page, live):
 
 
 def test_the_office_keeps_the_liaison_list(page, live):
-    admin = staff.create_staff("office", STAFF_PASSWORD, "admin", display_name="协调办")
+    admin = staff.create_staff("office", STAFF_PASSWORD, "admin", display_name="协调办", by=staff.CLI)
     for n in range(3):
         liaison.create_unit(admin, unit(n))
     page.emulate_media(reduced_motion="reduce")

@@ -34,7 +34,7 @@ def _nineteen_returnees(clerk, enterprise_id):
 
 def test_an_hr_clerks_day(page, live):
     own = enterprise(YONGNING).id
-    staff.create_staff("hr", STAFF_PASSWORD, "enterprise_hr", display_name="马丽", enterprise_id=own)
+    staff.create_staff("hr", STAFF_PASSWORD, "enterprise_hr", display_name="马丽", enterprise_id=own, by=staff.CLI)
     clerk = db.session.scalar(select(StaffUser).where(StaffUser.username == "hr"))
     workers = _nineteen_returnees(clerk, own)
     sign_in(page, live, "hr")
@@ -120,7 +120,7 @@ def test_an_hr_clerks_day(page, live):
 
 def test_hr_cannot_open_another_enterprises_roster(page, live):
     own, other = enterprise(YONGNING).id, enterprise(XIXIA).id
-    staff.create_staff("hr", STAFF_PASSWORD, "enterprise_hr", display_name="马丽", enterprise_id=own)
+    staff.create_staff("hr", STAFF_PASSWORD, "enterprise_hr", display_name="马丽", enterprise_id=own, by=staff.CLI)
     sign_in(page, live, "hr")
     response = page.goto(f"/console/roster/{other}")
     assert response.status == 404
@@ -130,7 +130,7 @@ def test_hr_cannot_open_another_enterprises_roster(page, live):
 
 
 def test_the_office_on_the_enterprise_pages(page, live):
-    staff.create_staff("office", STAFF_PASSWORD, "admin", display_name="协调办")
+    staff.create_staff("office", STAFF_PASSWORD, "admin", display_name="协调办", by=staff.CLI)
     sign_in(page, live, "office", next_path="/console/enterprises")
     page.wait_for_url("**/console/enterprises")
     assert page.locator("tr[data-enterprise]").count() >= 2

@@ -20,7 +20,7 @@ def _menu(page, label):
 
 
 def test_the_office_manages_an_account_and_reads_the_audit_log(page, live, chromium):
-    staff.create_staff("office", STAFF_PASSWORD, "admin", display_name="协调办张")
+    staff.create_staff("office", STAFF_PASSWORD, "admin", display_name="协调办张", by=staff.CLI)
     _seed(live.client)
     sign_in(page, live, "office")
 

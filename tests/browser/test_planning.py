@@ -35,8 +35,8 @@ def _vehicle(page, number):
 
 def test_plan_move_appoint_publish_and_a_stale_second_operator(page, live, chromium):
     with live.app.app_context():
-        staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121")
-        staff.create_staff("yongning2", STAFF_PASSWORD, "county_operator", display_name="李强", county_code="640121")
+        staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121", by=staff.CLI)
+        staff.create_staff("yongning2", STAFF_PASSWORD, "county_operator", display_name="李强", county_code="640121", by=staff.CLI)
     _approved_workers(live.client)
 
     sign_in(page, live, "yongning", next_path="/console/planning")

@@ -12,9 +12,9 @@ def test_another_countys_objects_are_not_found_and_a_wrong_role_is_forbidden(pag
     trip = publish_trip(live.client, passengers=2, staff_headers=xingqing, county_code="640104", origin="兴庆区")
     application_id = submit_application(live.client, make_worker(live.client, name="other", n=30),
                                         county_code="640104", origin="兴庆区")
-    staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121")
+    staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121", by=staff.CLI)
     staff.create_staff("station", STAFF_PASSWORD, "checkpoint_staff", display_name="李卡口",
-                       checkpoint_id=checkpoint_id())
+                       checkpoint_id=checkpoint_id(), by=staff.CLI)
 
     sign_in(page, live, "yongning")
     for path in (f"/console/applications/{application_id}", f"/console/trips/{trip['trip']['id']}",

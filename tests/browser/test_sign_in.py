@@ -7,7 +7,7 @@ from tests.builders import STAFF_PASSWORD
 
 
 def _operator(username="yongning"):
-    staff.create_staff(username, STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121")
+    staff.create_staff(username, STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121", by=staff.CLI)
 
 
 def test_sign_in_shows_who_and_where_and_sign_out_ends_it(page, live):

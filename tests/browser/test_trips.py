@@ -25,7 +25,7 @@ def test_trips_list_edit_manifest_and_reconciliation(page, live):
     # A 50-seat coach at 50% load: its 25 passengers still print on one A4 sheet.
     publish_trip(live.client, passengers=25, start=10, staff_headers=first["staff"], destination_city="江苏省苏州市")
     trip_id = first["trip"]["id"]
-    staff.create_staff("yongning-web", STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121")
+    staff.create_staff("yongning-web", STAFF_PASSWORD, "county_operator", display_name="王明", county_code="640121", by=staff.CLI)
 
     sign_in(page, live, "yongning-web", next_path="/console/trips")
     assert page.locator("tr[data-trip-id]").count() == 2
@@ -96,7 +96,7 @@ def test_trips_list_edit_manifest_and_reconciliation(page, live):
 
 def test_transport_operator_sees_crew_and_times_read_only(page, live):
     trip_id = publish_trip(live.client, passengers=2)["trip"]["id"]
-    staff.create_staff("bus-co", STAFF_PASSWORD, "transport_operator", display_name="客运公司", county_code="640121")
+    staff.create_staff("bus-co", STAFF_PASSWORD, "transport_operator", display_name="客运公司", county_code="640121", by=staff.CLI)
     sign_in(page, live, "bus-co", next_path=f"/console/trips/{trip_id}")
     assert page.get_by_label("跟车负责人").get_attribute("readonly") is not None
     assert page.get_by_label("发车时间").get_attribute("readonly") is not None

@@ -154,15 +154,15 @@ def test_worker_in_scope_is_the_county_rule_of_open_order(client):
 
     headers, enterprise_id = hr(client)
     row = register(client, headers, enterprise_id)
-    yongning = staff_accounts.create_staff("wj-yn", "correct-horse-battery", "health_officer", county_code="640121")
-    xixia = staff_accounts.create_staff("wj-xx", "correct-horse-battery", "health_officer", county_code="640105")
-    city = staff_accounts.create_staff("wj-all", "correct-horse-battery", "health_officer")
+    yongning = staff_accounts.create_staff("wj-yn", "correct-horse-battery", "health_officer", county_code="640121", by=staff_accounts.CLI)
+    xixia = staff_accounts.create_staff("wj-xx", "correct-horse-battery", "health_officer", county_code="640105", by=staff_accounts.CLI)
+    city = staff_accounts.create_staff("wj-all", "correct-horse-battery", "health_officer", by=staff_accounts.CLI)
     assert isolation.worker_in_scope(yongning, row["worker_id"]).id == row["worker_id"]
     assert isolation.worker_in_scope(city, row["worker_id"]).id == row["worker_id"]
     with pytest.raises(NotFound):
         isolation.worker_in_scope(xixia, row["worker_id"])
     with pytest.raises(NotFound):
         isolation.worker_in_scope(city, 999999)
-    operator = staff_accounts.create_staff("ops", "correct-horse-battery", "county_operator", county_code="640121")
+    operator = staff_accounts.create_staff("ops", "correct-horse-battery", "county_operator", county_code="640121", by=staff_accounts.CLI)
     with pytest.raises(Forbidden):
         isolation.worker_in_scope(operator, row["worker_id"])

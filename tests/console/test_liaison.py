@@ -137,13 +137,13 @@ def test_move_unit_one_place_and_not_past_the_ends(client, office):
     from app.services.office import liaison
 
     ids = [create(client, office, n)["id"] for n in range(3)]
-    admin = staff_accounts.create_staff("office2", "correct-horse-battery", "admin")
+    admin = staff_accounts.create_staff("office2", "correct-horse-battery", "admin", by=staff_accounts.CLI)
     assert [u.id for u in liaison.move_unit(admin, ids[2], -1)] == [ids[0], ids[2], ids[1]]
     assert [u.id for u in liaison.move_unit(admin, ids[0], 1)] == [ids[2], ids[0], ids[1]]
     assert [u.id for u in liaison.move_unit(admin, ids[2], -1)] == [ids[2], ids[0], ids[1]]
     assert [u.id for u in liaison.move_unit(admin, ids[1], 5)] == [ids[2], ids[0], ids[1]]
     assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "liaison.reorder")) == 2
-    county = staff_accounts.create_staff("yongning2", "correct-horse-battery", "county_operator", county_code="640121")
+    county = staff_accounts.create_staff("yongning2", "correct-horse-battery", "county_operator", county_code="640121", by=staff_accounts.CLI)
     with pytest.raises(Forbidden):
         liaison.move_unit(county, ids[0], 1)
     with pytest.raises(NotFound):

@@ -14,7 +14,7 @@ def login(client, username, password=STAFF_PASSWORD):
 
 
 def test_create_and_login(client):
-    staff.create_staff("xq", STAFF_PASSWORD, "county_operator", "兴庆区运营", county_code="640104")
+    staff.create_staff("xq", STAFF_PASSWORD, "county_operator", "兴庆区运营", county_code="640104", by=staff.CLI)
     response = login(client, "xq")
     assert response.status_code == 201
     assert response.json["staff"]["role"] == "county_operator"
@@ -27,20 +27,20 @@ def test_create_and_login(client):
 
 def test_scope_is_required_by_role_and_must_exist(app):
     with pytest.raises(Invalid):
-        staff.create_staff("a", STAFF_PASSWORD, "county_operator")
+        staff.create_staff("a", STAFF_PASSWORD, "county_operator", by=staff.CLI)
     with pytest.raises(Invalid):
-        staff.create_staff("b", STAFF_PASSWORD, "county_operator", county_code="999999")
+        staff.create_staff("b", STAFF_PASSWORD, "county_operator", county_code="999999", by=staff.CLI)
     with pytest.raises(Invalid):
-        staff.create_staff("c", "short", "admin")
+        staff.create_staff("c", "short", "admin", by=staff.CLI)
     with pytest.raises(Invalid):
-        staff.create_staff("d", STAFF_PASSWORD, "emperor")
-    staff.create_staff("e", STAFF_PASSWORD, "admin")
+        staff.create_staff("d", STAFF_PASSWORD, "emperor", by=staff.CLI)
+    staff.create_staff("e", STAFF_PASSWORD, "admin", by=staff.CLI)
     with pytest.raises(Conflict):
-        staff.create_staff("e", STAFF_PASSWORD, "admin")
+        staff.create_staff("e", STAFF_PASSWORD, "admin", by=staff.CLI)
 
 
 def test_wrong_password_and_unknown_user_answer_alike(client):
-    staff.create_staff("xq", STAFF_PASSWORD, "admin")
+    staff.create_staff("xq", STAFF_PASSWORD, "admin", by=staff.CLI)
     wrong, unknown = login(client, "xq", "nope-nope-nope"), login(client, "nobody", "nope-nope-nope")
     assert wrong.status_code == unknown.status_code == 401
     # Alike but for the request id, which is new for every request whatever the account.
@@ -61,7 +61,7 @@ def told(response):
 
 
 def test_throttled_known_and_unknown_names_answer_alike(client, app):
-    staff.create_staff("xq", STAFF_PASSWORD, "admin")
+    staff.create_staff("xq", STAFF_PASSWORD, "admin", by=staff.CLI)
     limit = app.config["STAFF_MAX_FAILED_LOGINS"]
     answers = {}
     for name in ("xq", "nobody"):
@@ -76,7 +76,7 @@ def test_throttled_known_and_unknown_names_answer_alike(client, app):
 
 
 def test_a_stranger_cannot_lock_a_clerk_out(client, app):
-    staff.create_staff("clerk", STAFF_PASSWORD, "county_operator", county_code="640121")
+    staff.create_staff("clerk", STAFF_PASSWORD, "county_operator", county_code="640121", by=staff.CLI)
     stranger = [from_ip(client, "198.51.100.9", "clerk", "guess-guess-1").status_code for _ in range(20)]
     assert stranger[:5] == [401] * 5 and set(stranger[5:]) == {429}
     assert from_ip(client, "192.0.2.10", "clerk").status_code == 201  # the clerk, at the office, logs in
@@ -86,7 +86,7 @@ def test_a_stranger_cannot_lock_a_clerk_out(client, app):
 def test_the_delay_grows_with_each_failure_and_a_success_clears_it(client, app):
     import time
 
-    staff.create_staff("xq", STAFF_PASSWORD, "admin")
+    staff.create_staff("xq", STAFF_PASSWORD, "admin", by=staff.CLI)
     limit = app.config["STAFF_MAX_FAILED_LOGINS"]
     for _ in range(limit):
         from_ip(client, "203.0.113.8", "xq", "bad-password-1")
@@ -111,8 +111,8 @@ def test_delays_double_up_to_the_lock_minutes(app):
 def test_unknown_inactive_and_wrong_answer_alike_and_take_about_as_long(client):
     import time
 
-    staff.create_staff("xq", STAFF_PASSWORD, "admin")
-    staff.create_staff("gone", STAFF_PASSWORD, "admin")
+    staff.create_staff("xq", STAFF_PASSWORD, "admin", by=staff.CLI)
+    staff.create_staff("gone", STAFF_PASSWORD, "admin", by=staff.CLI)
     db.session.execute(update(StaffUser).where(StaffUser.username == "gone").values(active=False))
     db.session.commit()
     answers, took = {}, {}

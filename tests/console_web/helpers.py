@@ -30,5 +30,5 @@ def make_web_staff(client, username="yongning", role="county_operator", **scope)
 
     if role in ("county_operator", "transport_operator") and "county_code" not in scope:
         scope["county_code"] = "640121"
-    staff.create_staff(username, STAFF_PASSWORD, role, **scope)
+    staff.create_staff(username, STAFF_PASSWORD, role, **scope, by=staff.CLI)
     return web_login(client, username)

@@ -33,12 +33,24 @@ def _actions():
                                                      .order_by(AuditLog.id))]
 
 
+def _shown(page):
+    found = re.search(r'data-testid="new-password">([^<]+)<', page.text)
+    return found.group(1) if found else None
+
+
 def test_admin_creates_an_account_with_a_generated_password_shown_once(client, app):
     csrf = _admin(client)
-    answer = _create(client, csrf)
-    assert answer.status_code == 200
-    shown = re.search(r'data-testid="new-password">([^<]+)<', answer.text).group(1)
-    assert len(shown) >= 10 and "已新建账号 xixia" in answer.text
+    posted = _create(client, csrf)
+    # Post/Redirect/Get: the URL carries a one-time key, not the password; the page it leads to shows it.
+    assert posted.status_code == 302 and "shown=" in posted.headers["Location"]
+    answer = client.get(posted.headers["Location"])
+    shown = _shown(answer)
+    assert answer.status_code == 200 and len(shown) >= 10 and "已新建账号 xixia" in answer.text
+    assert shown not in posted.headers["Location"]
+    # A reload shows it no more (and creates nothing again: no "用户名已存在").
+    again = client.get(posted.headers["Location"])
+    assert again.status_code == 200 and _shown(again) is None and "新密码已显示过一次" in again.text
+    assert "已存在" not in again.text
     account = _account("xixia")
     assert account.role == "county_operator" and account.county_code == "640105" and account.display_name == "赵西夏"
     web_login(app.test_client(), "xixia", password=shown)  # the shown password signs in
@@ -123,12 +135,30 @@ def test_reset_password_ends_the_accounts_sessions(client, app):
     short = client.post(f"{LIST}/{account_id}/password", data={"csrf_token": csrf, "new_password": "x"})
     assert short.status_code == 422 and "新密码至少10位" in short.text
     assert theirs.get("/console/password").status_code == 200  # nothing changed yet
-    answer = client.post(f"{LIST}/{account_id}/password", data={"csrf_token": csrf, "new_password": ""})
-    shown = re.search(r'data-testid="new-password">([^<]+)<', answer.text).group(1)
+    posted = client.post(f"{LIST}/{account_id}/password", data={"csrf_token": csrf, "new_password": ""})
+    assert posted.status_code == 302
+    answer = client.get(posted.headers["Location"])
+    shown = _shown(answer)
     assert answer.status_code == 200 and "其登录已全部退出" in answer.text
+    # A reload neither shows it again nor resets the password again.
+    assert _shown(client.get(posted.headers["Location"])) is None
     assert theirs.get("/console/password").status_code == 302  # signed out at once
     web_login(app.test_client(), "xixia", password=shown)
     assert _actions().count("staff.reset_password") == 1
+
+
+def test_the_one_time_key_shows_nothing_to_another_admin_or_for_another_account(client, app):
+    csrf = _admin(client)
+    location = _create(client, csrf).headers["Location"]
+    other = app.test_client()
+    make_web_staff(other, "office2", role="admin")
+    stolen = other.get(location)
+    assert stolen.status_code == 200 and _shown(stolen) is None  # the key is bound to the admin who made it
+    office_id = _account("office").id
+    elsewhere = client.get(f"{LIST}/{office_id}?" + location.split("?", 1)[1])
+    assert _shown(elsewhere) is None  # … and to the account
+    assert _shown(client.get(location))  # still there for the one it belongs to, once
+    assert _shown(client.get(f"{LIST}/{_account('xixia').id}?shown=forged")) is None
 
 
 def test_deactivate_ends_sessions_and_activate_lets_in_again(client, app):
@@ -196,3 +226,14 @@ def test_an_unknown_account_is_the_404_page(client):
     _admin(client)
     answer = client.get(f"{LIST}/999999")
     assert answer.status_code == 404 and "未找到" in answer.text
+
+
+def test_a_scope_id_past_int_or_not_ascii_is_the_forms_message(client):
+    csrf = _admin(client)
+    for value in ("99999999999999999999999", "²", "2147483648"):
+        answer = _create(client, csrf, username="park1", role="park_operator", county_code="", park_id=value)
+        assert answer.status_code == 422 and "管辖范围不存在" in answer.text, value
+    assert _account("park1") is None
+    for query in ({"scope": "park:99999999999999999999999"}, {"scope": "park:²"}, {"page": "²"}, {"page": "-1"}):
+        page = client.get(LIST, query_string=query)
+        assert page.status_code == 422 and "有误" in page.text, query

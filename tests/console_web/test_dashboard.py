@@ -7,9 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Application, Checkpoint, Enterprise
+from app.models import Application, Checkpoint, Enterprise, EnterpriseJob
+from app.services.employment.roster_exports import ORDER_STATUS_NAMES
 from app.services.platform.timeutil import local_today
-from tests.builders import make_staff, make_worker, submit_application
+from tests.builders import make_staff, make_worker, publish_trip, qr_of, scan_body, submit_application
 from tests.console_web.helpers import make_web_staff, web_login
 
 HOME = "/console/"
@@ -151,9 +152,25 @@ def test_other_roles_land_on_their_own_page_and_may_not_ask_for_figures(client, 
     assert 'href="/console/">看板' not in client.get("/console/password").text  # no menu entry either
 
 
+def _seed_every_figure(client):
+    """Beside _seed: a 永宁 trip of four boarded (one at 38.2 °C → isolate, an isolation order) and one arrived,
+    and a 永宁 enterprise's job short of workers, so no figure of the dashboard is a comparison of zeros."""
+    trip = publish_trip(client, passengers=4, start=10)
+    crew = {trip["captain"]["worker_id"], trip["vice"]["worker_id"]}
+    well, sick = [rider for rider in trip["riders"] if rider["worker_id"] not in crew][:2]
+    captain, trip_id = trip["captain"]["headers"], trip["trip"]["id"]
+    for rider, kind, temperature in ((well, "board", 36.5), (sick, "board", 38.2), (well, "arrive", 36.4)):
+        body = scan_body(qr_of(client, rider, trip_id), kind=kind, temperature=temperature)
+        assert client.post("/api/checkin/v1/scans", json=body, headers=captain).status_code in (200, 201)
+    yongning = db.session.scalar(select(Enterprise).where(Enterprise.county_code == "640121").order_by(Enterprise.id))
+    db.session.add(EnterpriseJob(enterprise_id=yongning.id, job_type="看板测试工", filled=2, short=6))
+    db.session.commit()
+
+
 def test_the_dashboard_shows_what_the_api_answers(client):
     """One filter, two faces: every figure and every daily count on the page equals GET /stats."""
     _seed(client)
+    _seed_every_figure(client)
     headers = make_staff(client, "office", role="admin")
     web_login(client, "office")
     today = local_today().isoformat()
@@ -161,6 +178,9 @@ def test_the_dashboard_shows_what_the_api_answers(client):
     api = client.get(STATS, query_string=query, headers=headers).json
     html = client.get(HOME, query_string=query).text
     figures, charts = _figures(html), _charts(html)
+    # Every figure is there to compare: none is a zero equal to a zero.
+    assert all(figures[key] > 0 for key in ("applications", "trips", "passengers", "boarded", "arrived", "anomalies",
+                                            "isolations", "short")), figures
     assert figures == {"applications": api["applications"]["total"], "trips": api["trips"]["total"],
                        "passengers": api["passengers"]["total"], **api["check_in"],
                        "anomalies": api["health"]["anomalies"], "isolations": api["health"]["isolations"],
@@ -178,7 +198,10 @@ def test_the_dashboard_shows_what_the_api_answers(client):
     assert {s["key"]: s["data"] for s in charts["anomalies"]["series"]} == {
         key: [row[key] for row in api["health"]["anomalies_by_county"]]
         for key in ("scan_isolate", "follow_up_fever", "follow_up_symptoms")}
-    assert [s["data"] for s in charts["isolations"]["series"]] == [list(api["health"]["isolations_by_status"].values())]
+    # The API's JSON sorts its keys; the chart keeps the states' own order, with their names as categories.
+    assert charts["isolations"]["categories"] == list(ORDER_STATUS_NAMES.values())
+    assert [s["data"] for s in charts["isolations"]["series"]] == [
+        [api["health"]["isolations_by_status"].get(key, 0) for key in ORDER_STATUS_NAMES]]
     assert [s["data"] for s in charts["vacancies"]["series"]] == [
         [row[key] for row in api["vacancies_by_enterprise"]] for key in ("filled", "short")]
-    assert _figures(html)["applications"] == 2  # the filter did narrow: not a comparison of two empty pages
+    assert _figures(html)["applications"] == 6  # the filter did narrow (贺兰's application is out)

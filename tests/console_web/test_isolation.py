@@ -8,7 +8,7 @@ import openpyxl
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditLog, HealthEvent, IsolationOrder
+from app.models import AuditLog, HealthEvent, IsolationOrder, StaffUser
 from app.services.platform.timeutil import local_today
 from tests.builders import make_id_number
 from tests.console.roster_helpers import ROSTER, XIXIA, hr, register
@@ -261,3 +261,41 @@ def test_admin_sees_every_county(client):
     _, there = _abnormal(client, 1, name=XIXIA)
     make_web_staff(client, "office", role="admin")
     assert sorted(_ids_on(client.get(LIST).text)) == sorted([here, there])
+
+
+def test_the_service_says_which_steps_are_open_and_counts_by_state_in_one_query(client, app):
+    from sqlalchemy import event
+
+    from app.services.employment import isolation
+    from console.web import isolation_view
+
+    _, pending = _abnormal(client, 0)
+    _, active = _abnormal(client, 1)
+    _, dismissed = _abnormal(client, 2)
+    token = make_web_staff(client, "weijian", role="health_officer")
+    client.post(f"{LIST}/{active}/activate", data={"csrf_token": token, "kind": "home", "place": "家中"})
+    client.post(f"{LIST}/{dismissed}/dismiss", data={"csrf_token": token, "note": "体温录入错误"})
+    steps = {order_id: isolation.steps_open(_order(order_id)) for order_id in (pending, active, dismissed)}
+    assert steps == {pending: ("activate", "dismiss"), active: ("release",), dismissed: ()}
+    assert [isolation.is_open(_order(order_id)) for order_id in (pending, active, dismissed)] == [True, True, False]
+    # The drawer offers exactly the open steps.
+    assert "开始隔离" in client.get(f"{LIST}/{pending}").text and "撤销原因" in client.get(f"{LIST}/{pending}").text
+    released = client.get(f"{LIST}/{active}").text
+    assert "解除隔离" in released and "撤销原因" not in released and 'name="starts_on"' not in released
+    closed = client.get(f"{LIST}/{dismissed}").text
+    assert "撤销原因" not in closed and 'name="starts_on"' not in closed
+    # The tabs' counts: one GROUP BY, the same figures as listing each state.
+    officer = db.session.scalar(select(StaffUser).where(StaffUser.username == "weijian"))
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        counted = isolation_view.counts(officer, {"kind": "home"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert len([sql for sql in statements if "isolation_orders" in sql]) == 1
+    assert counted == {None: 1, "pending": 0, "active": 1, "released": 0, "dismissed": 0}
+    everything = isolation_view.counts(officer, {})
+    assert everything == {None: 3, **{status: isolation.list_orders(officer, {"status": status})[2]
+                                      for status in isolation.STATUSES}}
+    assert everything["dismissed"] == 1 and everything["pending"] == 1

@@ -23,7 +23,7 @@ def _office(client):
 
 def _seed(count):
     """`count` units made through the service, in order; returns their ids."""
-    admin = staff_accounts.create_staff("seeder", STAFF_PASSWORD, "admin")
+    admin = staff_accounts.create_staff("seeder", STAFF_PASSWORD, "admin", by=staff_accounts.CLI)
     return [liaison.create_unit(admin, unit(n)).id for n in range(count)]
 
 
@@ -162,6 +162,11 @@ def test_county_operator_gets_the_403_page(client):
                      client.post(f"{LIST}/{unit_id}/move", data={"csrf_token": token, "direction": "down"}),
                      client.post(f"{LIST}/{unit_id}/delete", data={"csrf_token": token, "confirmed": "yes"})):
         assert response.status_code == 403 and "无权访问" in response.text
+    # An invalid form is refused for the role too: the unit's form (its names, masked mobiles) is never shown.
+    for response in (client.post(f"{LIST}/new", data={"csrf_token": token, **unit(3, unit_name="")}),
+                     client.post(f"{LIST}/{unit_id}/edit", data={"csrf_token": token, **unit(0, leader_mobile="12345")})):
+        assert response.status_code == 403 and "无权访问" in response.text
+        assert "永宁县人社局0" not in response.text and "单位名称" not in response.text
     assert _names() == ["永宁县人社局0"] and db.session.get(LiaisonUnit, unit_id).leader_name == "王建国"
     assert "联络员（附件1）" not in client.get("/console/applications").text
 

@@ -55,6 +55,12 @@ def test_hr_lands_on_its_roster_with_masked_rows_and_clearance(client):
     assert "李*光" in html and "李四光" not in html and make_id_number(area="510104", sequence=500) not in html
     assert 'data-clearance="in_observation"' in html and "观察中" in html and "健康观察期内" in html
     assert "零散返岗" in html and "火车 K1234" in html
+    # The arrival filter offers the API's arrival states, in the domain's words.
+    from app.services.employment.roster import ARRIVAL_STATUSES
+    from app.services.employment.roster_exports import ARRIVAL_NAMES
+    select_html = re.search(r'<select[^>]*name="arrival_status"[^>]*>(.*?)</select>', html, re.S).group(1)
+    assert re.findall(r'<option value="(\w+)"[^>]*>([^<]+)</option>', select_html) == [
+        (status, ARRIVAL_NAMES[status]) for status in ARRIVAL_STATUSES]
     # Filters, and the export links carry them.
     assert _workers_on(client.get(f"{ROSTER}/{eid}", query_string={"clearance": "cleared"}).text) == []
     kept = client.get(f"{ROSTER}/{eid}", query_string={"source": "self", "clearance": ""}).text
@@ -148,6 +154,11 @@ def test_a_bad_row_saves_nothing_and_says_why_in_chinese(client):
     assert stranger.status_code == 422 and "该人员不在本企业花名册中" in stranger.text and _follow_ups() == 0
     nothing = client.post(url, data={"csrf_token": token, "worker": [str(w) for w in workers]})
     assert "没有填写任何人的体温" in client.get(nothing.headers["Location"]).text
+    # A row whose worker is no row id (² passes str.isdigit(), a huge one overflows INT) is nobody's: skipped.
+    for odd in ("²", "99999999999999999999999"):
+        skipped = client.post(url, data={"csrf_token": token, "worker": [odd], f"temperature-{odd}": "36.6"})
+        assert skipped.status_code == 302 and "没有填写任何人的体温" in client.get(skipped.headers["Location"]).text
+    assert _follow_ups() == 0
     forged = client.post(url, data={"worker": [str(workers[0])], f"temperature-{workers[0]}": "36.6"})
     assert forged.status_code == 403 and _follow_ups() == 0
 

@@ -18,7 +18,7 @@ def _session_row():
 
 
 def test_signing_in_sets_an_httponly_lax_cookie_and_goes_where_asked(client):
-    staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", county_code="640121")
+    staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", county_code="640121", by=staff.CLI)
     page = client.get("/console/login?next=/console/password")
     response = client.post("/console/login", data={"username": "yongning", "password": STAFF_PASSWORD,
                                                    "csrf_token": csrf_of(page.text), "next": "/console/password"})
@@ -37,7 +37,7 @@ def test_production_always_makes_the_cookie_secure():
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/api/console/v1/me", "javascript:x"])
 def test_sign_in_never_redirects_off_the_console(client, target):
-    staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", county_code="640121")
+    staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", county_code="640121", by=staff.CLI)
     page = client.get("/console/login")
     response = client.post("/console/login", data={"username": "yongning", "password": STAFF_PASSWORD,
                                                    "csrf_token": csrf_of(page.text), "next": target})
@@ -45,7 +45,7 @@ def test_sign_in_never_redirects_off_the_console(client, target):
 
 
 def test_the_sign_in_form_needs_its_own_csrf_token(client):
-    staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", county_code="640121")
+    staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", county_code="640121", by=staff.CLI)
     client.get("/console/login")
     response = client.post("/console/login", data={"username": "yongning", "password": STAFF_PASSWORD,
                                                    "csrf_token": "forged"})
@@ -58,7 +58,7 @@ def test_a_wrong_password_answers_like_the_api_and_is_throttled_with_it(make_app
     with app.app_context():
         from app.services.office.reference_data import load_reference_data
         load_reference_data()
-        staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", county_code="640121")
+        staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", county_code="640121", by=staff.CLI)
         client = app.test_client()
         statuses = []
         for _ in range(7):

@@ -25,8 +25,8 @@ def _entry(actor_kind, actor_id, action, object_type="application", object_id=1,
 
 @pytest.fixture
 def office(app):
-    admin = staff.create_staff("office", STAFF_PASSWORD, "admin", "协调办张")
-    clerk = staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", "王明", county_code="640121")
+    admin = staff.create_staff("office", STAFF_PASSWORD, "admin", "协调办张", by=staff.CLI)
+    clerk = staff.create_staff("yongning", STAFF_PASSWORD, "county_operator", "王明", county_code="640121", by=staff.CLI)
     db.session.query(AuditLog).delete()  # the two creations from the command line's side
     db.session.commit()
     return admin, clerk
@@ -101,7 +101,7 @@ def test_actors_and_actions_in_words(office, client):
 
 def test_only_the_admin_reads_the_log(office):
     _, clerk = office
-    doctor = staff.create_staff("doctor", STAFF_PASSWORD, "health_officer")
+    doctor = staff.create_staff("doctor", STAFF_PASSWORD, "health_officer", by=staff.CLI)
     for user in (clerk, doctor):
         with pytest.raises(Forbidden):
             audit_log.list_entries(user)
@@ -154,3 +154,25 @@ def test_every_action_the_code_writes_has_its_words():
         assert any(a.startswith(prefixes) for a in audit_log.ACTION_NAMES), key
     grouped = {a for a in audit_log.ACTION_NAMES for _, p in audit_log.ACTION_GROUPS.values() if a.startswith(p)}
     assert grouped == set(audit_log.ACTION_NAMES)
+
+
+@pytest.mark.parametrize("actor", ["staff:²", "worker:¹²", "staff:99999999999999999999999", "staff:2147483648x",
+                                   "staff:-1", "staff:", "system:1"])
+def test_an_actor_that_is_no_row_id_is_refused_in_words(office, actor):
+    with pytest.raises(Invalid) as refused:
+        audit_log.list_entries(office[0], actor=actor)
+    assert refused.value.fields == {"actor": "格式不对"}
+
+
+def test_days_stay_within_the_stats_range_and_max_days(office):
+    admin = office[0]
+    _entry("staff", admin.id, "export.roster")
+    for bad, field in (({"day_from": date(1, 1, 1)}, "day_from"), ({"day_to": date(9999, 12, 31)}, "day_to"),
+                       ({"day_from": date(1999, 12, 31)}, "day_from"),
+                       ({"day_from": date(2020, 1, 1), "day_to": date(2021, 1, 1)}, "day_to")):
+        with pytest.raises(Invalid) as refused:
+            audit_log.list_entries(admin, **bad)
+        assert list(refused.value.fields) == [field], bad
+    # 366 days, both ends included, is the longest range: 2020 is a leap year.
+    assert audit_log.list_entries(admin, day_from=date(2020, 1, 1), day_to=date(2020, 12, 31))[1] == 1
+    assert audit_log.list_entries(admin, day_from=date(2000, 1, 1))[1] == 1

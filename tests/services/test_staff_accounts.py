@@ -12,7 +12,7 @@ from tests.builders import STAFF_PASSWORD
 
 @pytest.fixture
 def admin(app):
-    return staff.create_staff("office", STAFF_PASSWORD, "admin", "协调办张")
+    return staff.create_staff("office", STAFF_PASSWORD, "admin", "协调办张", by=staff.CLI)
 
 
 def _entries(action):
@@ -100,8 +100,8 @@ def test_the_entry_is_in_the_same_transaction_as_the_change(admin):
 
 
 def test_the_command_line_is_the_system_in_the_log(app):
-    user = staff.create_staff("xixia", STAFF_PASSWORD, "county_operator", county_code="640105")
-    staff.deactivate("xixia")
+    user = staff.create_staff("xixia", STAFF_PASSWORD, "county_operator", county_code="640105", by=staff.CLI)
+    staff.deactivate("xixia", by=staff.CLI)
     for entry in _entries("staff.create") + _entries("staff.deactivate"):
         assert (entry.actor_kind, entry.actor_id, entry.details["via"], entry.object_id) == ("system", None, "cli", user.id)
 
@@ -123,14 +123,14 @@ def test_an_admin_cannot_lock_themself_or_the_city_out(admin):
     assert refused.value.code == "self_lockout"
     # From the command line too, the last active admin stays.
     with pytest.raises(Invalid) as refused:
-        staff.deactivate("office")
+        staff.deactivate("office", by=staff.CLI)
     assert refused.value.code == "last_admin"
     second = staff.create_staff("office2", STAFF_PASSWORD, "admin", by=admin)
     third = staff.create_staff("office3", STAFF_PASSWORD, "admin", by=admin)
     staff.update_staff(third, "health_officer", by=admin)  # another admin may be demoted while one is left
-    staff.deactivate("office")  # … and with two, the command line may take one away
+    staff.deactivate("office", by=staff.CLI)  # … and with two, the command line may take one away
     with pytest.raises(Invalid) as refused:
-        staff.deactivate("office2")
+        staff.deactivate("office2", by=staff.CLI)
     assert refused.value.code == "last_admin"
     db.session.expire_all()
     assert not db.session.get(StaffUser, admin.id).active and db.session.get(StaffUser, second.id).active
@@ -148,6 +148,27 @@ def test_only_an_admin_manages_accounts(admin):
             call()
     with pytest.raises(Forbidden):
         staff.list_staff(None)  # the console always names who asks
+    with pytest.raises(Forbidden):
+        staff.list_staff(staff.CLI)  # … and reading accounts is the console's, not the command line's
+
+
+def test_nobody_is_not_the_command_line(admin):
+    """`by=None` (a caller that forgot who acts) is refused; only the explicit CLI marker is the trusted command line."""
+    clerk = staff.create_staff("xixia", STAFF_PASSWORD, "county_operator", by=admin, county_code="640105")
+    for call in (lambda: staff.create_staff("x9", STAFF_PASSWORD, "admin"),
+                 lambda: staff.create_staff("x9", STAFF_PASSWORD, "admin", by=None),
+                 lambda: staff.update_staff(clerk, "admin", by=None), lambda: staff.reset_password(clerk, "p" * 12),
+                 lambda: staff.deactivate("xixia"), lambda: staff.activate("xixia"), lambda: staff.update_staff(clerk, "admin")):
+        with pytest.raises(Forbidden):
+            call()
+    db.session.rollback()
+    assert staff.get_staff(admin, clerk.id).role == "county_operator" and _account_names() == ["office", "xixia"]
+    assert staff.create_staff("x9", STAFF_PASSWORD, "admin", by=staff.CLI).role == "admin"
+
+
+def _account_names():
+    db.session.expire_all()
+    return sorted(db.session.scalars(select(StaffUser.username)))
     assert db.session.scalar(select(StaffUser.role).where(StaffUser.id == admin.id)) == "admin"
 
 
@@ -162,9 +183,20 @@ def test_list_filters(admin):
     assert names(staff.list_staff(admin, q="_")) == ["yn_1"]  # a LIKE wildcard is a plain character here
     assert staff.list_staff(admin, per_page=1, page=2) == ([staff.get_staff(admin, db.session.scalar(
         select(StaffUser.id).where(StaffUser.username == "xixia")))], 3)
-    for bad in ({"role": "emperor"}, {"scope": "planet:1"}, {"scope": "park:x"}):
-        with pytest.raises(Invalid):
+    for bad in ({"role": "emperor"}, {"scope": "planet:1"}, {"scope": "park:x"}, {"scope": "park:²"},
+                {"scope": "park:-1"}, {"scope": "park:99999999999999999999999"}, {"scope": "enterprise:2147483648"}):
+        with pytest.raises(Invalid) as refused:
             staff.list_staff(admin, **bad)
+        assert refused.value.message in ("未知角色", "管辖范围筛选有误"), bad
+
+
+def test_a_scope_id_that_is_no_row_id_is_refused_in_words(admin):
+    """`²` passes str.isdigit() and a huge number overflows the INT column: both are 管辖范围不存在, never a crash."""
+    for value in ("²", "99999999999999999999999", 2**31, -1, "1.5", " 1"):
+        with pytest.raises(Invalid) as refused:
+            staff.create_staff("x4", STAFF_PASSWORD, "park_operator", by=admin, park_id=value)
+        assert refused.value.fields == {"park_id": "不存在"}, value
+    assert db.session.scalar(select(StaffUser.id).where(StaffUser.username == "x4")) is None
 
 
 def test_the_command_line_keeps_working_on_the_same_functions(app):
@@ -177,7 +209,7 @@ def test_the_command_line_keeps_working_on_the_same_functions(app):
     foreign = runner.invoke(args=["staff", "create", "boss2", "--role", "admin", "--county", "640121", "--password-env", "PW"],
                             env={"PW": STAFF_PASSWORD})
     assert foreign.exit_code != 0 and "--county: 该角色不需要" in foreign.output
-    staff.create_staff("xixia", STAFF_PASSWORD, "county_operator", county_code="640105")
+    staff.create_staff("xixia", STAFF_PASSWORD, "county_operator", county_code="640105", by=staff.CLI)
     assert runner.invoke(args=["staff", "deactivate", "xixia"]).exit_code == 0
     activated = runner.invoke(args=["staff", "activate", "xixia"])
     assert activated.exit_code == 0 and "activated" in activated.output
@@ -192,8 +224,8 @@ def test_two_admins_removing_each_other_at_once_leave_one(mariadb_app):
     import threading
 
     with mariadb_app.app_context():
-        first = staff.create_staff("office-a", STAFF_PASSWORD, "admin").id
-        second = staff.create_staff("office-b", STAFF_PASSWORD, "admin").id
+        first = staff.create_staff("office-a", STAFF_PASSWORD, "admin", by=staff.CLI).id
+        second = staff.create_staff("office-b", STAFF_PASSWORD, "admin", by=staff.CLI).id
     outcomes, barrier = [], threading.Barrier(2)
 
     def remove(actor_id, target_id):

@@ -1,7 +1,7 @@
 """Staff accounts (工作人员账号): creation and changes by the admin, password login slowed per (username, IP), argon2 hashes.
 
 Every change of an account (create, role and scope, password reset, deactivate, activate) takes the
-acting admin (`by`; None is the command line, `flask staff ...`) and writes its audit entry in the
+acting admin (`by`; `CLI` for the command line, `flask staff ...`; None is refused) and writes its audit entry in the
 same transaction. Passwords never reach the audit log.
 """
 import re
@@ -20,6 +20,7 @@ from app.models.base import utcnow
 from app.models.staff import ROLE_SCOPE, ROLES
 from app.services.accounts import login_throttle
 from app.services.platform import audit, tokens
+from app.services.platform.ids import parse_id
 
 _hasher = PasswordHasher()
 # Verifying against this when the username is unknown keeps the timing the same.
@@ -35,12 +36,22 @@ _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
+class _CommandLine:
+    """The trusted command line (`flask staff ...`) as the actor of an account change: only app/cli.py passes it."""
+
+    def __repr__(self):
+        return "staff.CLI"
+
+
+CLI = _CommandLine()
+
+
 def create_staff(username, password, role, display_name=None, by=None, **scope):
     """Create a staff account (新建账号), with its audit entry, and commit.
 
     Args:
         password: at least MIN_PASSWORD_LENGTH characters (`generate_password()` makes one to show once).
-        by: the acting admin (the console), or None for the command line (`flask staff create`).
+        by: the acting admin (the console), or CLI for the command line (`flask staff create`); None is refused.
         scope: county_code / park_id / enterprise_id / checkpoint_id; the role says which (`ROLE_SCOPES`).
     Raises Forbidden when `by` is no admin; Invalid for a bad username, an unknown role, a missing,
     unknown or foreign scope or a short password; Conflict when the username exists.
@@ -126,7 +137,7 @@ def change_password(user, current_password, new_password, client_ip, keep_token=
 def reset_password(target, new_password, by=None):
     """Set a staff member's password (重置密码, an administrator's reset) and end all their sessions. Commits.
 
-    `target` is the account or its username; `by` the acting admin or None (the command line).
+    `target` is the account or its username; `by` the acting admin or CLI (the command line).
     The audit entry says that the password was reset, never the password.
     """
     _require_admin(by)
@@ -147,7 +158,7 @@ def deactivate(target, by=None):
     """
     _require_admin(by)
     user = _target(target)
-    if by is not None and by.id == user.id:
+    if by is not CLI and by.id == user.id:
         raise Invalid("self_lockout", "不能停用自己的账号，请由另一位管理员操作")
     if user.active:
         if user.role == "admin":
@@ -182,7 +193,7 @@ def update_staff(target, role, by=None, display_name=None, **scope):
     role, scope = _check_role_and_scope(role, scope)
     display_name = _check_display_name(display_name)
     if user.role == "admin" and role != "admin":
-        if by is not None and by.id == user.id:
+        if by is not CLI and by.id == user.id:
             raise Invalid("self_lockout", "不能取消自己的管理员角色，请由另一位管理员操作", fields={"role": "不能降级自己"})
         if user.active:
             _keep_an_admin(user)
@@ -256,10 +267,13 @@ def scope_choices(by):
 
 
 def _require_admin(by, console=False):
-    """Only the coordination office's admin manages accounts; None is the command line (trusted), unless `console`."""
-    if by is None and not console:
+    """Only the coordination office's admin manages accounts, or the command line (`CLI`, trusted) unless `console`.
+
+    None is nobody, refused: a caller that forgot to say who acts must not act as the command line.
+    """
+    if by is CLI and not console:
         return
-    if by is None or by.role != "admin":
+    if not isinstance(by, StaffUser) or by.role != "admin":
         raise Forbidden("forbidden_role", "只有协调办管理员可以管理账号")
 
 
@@ -303,10 +317,9 @@ def _check_role_and_scope(role, scope):
         raise Invalid("validation_error", "该角色不带这种管辖范围", fields={name: "该角色不需要" for name in foreign})
     for name, value in scope.items():
         if name != "county_code":
-            try:
-                value = scope[name] = int(value)
-            except (TypeError, ValueError):
-                raise Invalid("validation_error", "管辖范围不存在", fields={name: "不存在"}) from None
+            value = scope[name] = parse_id(value)
+            if value is None:
+                raise Invalid("validation_error", "管辖范围不存在", fields={name: "不存在"})
         if db.session.get(_SCOPE_MODELS[name], value) is None:
             raise Invalid("validation_error", "管辖范围不存在", fields={name: "不存在"})
     return role, scope
@@ -318,9 +331,9 @@ def _parse_scope(value):
     if column is None or not key:
         raise Invalid("validation_error", "管辖范围筛选有误", fields={"scope": "格式不对"})
     if column != "county_code":
-        if not key.isdigit():
+        key = parse_id(key)
+        if key is None:
             raise Invalid("validation_error", "管辖范围筛选有误", fields={"scope": "格式不对"})
-        key = int(key)
     return column, key
 
 
@@ -341,7 +354,7 @@ def _keep_an_admin(user):
 
 def _audit(by, action, user, **details):
     """The audit entry of an account change: the admin who did it, or the command line ("system")."""
-    if by is None:
+    if by is CLI:
         audit.record("system", None, action, "staff_user", user.id, via="cli", **details)
     else:
         audit.record("staff", by.id, action, "staff_user", user.id, **details)

@@ -56,6 +56,31 @@ def _scoped(statement, staff):
     return statement
 
 
+# What an officer may do next with an order, by its state: the pages offer these steps and nothing else.
+_STEPS = {"pending": ("activate", "dismiss"), "active": ("release",)}
+
+
+def steps_open(order):
+    """The steps open on an order: 开始隔离 (activate) and 撤销 (dismiss) while pending, 解除 (release) while active."""
+    return _STEPS.get(order.status, ())
+
+
+def is_open(order):
+    """Whether the order still binds the person (pending or active): they cannot be cleared, nor get another."""
+    return order.status in OPEN_ORDER_STATUSES
+
+
+def count_by_status(staff, filters):
+    """How many orders in the officer's scope each state holds under the filters but status: {status: n}, one query."""
+    statement = _scoped(select(IsolationOrder.status, func.count()), staff)
+    if filters.get("kind"):
+        statement = statement.where(IsolationOrder.kind == filters["kind"])
+    if filters.get("worker_id"):
+        statement = statement.where(IsolationOrder.worker_id == filters["worker_id"])
+    found = dict(db.session.execute(statement.group_by(IsolationOrder.status)).all())
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
 def list_orders(staff, filters, page=1, per_page=100):
     """Orders in the officer's scope, newest first, filtered by status and kind: (orders, workers, total)."""
     statement = _scoped(select(IsolationOrder), staff)
@@ -123,7 +148,7 @@ def open_order(staff, data):
 def activate(staff, order_id, data):
     """Turn a pending order into an active one with kind, place and dates, and commit; Conflict unless pending."""
     order = order_in_scope(staff, order_id, lock=True)
-    if order.status != "pending":
+    if "activate" not in steps_open(order):
         raise Conflict("isolation_order_not_pending", "只有待处理的隔离单可以开始隔离")
     _start(order, staff, data)
     audit.record("staff", staff.id, "isolation.activate", "isolation_order", order.id, worker_id=order.worker_id)
@@ -134,7 +159,7 @@ def activate(staff, order_id, data):
 def release(staff, order_id, note=None):
     """Release an active order (解除隔离) and commit; Conflict unless active."""
     order = order_in_scope(staff, order_id, lock=True)
-    if order.status != "active":
+    if "release" not in steps_open(order):
         raise Conflict("isolation_order_not_active", "只有隔离中的隔离单可以解除")
     now = utcnow()
     order.status, order.closed_at, order.closed_by = "released", now, staff.id
@@ -151,7 +176,7 @@ def release(staff, order_id, note=None):
 def dismiss(staff, order_id, note):
     """Dismiss a pending order as a false alarm (撤销) with the officer's reason and commit; Conflict unless pending."""
     order = order_in_scope(staff, order_id, lock=True)
-    if order.status != "pending":
+    if "dismiss" not in steps_open(order):
         raise Conflict("isolation_order_not_pending", "只有待处理的隔离单可以撤销")
     order.status, order.closed_at, order.closed_by, order.note = "dismissed", utcnow(), staff.id, note
     audit.record("staff", staff.id, "isolation.dismiss", "isolation_order", order.id, worker_id=order.worker_id)

@@ -8,7 +8,7 @@ entry stays in `platform.audit`, under every domain.
 Every action string the code writes has its Chinese words here (`ACTION_NAMES`; a test greps the
 code for `audit.record(` so a new one cannot be missed); an unknown one is shown as written.
 """
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
 
@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import AuditLog, StaffUser, Worker
 from app.services.people.identity import mask_name
 from app.services.platform import scope
+from app.services.platform.ids import parse_id
 from app.services.platform.timeutil import utc_at
 
 READERS = ("admin",)
@@ -36,7 +37,7 @@ ACTION_NAMES = {
     "liaison.create": "新增联络单位", "liaison.update": "修改联络单位", "liaison.delete": "删除联络单位",
     "liaison.reorder": "调整联络员顺序",
     "read.full_phone": "查看完整手机号", "read.full_contact": "查看完整联系方式",
-    "export.attachment3": "导出附件3", "export.roster": "导出花名册", "export.isolation": "导出隔离名单",
+    "export.attachment3": "导出附件3", "export.manifest": "导出乘车名单", "export.roster": "导出花名册", "export.isolation": "导出隔离名单",
     "export.enterprise_sheet": "导出附件2（企业用工）", "export.liaison_units": "导出附件1（联络员）",
     "export.manifest": "导出乘车名单",
     "staff.create": "新建账号", "staff.update": "修改角色与范围", "staff.reset_password": "重置密码",
@@ -59,7 +60,8 @@ OBJECT_NAMES = {
     "isolation_order": "隔离单", "liaison_unit": "联络单位", "staff_user": "账号", "export": "导出",
 }
 ACTOR_NAMES = {"staff": "工作人员", "worker": "务工人员", "system": "系统"}
-MAX_DAYS = 366
+MAX_DAYS = 366  # the longest day range one query reads
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # the dates a filter may name, as the /stats API's
 
 
 def action_name(action):
@@ -92,8 +94,7 @@ def list_entries(by, user=None, actor=None, action=None, group=None, day_from=No
             raise Invalid("validation_error", "未知的操作分组", fields={"group": "未知分组"})
         query = query.where(or_(*(AuditLog.action.startswith(prefix, autoescape=True)
                                   for prefix in ACTION_GROUPS[group][1])))
-    if day_from and day_to and day_to < day_from:
-        raise Invalid("validation_error", "结束日期早于开始日期", fields={"day_to": "早于开始日期"})
+    _check_days(day_from, day_to)
     if day_from:
         query = query.where(AuditLog.at >= utc_at(day_from))
     if day_to:
@@ -114,6 +115,17 @@ def actions_in_use(by):
     return sorted(set(ACTION_NAMES) | stored)
 
 
+def _check_days(day_from, day_to):
+    """Dates within 2000–2099 (as StatsIn's), the end not before the start, at most MAX_DAYS days; raises Invalid."""
+    for name, day in (("day_from", day_from), ("day_to", day_to)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise Invalid("validation_error", "日期超出范围", fields={name: "应在 2000-01-01 至 2099-12-31 之间"})
+    if day_from and day_to and day_to < day_from:
+        raise Invalid("validation_error", "结束日期早于开始日期", fields={"day_to": "早于开始日期"})
+    if day_from and day_to and (day_to - day_from).days + 1 > MAX_DAYS:
+        raise Invalid("validation_error", f"日期范围最多{MAX_DAYS}天", fields={"day_to": f"距开始日期超过{MAX_DAYS}天"})
+
+
 def _staff_matching(text):
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return select(StaffUser.id).where(or_(StaffUser.username.like(pattern, escape="\\"),
@@ -124,9 +136,10 @@ def _actor_filter(actor):
     kind, _, key = actor.partition(":")
     if kind == "system" and not key:
         return (AuditLog.actor_kind == "system",)
-    if kind not in ("staff", "worker") or not key.isdigit():
+    actor_id = parse_id(key)
+    if kind not in ("staff", "worker") or actor_id is None:
         raise Invalid("validation_error", "操作人筛选有误", fields={"actor": "格式不对"})
-    return AuditLog.actor_kind == kind, AuditLog.actor_id == int(key)
+    return AuditLog.actor_kind == kind, AuditLog.actor_id == actor_id
 
 
 def _present(rows):
