@@ -39,7 +39,6 @@ ACTION_NAMES = {
     "read.full_phone": "查看完整手机号", "read.full_contact": "查看完整联系方式",
     "export.attachment3": "导出附件3", "export.manifest": "导出乘车名单", "export.roster": "导出花名册", "export.isolation": "导出隔离名单",
     "export.enterprise_sheet": "导出附件2（企业用工）", "export.liaison_units": "导出附件1（联络员）",
-    "export.manifest": "导出乘车名单",
     "staff.create": "新建账号", "staff.update": "修改角色与范围", "staff.reset_password": "重置密码",
     "staff.deactivate": "停用账号", "staff.activate": "启用账号",
 }
