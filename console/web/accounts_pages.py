@@ -4,11 +4,11 @@ password, deactivate and activate.
 The same functions as `flask staff ...` (`app/services/accounts/staff.py`), with the signed-in admin as
 the actor, so each change writes its audit entry; any other role gets the 403 page from the service.
 A password the system generates is shown once, on the page the form's redirect leads to (Post/Redirect/Get):
-it waits in the server's cache under a random one-time key the redirect's URL carries, and is forgotten
-as it is shown, so a reload shows it no more and repeats no post. It is never put in a cookie, the audit
-log or a URL.
+it waits encrypted in a short-lived HttpOnly cookie of these pages, bound to a random one-time key the
+redirect's URL carries, and the cookie is deleted as the page shows it, so a reload shows it no more and
+repeats no post. It is never in the audit log, a URL or the server's logs.
 """
-from flask import request, url_for
+from flask import current_app, make_response, request, url_for
 
 from app.errors import Conflict, Invalid
 from app.extensions import db
@@ -19,6 +19,7 @@ from console.web.layout import flash, go, render_page
 from console.web.session import current_staff
 
 _ID = "/accounts/<int(max=2147483647):staff_id>"
+_COOKIE_PATH = "/console/accounts"  # the sealed new password goes to these pages only
 
 
 @bp.get("/accounts")
@@ -70,8 +71,11 @@ def accounts_detail(staff_id):
     admin = current_staff()
     user = staff.get_staff(admin, staff_id)
     key = request.args.get("shown")
-    new_password = view.take_new_password(admin, user, key) if key else None
-    return _detail_page(user, new_password=new_password, password_gone=bool(key) and new_password is None)
+    new_password = view.take_new_password(admin, user, key, request.cookies.get(view.SHOWN_COOKIE)) if key else None
+    page = make_response(_detail_page(user, new_password=new_password, password_gone=bool(key) and new_password is None))
+    if new_password is not None:
+        page.delete_cookie(view.SHOWN_COOKIE, path=_COOKIE_PATH)
+    return page
 
 
 @bp.post(_ID)
@@ -110,8 +114,11 @@ def _to_detail(user, generated):
     """To the account's page; a generated password goes along under a one-time key, to be shown there once."""
     if generated is None:
         return go("console_web.accounts_detail", staff_id=user.id)
-    return go("console_web.accounts_detail", staff_id=user.id,
-              shown=view.keep_new_password(current_staff(), user, generated))
+    key, sealed = view.keep_new_password(current_staff(), user, generated)
+    answer = go("console_web.accounts_detail", staff_id=user.id, shown=key)
+    answer.set_cookie(view.SHOWN_COOKIE, sealed, max_age=view.SHOWN_TTL, path=_COOKIE_PATH, httponly=True,
+                      samesite="Strict", secure=current_app.config["CONSOLE_COOKIE_SECURE"])
+    return answer
 
 
 @bp.post(_ID + "/deactivate")

@@ -4,15 +4,17 @@ No rule lives here: which scope a role takes, the password and username rules an
 accounts are `staff`'s (`ROLE_SCOPES`, `create_staff`, `update_staff`…); this module only turns
 form fields into the service's arguments and the service's answers into words.
 """
+import base64
+import hashlib
 import json
 import secrets
 
-from flask import url_for
+from cryptography.fernet import Fernet, InvalidToken
+from flask import current_app, url_for
 
 from app.errors import Invalid
 from app.models.staff import ROLES
 from app.services.accounts import staff
-from app.services.platform import cache
 from console.web import forms
 from console.web.layout import ROLE_LABELS, scope_label
 
@@ -46,32 +48,38 @@ def parse_filters(args):
 
 
 SHOWN_TTL = 300  # seconds a generated password waits for the one page that shows it
-_SHOWN_KEY = "console:new-password:{}"
+SHOWN_COOKIE = "fg_new_password"
+
+
+def _sealer():
+    """Fernet (AES + HMAC) keyed from SECRET_KEY: the cookie's content is unreadable and unforgeable in the browser."""
+    digest = hashlib.sha256(b"console-new-password\0" + current_app.config["SECRET_KEY"].encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
 
 
 def keep_new_password(admin, user, password):
-    """Keep a generated password server-side for the one GET after the redirect; returns the one-time key.
+    """Seal a generated password for the one GET after the redirect; returns (one-time key, cookie value).
 
-    The key (random, in the redirect's URL) is not the password; the password stays in the server's cache,
-    bound to this admin and this account, until shown once or for SHOWN_TTL seconds.
+    The key (random) goes in the redirect's URL and is not the password; the password goes, encrypted and
+    bound to this admin, this account and this key, in an HttpOnly cookie of the accounts pages that lives
+    SHOWN_TTL seconds and is deleted as the page shows it. A cookie, not the server's cache: without Redis
+    each gunicorn worker has its own cache, and the redirect may land on another worker.
     """
     key = secrets.token_urlsafe(24)
-    value = json.dumps({"by": admin.id, "for": user.id, "password": password}).encode()
-    cache.set_bytes(_SHOWN_KEY.format(key), value, SHOWN_TTL)
-    return key
+    value = json.dumps({"by": admin.id, "for": user.id, "key": key, "password": password}).encode()
+    return key, _sealer().encrypt(value).decode()
 
 
-def take_new_password(admin, user, key):
-    """The password kept under `key` for this admin and account, forgotten as it is read; None if none (any more)."""
-    if not key or len(key) > 64:
+def take_new_password(admin, user, key, sealed):
+    """The password sealed in the cookie for this admin, account and key, if not older than SHOWN_TTL; else None."""
+    if not key or not sealed or len(key) > 64 or len(sealed) > 1024:
         return None
-    stored = cache.get_bytes(_SHOWN_KEY.format(key))
-    if stored is None:
+    try:
+        value = json.loads(_sealer().decrypt(sealed.encode(), ttl=SHOWN_TTL))
+    except (InvalidToken, ValueError):
         return None
-    value = json.loads(stored)
-    if (value.get("by"), value.get("for")) != (admin.id, user.id):
+    if (value.get("by"), value.get("for"), value.get("key")) != (admin.id, user.id, key):
         return None
-    cache.delete(_SHOWN_KEY.format(key))
     return value["password"]
 
 
