@@ -4,7 +4,7 @@ Run from the repository root:
 
     .venv/bin/python bench/stats_bench.py [--applications 100000] [--runs 5] [--explain] [--keep]
 
-It drops and rebuilds the MariaDB database `bench_h2` (never `test`): migrations and reference data
+It drops and rebuilds the MariaDB database `fangang_stats_bench` (never `test`): migrations and reference data
 through the flask CLI, then bulk inserts (multi-row INSERTs of 5,000 rows, foreign-key checks off for
 the load only) of synthetic but consistent data in proportion to the applications: workers, 300
 enterprises with job rows, applications over 21 Beijing days, plans, convoys and trips of ~30
@@ -20,7 +20,6 @@ SQL statement, its time (and with `--explain`, MariaDB's EXPLAIN). Target: every
 import argparse
 import base64
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -33,8 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import scan_bench  # noqa: E402  (the host line every bench prints)
+
 BIN = ROOT / ".venv" / "bin"
-DB_NAME = "bench_h2"
+DB_NAME = "fangang_stats_bench"
 DB_HOST, DB_PORT = "127.0.0.1", 3306
 DATABASE_URL = f"mysql+pymysql://root@{DB_HOST}:{DB_PORT}/{DB_NAME}?charset=utf8mb4"
 TARGET_S = 1.0
@@ -375,18 +376,11 @@ def measure(app, runs, explain):
 
 
 def machine():
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    """The host (from scan_bench, as every bench prints it) and the MariaDB the figures came from."""
     with mariadb() as conn, conn.cursor() as cur:
         cur.execute("SELECT @@version, @@innodb_buffer_pool_size")
         version, pool = cur.fetchone()
-    return f"{os.cpu_count()} CPU ({cpu}), {platform.python_version()}, MariaDB {version}, buffer pool {int(pool) // 2**20} MB"
+    return f"{scan_bench.machine()}, MariaDB {version}, buffer pool {int(pool) // 2**20} MB"
 
 
 def main():
