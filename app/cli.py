@@ -1,4 +1,4 @@
-"""Command-line tasks: seed, purge-expired, errors, staff create/reset-password/deactivate/activate, keys rotate/retire/list."""
+"""Command-line tasks: seed, purge-expired, errors, staff create/reset-password/deactivate/activate, keys rotate/ensure/retire/list (by purpose)."""
 import os
 
 import click
@@ -12,12 +12,13 @@ from app.extensions import db
 from app.models import Checkpoint
 from app.models.staff import ROLES
 from app.services.accounts import staff
-from app.services.credentials import signing
+from app.models.transport import KEY_PURPOSES
+from app.services.credentials import signing, trust
 from app.services.office import reference_data, retention
 from app.services.platform.ids import parse_id
 
 staff_cli = AppGroup("staff", help="Staff accounts.")
-keys_cli = AppGroup("keys", help="Keys that sign trip credentials.")
+keys_cli = AppGroup("keys", help="Signing keys: trip credentials, health certificates, the trust list's root.")
 
 
 def register(app):
@@ -148,24 +149,37 @@ def _say_options(error):
     return f"{message} ({fields})" if fields else message
 
 
+_PURPOSE = click.option("--purpose", type=click.Choice(KEY_PURPOSES), default="trip", show_default=True,
+                        help="trip: trip QR codes and offline bundles; certificate: health certificates (健康证明); "
+                             "root: the trust list partners pin by fingerprint.")
+
+
+_SIGNS = {"trip": "new trip credentials", "certificate": "new health certificates", "root": "the trust list"}
+
+
 @keys_cli.command("rotate")
-def rotate():
-    """Make a new signing key; it signs from now on, older keys keep verifying until retired."""
-    key = signing.rotate_key()
-    click.echo(f"new signing key {key.kid}")
+@_PURPOSE
+def rotate(purpose):
+    """Make a new key for a purpose; it signs from now on, older keys keep verifying until retired."""
+    key = signing.rotate_key(purpose)
+    click.echo(f"new {purpose} key {key.kid}")
+    if purpose == "root":
+        click.echo(f"root fingerprint {trust.root_fingerprint()}: give it to every partner again (flask trust add)")
 
 
 @keys_cli.command("ensure")
 def ensure():
-    """Make a signing key only if none is active (used by `make run`)."""
-    key = signing.ensure_key()
-    click.echo(f"active signing key {key.kid}")
+    """Make a key for each purpose (trip, certificate, root) that has none active (used by `make run`)."""
+    for purpose in KEY_PURPOSES:
+        key = signing.ensure_key(purpose)
+        click.echo(f"active {purpose} key {key.kid}")
+    click.echo(f"root fingerprint {trust.root_fingerprint()}")
 
 
 @keys_cli.command("retire")
 @click.argument("kid")
 def retire(kid):
-    """Retire a key: credentials it signed stop verifying."""
+    """Retire a key: what it signed stops verifying (a retired root key stops signing the trust list)."""
     if signing.retire_key(kid) is None:
         raise click.ClickException(f"no key {kid}")
     click.echo(f"retired {kid}")
@@ -173,13 +187,17 @@ def retire(kid):
 
 @keys_cli.command("list")
 def list_keys():
-    """Show every key with its state: the one that signs new credentials, the others that only verify, the retired."""
-    signer = signing.signer_or_none()
-    for key in signing.trust_list():
-        if key.retired_at:
-            state = f"retired {key.retired_at:%Y-%m-%d %H:%M} UTC (its credentials no longer verify)"
-        elif signer is not None and key.kid == signer.kid:
-            state = "active, SIGNS new credentials"
-        else:
-            state = "active, verifies only (a newer key signs)"
-        click.echo(f"{key.kid}  {key.algorithm}  created {key.created_at:%Y-%m-%d %H:%M} UTC  {state}")
+    """Show every key by purpose with its state: the one that signs, the others that only verify, the retired."""
+    for purpose in KEY_PURPOSES:
+        signer = signing.signer_or_none(purpose)
+        for key in signing.trust_list(purpose):
+            if key.retired_at:
+                state = f"retired {key.retired_at:%Y-%m-%d %H:%M} UTC (what it signed no longer verifies)"
+            elif signer is not None and key.kid == signer.kid:
+                state = f"active, SIGNS {_SIGNS[purpose]}"
+            else:
+                state = "active, verifies only (a newer key signs)"
+            click.echo(f"{key.kid}  {purpose:<11}  {key.algorithm}  created {key.created_at:%Y-%m-%d %H:%M} UTC  {state}")
+    fingerprint = trust.root_fingerprint()
+    if fingerprint:
+        click.echo(f"root fingerprint {fingerprint}")

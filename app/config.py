@@ -65,6 +65,20 @@ def from_environment():
         "CREDENTIAL_VALID_AFTER_HOURS": _env_int("CREDENTIAL_VALID_AFTER_HOURS", 72),
         "BOARDING_GRACE_MINUTES": _env_int("BOARDING_GRACE_MINUTES", 30),
         "TRUST_LIST_CACHE_SECONDS": _env_int("TRUST_LIST_CACHE_SECONDS", 30),
+        # Who this deployment is in the trust lists it exchanges with other cities (健康状况互认), and the
+        # counties it may issue health certificates for (default: Yinchuan's, as `flask seed` loads them).
+        "DEPLOYMENT_ID": os.environ.get("DEPLOYMENT_ID", "640100"),
+        "DEPLOYMENT_NAME": os.environ.get("DEPLOYMENT_NAME", "银川市"),
+        "DEPLOYMENT_COUNTIES": _env_list("DEPLOYMENT_COUNTIES",
+                                         ["640104", "640105", "640106", "640121", "640122", "640181"]),
+        "CERTIFICATE_VALID_DAYS": _env_int("CERTIFICATE_VALID_DAYS", 7),
+        # The automatic rule: a pre-trip temperature check (at boarding or by staff) no older than this.
+        "CERTIFICATE_CHECK_MAX_AGE_HOURS": _env_int("CERTIFICATE_CHECK_MAX_AGE_HOURS", 48),
+        "CERTIFICATE_AUTO_ISSUE": os.environ.get("CERTIFICATE_AUTO_ISSUE", "1") == "1",
+        # How long a published trust list stays valid, and how old a partner's may be before scans say 复核.
+        "TRUST_LIST_VALID_DAYS": _env_int("TRUST_LIST_VALID_DAYS", 7),
+        "TRUST_STALE_HOURS": _env_int("TRUST_STALE_HOURS", 24),
+        "TRUST_SYNC_TIMEOUT": _env_float("TRUST_SYNC_TIMEOUT", 10.0),
         "TOKEN_CACHE_SECONDS": _env_int("TOKEN_CACHE_SECONDS", 60),
         "SCAN_BATCH_MAX": _env_int("SCAN_BATCH_MAX", 500),
         "DB_CONNECT_TIMEOUT": _env_float("DB_CONNECT_TIMEOUT", 3.0),

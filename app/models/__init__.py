@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see every table."""
 from app.models.application import Application
 from app.models.audit import AuditLog
+from app.models.certificates import HealthCertificate, TrustPartner
 from app.models.checkin import IsolationOrder, ScanEvent
 from app.models.employment import EnterpriseJob, LiaisonUnit, RosterEntry, VacancyInterest
 from app.models.health import HealthEvent
@@ -28,6 +29,8 @@ __all__ = [
     "RosterEntry",
     "VacancyInterest",
     "HealthEvent",
+    "HealthCertificate",
+    "TrustPartner",
     "IsolationOrder",
     "ScanEvent",
     "Park",

@@ -52,6 +52,9 @@ class ScanEvent(db.Model):
     boarded_seat_id: Mapped[int | None] = mapped_column(unique=True)
     arrived_seat_id: Mapped[int | None] = mapped_column(unique=True)
     answer: Mapped[dict] = mapped_column(JSON)  # the response, replayed for a retried client_event_id
+    # A health certificate scanned instead of a trip QR: the issuing deployment and the certificate's serial.
+    certificate_issuer: Mapped[str | None] = mapped_column(String(32))
+    certificate_serial: Mapped[int | None]
 
 
 class IsolationOrder(db.Model):

@@ -1,7 +1,7 @@
 """Transport: plans (编班编组), convoys (班组), trips (一车一方案), seats and revoked credentials."""
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, Numeric, String, Text, and_, or_
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, Numeric, String, Text, UniqueConstraint, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -113,13 +113,18 @@ class Seat(db.Model):
         return self.id
 
 
+REVOCATION_KINDS = ("trip", "certificate")
+
+
 class Revocation(db.Model):
-    """A revoked credential serial; the id is the cursor scanners sync from."""
+    """A revoked serial, of a trip credential (seat) or a health certificate; the id is the cursor scanners sync from."""
 
     __tablename__ = "revocations"
+    __table_args__ = (UniqueConstraint("kind", "serial", name="uq_revocations_kind_serial"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    serial: Mapped[int] = mapped_column(unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="trip", server_default="trip")
+    serial: Mapped[int]
     revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
     reason: Mapped[str] = mapped_column(String(32))
 
@@ -131,16 +136,25 @@ def counted_seats(statement):
     revoked for another reason (re-issued, cancelled) does not.
     """
     no_show = Revocation.__table__.alias("no_show_revocation")
-    return (statement.outerjoin(no_show, and_(no_show.c.serial == Seat.id, no_show.c.reason == "no_show"))
+    return (statement.outerjoin(no_show, and_(no_show.c.serial == Seat.id, no_show.c.kind == "trip",
+                                              no_show.c.reason == "no_show"))
             .where(or_(Seat.status == "assigned", no_show.c.id.is_not(None))))
 
 
+KEY_PURPOSES = ("trip", "certificate", "root")
+
+
 class SigningKey(db.Model):
-    """An Ed25519 key that signs trip credentials; the private half is stored only encrypted."""
+    """An Ed25519 key; the private half is stored only encrypted.
+
+    `purpose` says what it signs: "trip" credentials (and offline bundles), health "certificate"s
+    (健康证明), or the deployment's published trust list ("root", whose fingerprint partners pin).
+    """
 
     __tablename__ = "signing_keys"
 
     kid: Mapped[str] = mapped_column(String(8), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(16), default="trip", server_default="trip")
     algorithm: Mapped[str] = mapped_column(String(16), default="Ed25519")
     public_key: Mapped[bytes] = mapped_column(LargeBinary(64))
     private_key_cipher: Mapped[bytes] = mapped_column(LargeBinary(128))

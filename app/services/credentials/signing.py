@@ -1,7 +1,10 @@
-"""Signing keys for trip credentials: rotation, the published trust list, issuing, revocations.
+"""Signing keys: rotation, the published keys, issuing trip credentials, revocations.
 
-The private key is kept in the database only encrypted under DATA_KEY (which comes from
-the environment or instance/, never the repository); the public key is published.
+A deployment holds keys for three purposes (`SigningKey.purpose`): "trip" signs trip credentials
+and offline bundles, "certificate" signs health certificates (健康证明), "root" signs the trust
+list other deployments pin by fingerprint. Each purpose rotates on its own: the newest key not
+retired signs. The private key is kept in the database only encrypted under DATA_KEY (which
+comes from the environment or instance/, never the repository); the public key is published.
 """
 import base64
 import time
@@ -14,6 +17,7 @@ from app import crypto
 from app.errors import Unavailable
 from app.extensions import db
 from app.models import Revocation, SigningKey
+from app.models.transport import KEY_PURPOSES
 from app.models.base import utcnow
 from app.services.credentials import credentials
 from app.services.platform.timeutil import LOCAL_ZONE
@@ -22,17 +26,20 @@ _CONTEXT = "signing_key.private"
 MAX_REVOCATIONS_PAGE = 1000
 
 
-def rotate_key():
-    """Create a new signing key, which signs from now on; older keys keep verifying. Commits."""
+def rotate_key(purpose="trip"):
+    """Create a new key for a purpose, which signs from now on; older keys keep verifying. Commits."""
+    if purpose not in KEY_PURPOSES:
+        raise ValueError(f"purpose must be one of {', '.join(KEY_PURPOSES)}")
     private_key = credentials.generate_private_key()
     public = credentials.public_key_bytes(private_key)
     raw = credentials.private_key_to_bytes(private_key)
     # MySQL DATETIME keeps whole seconds: a key made within the same second as the last must
     # still sort after it, since "newest not retired" is the one that signs.
-    newest = db.session.scalar(select(func.max(SigningKey.created_at)))
+    newest = db.session.scalar(select(func.max(SigningKey.created_at)).where(SigningKey.purpose == purpose))
     created = utcnow() if newest is None else max(utcnow(), newest + timedelta(seconds=1))
     key = SigningKey(
         kid=credentials.key_id(public),
+        purpose=purpose,
         public_key=public,
         private_key_cipher=crypto.cipher().encrypt(base64.b64encode(raw).decode("ascii"), _CONTEXT),
         created_at=created,
@@ -43,9 +50,9 @@ def rotate_key():
     return key
 
 
-def ensure_key():
-    """Make a signing key if none is active; returns the active key."""
-    return _active_key() or rotate_key()
+def ensure_key(purpose="trip"):
+    """Make a key for the purpose if none is active; returns the active key."""
+    return _active_key(purpose) or rotate_key(purpose)
 
 
 def retire_key(kid):
@@ -57,17 +64,17 @@ def retire_key(kid):
     return key
 
 
-def active_key():
-    """The newest key not retired, which signs; raises Unavailable when there is none."""
-    key = _active_key()
+def active_key(purpose="trip"):
+    """The newest key of the purpose not retired, which signs; raises Unavailable when there is none."""
+    key = _active_key(purpose)
     if key is None:
         raise Unavailable("signing_key_missing", "尚未配置签名密钥，请联系管理员")
     return key
 
 
-def signer_or_none():
-    """The key that signs new credentials, or None when every key is retired."""
-    return _active_key()
+def signer_or_none(purpose="trip"):
+    """The key that signs for the purpose, or None when every such key is retired."""
+    return _active_key(purpose)
 
 
 def private_key_of(key):
@@ -76,15 +83,19 @@ def private_key_of(key):
     return credentials.private_key_from_bytes(raw)
 
 
-def _active_key():
+def _active_key(purpose):
     return db.session.scalar(
-        select(SigningKey).where(SigningKey.retired_at.is_(None)).order_by(SigningKey.created_at.desc()).limit(1)
+        select(SigningKey).where(SigningKey.purpose == purpose, SigningKey.retired_at.is_(None))
+        .order_by(SigningKey.created_at.desc()).limit(1)
     )
 
 
-def trust_list():
-    """Every key a scanner should accept, newest first: what GET /keys publishes."""
-    return db.session.scalars(select(SigningKey).order_by(SigningKey.created_at.desc())).all()
+def trust_list(purpose="trip"):
+    """Every key of a purpose, newest first (None: every key): for trips, what GET /keys publishes."""
+    query = select(SigningKey).order_by(SigningKey.created_at.desc())
+    if purpose is not None:
+        query = query.where(SigningKey.purpose == purpose)
+    return db.session.scalars(query).all()
 
 
 def trusted_keys():
@@ -134,25 +145,26 @@ def issue_for_seat(seat, trip):
     return text, valid_from, valid_until
 
 
-def revoke_serial(serial, reason):
-    """Add a serial to the revocation list (idempotent); the caller commits."""
-    if db.session.scalar(select(Revocation.id).where(Revocation.serial == serial)) is None:
-        db.session.add(Revocation(serial=serial, reason=reason))
+def revoke_serial(serial, reason, kind="trip"):
+    """Add a serial of a kind ("trip" or "certificate") to the revocation list (idempotent); the caller commits."""
+    if db.session.scalar(select(Revocation.id).where(Revocation.kind == kind, Revocation.serial == serial)) is None:
+        db.session.add(Revocation(kind=kind, serial=serial, reason=reason))
 
 
-def revocations_since(cursor, limit=MAX_REVOCATIONS_PAGE):
-    """Revocations after a cursor, oldest first; returns (rows, next_cursor, more)."""
-    rows = db.session.scalars(
-        select(Revocation).where(Revocation.id > cursor).order_by(Revocation.id).limit(limit + 1)
-    ).all()
+def revocations_since(cursor, limit=MAX_REVOCATIONS_PAGE, kind=None):
+    """Revocations after a cursor, oldest first, of one kind or (None) all; returns (rows, next_cursor, more)."""
+    query = select(Revocation).where(Revocation.id > cursor).order_by(Revocation.id).limit(limit + 1)
+    if kind is not None:
+        query = query.where(Revocation.kind == kind)
+    rows = db.session.scalars(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if rows else cursor), more
 
 
-def revoked_serials():
-    """Every revoked serial, for verifying on the server."""
-    return set(db.session.scalars(select(Revocation.serial)))
+def revoked_serials(kind="trip"):
+    """Every revoked serial of a kind, for verifying on the server."""
+    return set(db.session.scalars(select(Revocation.serial).where(Revocation.kind == kind)))
 
 
 def _unix(moment):

@@ -5,18 +5,16 @@ signed by the server) and decides scans with `decide_offline`, which applies the
 `scan_rules.decide` the server does.
 """
 import base64
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from app.services.credentials import credentials
+from app.services.credentials import credentials, trust_lists
 from app.services.people.health_rules import HealthRules
 from app.services.scanning.scan_rules import SeatFacts, decide
 
 
-def canonical(body):
-    """The bytes a bundle signature covers: sorted keys, no spaces, UTF-8."""
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+# The bytes a bundle signature covers: sorted keys, no spaces, UTF-8 (as a trust list's).
+canonical = trust_lists.canonical
 
 
 def verify_bundle(bundle, public_keys):

@@ -252,7 +252,7 @@ def _event(scanner, scan, mode, checkpoint_id, verification, facts, decision):
         conflict=conflict, conflict_reason=decision.reason if conflict else None,
         boarded_seat_id=facts.serial if passing and scan["kind"] == "board" else None,
         arrived_seat_id=facts.serial if passing and scan["kind"] == "arrive" else None,
-        answer={},
+        answer={}, certificate_issuer=None, certificate_serial=None,
     )
 
 
