@@ -17,7 +17,8 @@ from app.extensions import db
 from app.models import TrustPartner, Worker
 from app.models.base import utcnow
 from app.services.credentials import certificates, credentials, signing, trust, trust_lists
-from app.services.credentials.health_certificate import CertificateClaims, id_hash, issue_certificate, verify_certificate
+from app.services.credentials.health_certificate import (CertificateClaims, id_hash, issue_certificate,
+                                                         verify_certificate)
 from app.services.platform.timeutil import iso_local
 from app.services.scanning.bundles import decide_certificate_offline, verify_bundle
 from checkin import offline as offline_cli
