@@ -20,7 +20,7 @@ from app.services.credentials import certificates, credentials, signing, trust, 
 from app.services.credentials.health_certificate import (CertificateClaims, id_hash, issue_certificate,
                                                          verify_certificate)
 from app.services.platform.timeutil import iso_local
-from app.services.scanning.bundles import decide_certificate_offline, verify_bundle
+from app.services.scanning.bundles import certificate_issuers, decide_certificate_offline, verify_bundle
 from checkin import offline as offline_cli
 from tests.builders import make_id_number, publish_trip
 from tests.checkin.test_offline import bundle_of, pinned_keys, save_keys
@@ -144,9 +144,11 @@ def test_bundle_carries_every_issuer_under_its_signature(client, trip, partner, 
 def test_offline_decisions_are_the_servers(client, trip, partner):
     bundle = bundle_of(client, trip)
     at = partner.scan_time(1)
+    read_once = certificate_issuers(bundle)  # as an app scanning many would
     for label, qr, verdict, reason in cases(partner):
         offline = decide_certificate_offline(bundle, qr, at=at)
         assert (offline.verdict, offline.reason) == (verdict, reason), label
+        assert decide_certificate_offline(bundle, qr, at=at, issuers=read_once) == offline, label
         server = verify_certificate(qr, trust.issuers(), now=int(at.timestamp()), stale_after_hours=24)
         assert (server.verdict, server.reason) == (offline.verdict, offline.reason), label
     genuine = decide_certificate_offline(bundle, partner.certificate(), at=at)
