@@ -265,6 +265,7 @@ def probe_verify(server, token, certs, field):
 
 
 def measure_verify(args, server, cert_path):
+    """wrk with bench/certificate.lua against the verify route: its CERT_RESULT line, with errors summed."""
     output = scan_bench.run_wrk(args, server.base, args.duration, ROOT / "bench" / "certificate.lua",
                                 [str(cert_path), args.field])
     line = next((line for line in output.splitlines() if line.startswith("CERT_RESULT ")), None)
@@ -322,6 +323,7 @@ def measure_online(args):
 
 
 def print_summary(args, offline, online):
+    """The figures of both parts, one line each, under the host line."""
     print()
     print("=" * 96)
     print(f"SUMMARY  {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}  {scan_bench.machine()}  "
