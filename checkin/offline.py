@@ -2,11 +2,15 @@
 
     python -m checkin.offline BUNDLE.json QRTEXT [--kind board] [--temperature 36.5]
         [--symptoms cough,fever] [--at 2020-02-24T08:00:00+08:00] [--boarded 12,15] [--arrived 12]
-        --keys KEYS.json
+        [--id-number 640104199001011234] --keys KEYS.json
 
-Prints the decision as JSON; exits 0 for allow, 1 for deny, 2 for isolate, 3 when the
-bundle's signature does not hold or a file is not a bundle / trust list (the
-JSON printed says which). Uses only the pure rule modules, as a phone would.
+QRTEXT is a trip QR ("FG1:") or a health certificate ("FGC1:", 健康证明, this deployment's or a
+partner's). Prints the decision as JSON; exits 0 for allow / accept, 1 for deny / reject, 2 for
+isolate, 3 when the bundle's signature does not hold or a file is not a bundle / trust list (the
+JSON printed says which), 4 for recheck (复核: a certificate that is genuine but whose issuer's
+trust data is stale, or whose status was not green — a person looks). --id-number matches a
+certificate's holder against the ID card; --kind, --temperature and the rest are for trip QRs.
+Uses only the pure rule modules, as a phone would.
 """
 import argparse
 import base64
@@ -15,9 +19,11 @@ import sys
 from datetime import datetime
 
 from app.services.platform.timeutil import LOCAL_ZONE
-from app.services.scanning.bundles import decide_offline, verify_bundle
+from app.services.credentials.health_certificate import PREFIX as CERTIFICATE_PREFIX
+from app.services.scanning.bundles import certificate_answer, decide_certificate_offline, decide_offline, verify_bundle
 
 EXIT_CODES = {"allow": 0, "deny": 1, "isolate": 2}
+CERTIFICATE_EXIT_CODES = {"accept": 0, "reject": 1, "recheck": 4}
 
 
 def _moment(text):
@@ -77,6 +83,8 @@ def main(argv=None):
                         help="scan time, ISO 8601, any offset; without one it means Beijing time, as in the API")
     parser.add_argument("--boarded", default="", help="serials this device boarded since downloading")
     parser.add_argument("--arrived", default="", help="serials this device landed since downloading")
+    parser.add_argument("--id-number", default=None,
+                        help="the number on the holder's ID card, matched against a certificate (never printed)")
     parser.add_argument("--keys", required=True,
                         help="trust list saved from GET /api/checkin/v1/keys: the bundle must be signed by one of them")
     args = parser.parse_args(argv)
@@ -89,6 +97,8 @@ def main(argv=None):
     if not verify_bundle(bundle, pinned):
         print(json.dumps({"error": "bundle_signature_invalid", "message": "离线包签名无效"}, ensure_ascii=False))
         return 3
+    if args.qr.strip().upper().startswith(CERTIFICATE_PREFIX):
+        return _certificate(bundle, args)
     symptoms = [code for code in args.symptoms.split(",") if code]
     decision, entry = decide_offline(bundle, args.qr, args.kind, args.temperature, symptoms, args.at,
                                      _serials(args.boarded), _serials(args.arrived))
@@ -97,6 +107,15 @@ def main(argv=None):
     print(json.dumps({"verdict": decision.verdict, "reason": decision.reason, "message": decision.message,
                       "passenger": passenger}, ensure_ascii=False))
     return EXIT_CODES[decision.verdict]
+
+
+def _certificate(bundle, args):
+    """Decide a health certificate from the bundle's issuers; print it as the verify route answers; the exit code."""
+    verification = decide_certificate_offline(bundle, args.qr, args.at, args.id_number)
+    stale_after = (bundle.get("certificates") or {}).get("trust_stale_after_hours")
+    answer = certificate_answer(verification, stale_after, id_checked=args.id_number is not None)
+    print(json.dumps(answer, ensure_ascii=False))
+    return CERTIFICATE_EXIT_CODES[verification.verdict]
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ def trip_reconciliation(trip_id):
 
 @bp.get(f"/trips/{_TRIP}/offline-bundle")
 @bp.auth_required(auth)
-@bp.doc(summary="离线包：名单、公钥、作废列表，服务器签名", responses=_errors(401, 404))
+@bp.doc(summary="离线包：名单、公钥、作废列表、互认的健康证明签发方，服务器签名", responses=_errors(401, 404))
 def trip_offline_bundle(trip_id):
     """Everything a captain's phone needs to scan with no network, signed by the server."""
     return manifests.offline_bundle(manifests.trip_for_scanner(current_scanner(), trip_id))

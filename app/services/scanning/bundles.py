@@ -2,14 +2,18 @@
 
 A captain's phone downloads a bundle before departure (manifest, trust list, revocations,
 signed by the server) and decides scans with `decide_offline`, which applies the same
-`scan_rules.decide` the server does.
+`scan_rules.decide` the server does. Health certificates (健康证明, this deployment's and its
+partners') are decided with `decide_certificate_offline`, which applies the same
+`health_certificate.verify_certificate` the server does, with the issuers the bundle carries.
 """
 import base64
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from app.services.credentials import credentials, trust_lists
+from app.services.credentials.health_certificate import IssuerKey, TrustedIssuer, verify_certificate
 from app.services.people.health_rules import HealthRules
+from app.services.platform.timeutil import iso_local
 from app.services.scanning.scan_rules import SeatFacts, decide
 
 
@@ -75,6 +79,94 @@ def decide_offline(bundle, qr, kind, temperature, symptoms=(), at=None, boarded=
     reading = None if temperature is None else Decimal(str(temperature)).quantize(Decimal("0.1"))
     decision = decide(verification, facts, kind, reading, tuple(symptoms), {bundle["trip"]["id"]}, rules)
     return decision, entry
+
+
+def certificate_section(issuers, stale_after_hours):
+    """The bundle's `certificates` field: every recognised issuer and the age that makes its data stale.
+
+    Each issuer's keys keep their `use` ("trip" or "certificate") so that a certificate signed
+    with a trip key is refused as `wrong_key_use` offline as online. `synced_at` is null for
+    this deployment: its keys and revocations are as new as the bundle itself.
+    """
+    return {
+        "trust_stale_after_hours": stale_after_hours,
+        "issuers": [
+            {"deployment_id": issuer.deployment_id, "name": issuer.name, "synced_at": _iso(issuer.synced_at),
+             "keys": [{"kid": key.kid, "use": key.use, "algorithm": "Ed25519",
+                       "public_key": base64.b64encode(key.public_key).decode(), "counties": sorted(key.counties),
+                       "retired_at": _iso(key.retired_at)} for key in issuer.keys],
+             "revoked": sorted(issuer.revoked)}
+            for issuer in sorted(issuers, key=lambda issuer: issuer.synced_at is not None)
+        ],
+    }
+
+
+def certificate_issuers(bundle):
+    """{deployment_id: TrustedIssuer} from a bundle; this deployment's data counts as synced when the bundle was issued.
+
+    A bundle saved before certificates were added has no issuers: every certificate is then unknown_issuer.
+    """
+    section = bundle.get("certificates") or {"issuers": []}
+    downloaded = _unix(bundle["issued_at"])
+    found = {}
+    for entry in section["issuers"]:
+        keys = tuple(IssuerKey(kid=key["kid"], public_key=base64.b64decode(key["public_key"]), use=key["use"],
+                               counties=frozenset(key["counties"]),
+                               retired_at=_unix(key["retired_at"]) if key["retired_at"] else None)
+                     for key in entry["keys"])
+        synced = _unix(entry["synced_at"]) if entry["synced_at"] else downloaded
+        found[entry["deployment_id"]] = TrustedIssuer(entry["deployment_id"], entry["name"], keys,
+                                                      frozenset(entry["revoked"]), synced)
+    return found
+
+
+def decide_certificate_offline(bundle, qr, at=None, id_number=None, issuers=None):
+    """Decide a health certificate from the bundle alone, as `verify_certificate` does on the server.
+
+    The trust data's age runs from each issuer's `synced_at` (this deployment's: the bundle's
+    `issued_at`) to the scan time `at`, so a phone offline past `trust_stale_after_hours` turns
+    every certificate amber (复核, `trust_stale`), never silently green.
+
+    Args:
+        at: aware datetime of the scan (default now).
+        id_number: the number on the holder's ID card, to match against the certificate's hash.
+        issuers: `certificate_issuers(bundle)`, when the caller read them once for many scans
+            (reading a bundle's issuers costs more than checking a signature).
+    Returns the CertificateVerification.
+    """
+    at = at or datetime.now(UTC)
+    section = bundle.get("certificates") or {}
+    issuers = certificate_issuers(bundle) if issuers is None else issuers
+    return verify_certificate(qr, issuers, now=int(at.timestamp()),
+                              stale_after_hours=section.get("trust_stale_after_hours"), id_number=id_number)
+
+
+def certificate_answer(verification, stale_after_hours, id_checked, county_names=None):
+    """A CertificateVerification as the verify route answers it (masked identity only), for the offline verifier.
+
+    id_checked: whether an ID number was given; the answer says true only when it was matched.
+    """
+    claims, issuer = verification.claims, verification.issuer
+    certificate = None if claims is None else {
+        "issuer": {"id": claims.issuer, "name": issuer.name if issuer else None}, "serial": claims.serial,
+        "county": {"code": claims.county, "name": (county_names or {}).get(claims.county)},
+        "name": claims.name, "id_last4": claims.id_last4, "issued_at": _iso(claims.issued_at),
+        "valid_until": _iso(claims.valid_until), "basis": claims.basis() | {"check_at": _iso(claims.check_at)},
+        "id_checked": id_checked and verification.reason in (None, "trust_stale", "not_green"),
+    }
+    age = verification.trust_age_hours
+    trust = None if issuer is None else {
+        "deployment_id": issuer.deployment_id, "name": issuer.name, "synced_at": _iso(issuer.synced_at),
+        "age_hours": None if age is None else round(age, 2),
+        "stale": age is not None and stale_after_hours is not None and age > stale_after_hours,
+        "stale_after_hours": stale_after_hours,
+    }
+    return {"verdict": verification.verdict, "reason": verification.reason, "message": verification.message,
+            "certificate": certificate, "trust": trust}
+
+
+def _iso(unix):
+    return None if unix is None else iso_local(datetime.fromtimestamp(unix, UTC))
 
 
 def _unix(iso_text):

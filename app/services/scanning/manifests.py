@@ -3,6 +3,7 @@ import base64
 from collections import Counter
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import select
 
 from app.errors import NotFound
@@ -10,7 +11,7 @@ from app.extensions import db
 from app.models import Checkpoint, IsolationOrder, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.models.transport import counted_seats
-from app.services.credentials import signing
+from app.services.credentials import signing, trust
 from app.services.people import health
 from app.services.people.identity import mask_name
 from app.services.platform import scope
@@ -129,7 +130,9 @@ def offline_bundle(trip):
     """What a captain's phone needs to scan with no network, signed with the active key.
 
     The signature covers the canonical JSON (sorted keys, no spaces, UTF-8) of every field
-    but `signature`.
+    but `signature`, the certificate issuers included. `keys` and `revocations` are the trip
+    credential's, as phones already in use read them; `certificates` (健康证明互认) adds every
+    deployment whose certificates are recognised here (`bundles.certificate_section`).
     """
     body = {
         "version": 1,
@@ -142,6 +145,8 @@ def offline_bundle(trip):
                   "retired_at": iso_local(key.retired_at)} for key in signing.trust_list()],
         "revocations": sorted(signing.revoked_serials()),
         "rules": {"fever_threshold": str(health.rules().fever_threshold)},
+        "certificates": bundles.certificate_section(trust.issuers().values(),
+                                                    current_app.config["TRUST_STALE_HOURS"]),
     }
     key = signing.active_key()
     private_key = signing.private_key_of(key)
