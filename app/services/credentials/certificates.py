@@ -121,7 +121,8 @@ def basis_for(worker_id, now=None):
     events = health.events_of(worker_id)
     open_order = db.session.scalar(select(IsolationOrder.id).where(
         IsolationOrder.worker_id == worker_id, IsolationOrder.status.in_(OPEN_ORDER_STATUSES)).limit(1))
-    return certificate_basis([health.to_observation(event) for event in events], health.rules(), now,
+    # Oldest first: the rule sorts stably, so two checks of the same second keep the order they were recorded in.
+    return certificate_basis([health.to_observation(event) for event in reversed(events)], health.rules(), now,
                              open_order is not None)
 
 

@@ -217,7 +217,8 @@ def certificate_basis(observations, rules, now, open_isolation_order):
     """Decide whether a health certificate may be issued now (the issuing rule) and on what basis.
 
     Args:
-        observations: the worker's whole record as Observation, any order.
+        observations: the worker's whole record as Observation, oldest first (sorted stably by time,
+            so of two at the same moment the later in the input counts as the newer).
         rules: HealthRules (fever threshold, observation days, certificate_check_max_age_hours).
         now: naive UTC datetime.
         open_isolation_order: whether the worker has a pending or active isolation order.
