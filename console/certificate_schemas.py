@@ -26,8 +26,12 @@ class CertificateRevokeIn(RequestSchema):
     note = String(validate=Length(max=200), metadata={"description": "说明（记入审计日志）"})
 
 
+class CertificateItemOut(CertificateOut):
+    """A certificate in a list (its own class: apispec names a schema once, as a response or as nested)."""
+
+
 class CertificatePageOut(Schema):
-    items = List(Nested(CertificateOut))
+    items = List(Nested(CertificateItemOut))
     total = Integer()
     page = Integer()
     per_page = Integer()
