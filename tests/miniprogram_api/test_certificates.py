@@ -108,3 +108,31 @@ def test_a_red_declaration_revokes_the_certificate_in_the_same_transaction(clien
     listed = client.get("/api/checkin/v1/revocations", query_string={"kind": "certificate"}).json["revocations"]
     assert [(item["kind"], item["serial"], item["reason"]) for item in listed] == [
         ("certificate", serial, "positive_finding")]
+
+
+def test_two_requests_at_once_issue_one_certificate(mariadb_app):
+    import threading
+
+    with mariadb_app.app_context():
+        signing.ensure_key("certificate")
+        client = mariadb_app.test_client()
+        headers = make_worker(client)
+        submit_application(client, headers)
+        pre_trip_check(client.get("/api/mp/v1/me", headers=headers).json["id"])
+    answers, barrier = [], threading.Barrier(3)
+
+    def fetch():
+        with mariadb_app.app_context():
+            barrier.wait()
+            response = mariadb_app.test_client().get(CURRENT, headers=headers)
+            answers.append((response.status_code, response.json.get("serial")))
+
+    threads = [threading.Thread(target=fetch) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _ in answers] == [200, 200, 200] and len({serial for _, serial in answers}) == 1
+    with mariadb_app.app_context():
+        rows = db.session.scalars(select(HealthCertificate)).all()
+        assert [(row.id, row.revoked_at) for row in rows] == [(answers[0][1], None)]

@@ -10,6 +10,7 @@ certificate in force (`withdraw`), in the transaction that records it.
 Scope: a health officer with a county sees the certificates of that county and may issue for
 the workers whose outbound application leaves from it; one without a county, and the admin, see all.
 """
+import hashlib
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -73,15 +74,18 @@ def sign_and_store(worker, county_code, basis, by_kind, by_id=None, now=None):
     return row
 
 
-def current_for(worker_id, now=None):
-    """The worker's newest certificate still valid and not revoked, or None."""
+def current_for(worker_id, now=None, lock=False):
+    """The worker's newest certificate still valid and not revoked, or None.
+
+    lock: a locking read, which on MariaDB sees what a concurrent request committed while this one
+    waited for the worker's lock (a plain read answers from the transaction's older snapshot).
+    """
     now = now or utcnow()
-    return db.session.scalar(
-        select(HealthCertificate)
-        .where(HealthCertificate.worker_id == worker_id, HealthCertificate.revoked_at.is_(None),
-               HealthCertificate.valid_until >= now)
-        .order_by(HealthCertificate.issued_at.desc(), HealthCertificate.id.desc()).limit(1)
-    )
+    statement = (select(HealthCertificate)
+                 .where(HealthCertificate.worker_id == worker_id, HealthCertificate.revoked_at.is_(None),
+                        HealthCertificate.valid_until >= now)
+                 .order_by(HealthCertificate.issued_at.desc(), HealthCertificate.id.desc()).limit(1))
+    return db.session.scalar(statement.with_for_update() if lock else statement)
 
 
 def revoke(certificate, reason):
@@ -94,10 +98,11 @@ def revoke(certificate, reason):
 
 def revoke_all_for(worker_id, reason):
     """Revoke every certificate of a worker still in force (a new positive finding, an isolation order); returns them."""
+    # A locking read: it sees (and revokes) a certificate a concurrent request has just committed.
     rows = db.session.scalars(
         select(HealthCertificate).where(HealthCertificate.worker_id == worker_id,
                                         HealthCertificate.revoked_at.is_(None),
-                                        HealthCertificate.valid_until >= utcnow())
+                                        HealthCertificate.valid_until >= utcnow()).with_for_update()
     ).all()
     for row in rows:
         revoke(row, reason)
@@ -199,7 +204,7 @@ def current_or_issue(worker):
         return found
     # Serialize two requests of one worker, so they cannot both issue; then look again.
     db.session.get(Worker, worker.id, with_for_update=True, populate_existing=True)
-    found = current_for(worker.id)
+    found = current_for(worker.id, lock=True)
     if found is not None:
         return found
     row, missing = issue_automatically(worker)
@@ -295,8 +300,9 @@ def status_of(cert, now=None):
 
 
 def render_png(cert):
-    """The certificate's QR (alphanumeric mode, error correction M) as PNG bytes, cached by serial."""
-    key = f"certificate-png:{cert.id}"
+    """The certificate's QR (alphanumeric mode, error correction M) as PNG bytes, cached."""
+    # Keyed by the text, not the serial: a serial is only unique within one database.
+    key = "certificate-png:" + hashlib.sha256(cert.text.encode("ascii")).hexdigest()[:32]
     png = cache.get_bytes(key)
     if png is None:
         png = certificate_documents.qr_png(cert.text)
