@@ -21,8 +21,8 @@ class CertificateFilterIn(RequestSchema):
 
 
 class CertificateRevokeIn(RequestSchema):
-    reason = String(required=True, validate=OneOf(tuple(STAFF_REVOKE_REASONS)),
-                    metadata={"description": "、".join(f"{code} {words}" for code, words in STAFF_REVOKE_REASONS.items())})
+    reason = String(required=True, validate=OneOf(tuple(STAFF_REVOKE_REASONS)), metadata={
+        "description": "、".join(f"{code} {words}" for code, words in STAFF_REVOKE_REASONS.items())})
     note = String(validate=Length(max=200), metadata={"description": "说明（记入审计日志）"})
 
 

@@ -1,4 +1,4 @@
-"""Reading a certificate's PDF and QR in tests: the PDF's own text objects and embedded image, decoded with zxing-cpp."""
+"""Reading a certificate's PDF and QR in tests: the PDF's own text objects and its embedded image (zxing-cpp)."""
 import base64
 import io
 import re

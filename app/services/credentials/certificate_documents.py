@@ -38,7 +38,7 @@ def basis_lines(basis):
     """The basis of a certificate (its `view` dict's basis) in Chinese lines, as the PDF prints them."""
     lines = []
     if basis.get("check_temperature") is not None:
-        lines.append(f"行前体温检测：{basis['check_temperature']}℃（{_local_minute(basis.get('check_at'))}）")
+        lines.append(f"行前体温检测：{basis['check_temperature']}℃，{_local_minute(basis.get('check_at'))}")
     lines.append("健康状态：" + STATUS_WORDS.get(basis["status"], basis["status"]))
     lines.append("健康观察：" + OBSERVATION_WORDS.get(basis["observation"], basis["observation"])
                  .format(until=basis.get("observation_until") or ""))

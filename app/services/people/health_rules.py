@@ -244,7 +244,8 @@ def certificate_basis(observations, rules, now, open_isolation_order):
     if open_isolation_order:
         missing.append(_missing("isolation_order_open"))
     observation, until = _observation_state(ordered, status, rules)
-    return CertificateBasis(tuple(missing), status.status, observation, until, None if check is None else check.temperature,
+    return CertificateBasis(tuple(missing), status.status, observation, until,
+                            None if check is None else check.temperature,
                             None if check is None else check.occurred_at)
 
 
