@@ -140,6 +140,7 @@ class CertificateOut(Schema):
     """A health certificate (健康证明) as this deployment issued it; the name is masked, the ID reduced to 4 digits."""
 
     serial = Integer(metadata={"description": "证明编号"})
+    worker_id = Integer()
     issuer = Nested(CertificateIssuerOut)
     county = Nested(CertificateCountyOut)
     issued_at = String(metadata={"description": "签发时间（+08:00）"})

@@ -31,7 +31,8 @@ def issue_certificate(worker_id, body):
 @bp.doc(summary="健康证明列表（卫健：本县区或全部）", responses=_errors(401, 403, 422))
 def list_certificates(query):
     """Certificates in the officer's scope, newest first."""
-    rows, total = certificates.list_for_staff(current_staff(), query.get("status"), query["page"], query["per_page"])
+    rows, total = certificates.list_for_staff(current_staff(), query.get("status"), query["page"], query["per_page"],
+                                              query.get("worker_id"))
     return {"items": [certificates.view(row) for row in rows], "total": total, "page": query["page"],
             "per_page": query["per_page"]}
 

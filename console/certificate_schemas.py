@@ -3,7 +3,7 @@ from apiflask import Schema
 from apiflask.fields import Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
 
-from app.schema_fields import CertificateOut, RequestSchema
+from app.schema_fields import MAX_ID, CertificateOut, RequestSchema
 from app.services.credentials.certificates import LIST_STATUSES, STAFF_REVOKE_REASONS
 from app.services.people.health_rules import SYMPTOMS
 
@@ -16,6 +16,7 @@ class CertificateIssueIn(RequestSchema):
 
 class CertificateFilterIn(RequestSchema):
     status = String(validate=OneOf(LIST_STATUSES), metadata={"description": "valid | revoked | expired"})
+    worker_id = Integer(validate=Range(1, MAX_ID))
     page = Integer(load_default=1, validate=Range(1, 100000))
     per_page = Integer(load_default=50, validate=Range(1, 500))
 

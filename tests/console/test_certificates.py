@@ -109,6 +109,9 @@ def test_reissue_replaces_and_revoke_publishes_with_kind(client, outbound, offic
     assert [item["serial"] for item in valid["items"]] == [second] and valid["total"] == 1
     assert [(item["serial"], item["status"]) for item in revoked["items"]] == [(first, "revoked")]
     assert client.get(CERTIFICATES, query_string={"status": "lost"}, headers=officer).status_code == 422
+    mine = client.get(CERTIFICATES, query_string={"worker_id": outbound}, headers=officer).json
+    assert mine["total"] == 2 and {item["worker_id"] for item in mine["items"]} == {outbound}
+    assert client.get(CERTIFICATES, query_string={"worker_id": outbound + 1}, headers=officer).json["total"] == 0
     done = client.post(f"{CERTIFICATES}/{second}/revoke", json={"reason": "issued_in_error", "note": "登记错人"},
                        headers=officer)
     assert done.status_code == 200 and (done.json["status"], done.json["revoke_reason"]) == ("revoked",

@@ -259,9 +259,12 @@ def find_for_staff(staff, serial, lock=False):
     return row
 
 
-def list_for_staff(staff, status=None, page=1, per_page=50):
-    """Certificates in the staff member's scope, newest first, by status valid | revoked | expired: (rows, total)."""
+def list_for_staff(staff, status=None, page=1, per_page=50, worker_id=None):
+    """Certificates in the staff member's scope, newest first, by status valid | revoked | expired and worker:
+    (rows, total)."""
     statement = _scoped(select(HealthCertificate), staff)
+    if worker_id is not None:
+        statement = statement.where(HealthCertificate.worker_id == worker_id)
     now = utcnow()
     if status == "valid":
         statement = statement.where(HealthCertificate.revoked_at.is_(None), HealthCertificate.valid_until >= now)
@@ -282,7 +285,7 @@ def view(cert):
     basis = dict(cert.basis)
     basis["check_at"] = iso_local(_stored_moment(basis.get("check_at")))
     return {
-        "serial": cert.id, "issuer": {"id": claims.issuer, "name": current_app.config["DEPLOYMENT_NAME"]},
+        "serial": cert.id, "worker_id": cert.worker_id, "issuer": {"id": claims.issuer, "name": current_app.config["DEPLOYMENT_NAME"]},
         "county": {"code": cert.county_code, "name": county.name if county else None},
         "issued_at": iso_local(cert.issued_at), "valid_until": iso_local(cert.valid_until),
         "name": claims.name, "id_last4": claims.id_last4, "basis": basis,
