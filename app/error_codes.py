@@ -112,6 +112,11 @@ CODES = {
     "isolation_order_open": (409, "已有未结束的隔离单"),
     "isolation_order_not_pending": (409, "隔离单不是待处理状态"),
     "isolation_order_not_active": (409, "隔离单不是隔离中状态"),
+    # Health certificates (健康证明).
+    "certificate_not_eligible": (409, "不符合出具健康证明的条件（details.missing 逐项说明）"),
+    "certificate_not_available": (404, "暂无有效的健康证明（details.missing 说明缺少什么）"),
+    "certificate_not_found": (404, "没有找到该健康证明"),
+    "certificate_already_revoked": (409, "该健康证明已撤销"),
     "liaison_unit_not_found": (404, "没有找到该联络单位"),
     "liaison_unit_exists": (409, "该联络单位已存在"),
     "county_out_of_scope": (403, "县区不在管辖范围内"),

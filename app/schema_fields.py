@@ -3,7 +3,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from apiflask import Schema
-from apiflask.fields import AwareDateTime, Boolean, Date, DateTime, Integer, String
+from apiflask.fields import AwareDateTime, Boolean, Date, DateTime, Integer, List, Nested, String
 from marshmallow import ValidationError, pre_load
 
 from app.models.application import STATUSES
@@ -110,3 +110,47 @@ class ClearanceOut(Schema):
     observation_ends_on = Date(allow_none=True, metadata={"description": "观察期最后一天，次日起可上岗"})
     follow_ups = Integer(metadata={"description": "观察期内随访次数"})
     abnormal_follow_ups = Integer()
+
+
+class CertificateIssuerOut(Schema):
+    """Who issued a health certificate: the deployment."""
+
+    id = String(metadata={"description": "签发地（部署）代码，如 640100"})
+    name = String(allow_none=True)
+
+
+class CertificateCountyOut(Schema):
+    """The county a health certificate speaks for."""
+
+    code = String()
+    name = String(allow_none=True)
+
+
+class CertificateBasisOut(Schema):
+    """What a health certificate was issued on."""
+
+    status = String(metadata={"description": "签发时的健康状态 green | yellow | red"})
+    observation = String(metadata={"description": "14天健康观察：none | in_progress | completed"})
+    observation_until = String(allow_none=True, metadata={"description": "观察结束日期（进行中时）"})
+    check_temperature = String(allow_none=True, metadata={"description": "行前体温检测（℃）"})
+    check_at = String(allow_none=True, metadata={"description": "检测时间（北京时间 ISO 8601）"})
+
+
+class CertificateOut(Schema):
+    """A health certificate (健康证明) as this deployment issued it; the name is masked, the ID reduced to 4 digits."""
+
+    serial = Integer(metadata={"description": "证明编号"})
+    worker_id = Integer()
+    issuer = Nested(CertificateIssuerOut)
+    county = Nested(CertificateCountyOut)
+    issued_at = String(metadata={"description": "签发时间（+08:00）"})
+    valid_until = String(metadata={"description": "有效期至（+08:00）"})
+    name = String(metadata={"description": "姓名（脱敏）"})
+    id_last4 = String()
+    basis = Nested(CertificateBasisOut)
+    basis_text = List(String(), metadata={"description": "出具依据（中文）"})
+    status = String(metadata={"description": "valid 有效 | revoked 已撤销 | expired 已过期"})
+    revoked_at = String(allow_none=True)
+    revoke_reason = String(allow_none=True)
+    issued_by = String(metadata={"description": "staff 卫健人员签发 | rule 按规则自动签发"})
+    text = String(metadata={"description": "二维码文本（FGC1: 开头）"})

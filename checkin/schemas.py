@@ -24,9 +24,12 @@ class KeysOut(Schema):
 
 class RevocationsIn(RequestSchema):
     since = Integer(load_default=0, validate=Range(0, 2**62), metadata={"description": "上次返回的 cursor"})
+    kind = String(validate=OneOf(("trip", "certificate")),
+                  metadata={"description": "trip 乘车二维码 | certificate 健康证明（不填：全部）"})
 
 
 class RevocationOut(Schema):
+    kind = String(metadata={"description": "trip | certificate"})
     serial = Integer()
     revoked_at = UtcDateTime()
     reason = String()

@@ -12,6 +12,7 @@ from app.errors import Conflict, DomainError, Invalid, NotFound
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, Worker
 from app.models.base import utcnow
+from app.services.credentials import certificates
 from app.services.employment import roster
 from app.services.people import health
 from app.services.people.clearance import OPEN_ORDER_STATUSES
@@ -94,6 +95,7 @@ def _record_one(staff, enterprise, row, data):
     status, reason, _ = assess(health.to_observation(event), health.rules())
     order = None
     if status == "red":
+        certificates.withdraw(worker_id, "positive_finding")
         order = _open_pending(worker_id, reason, event)
     return event, day, status == "red", order
 

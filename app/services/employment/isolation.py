@@ -20,6 +20,7 @@ from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
 from app.models import Application, Enterprise, HealthEvent, IsolationOrder, RosterEntry, Worker
 from app.models.base import utcnow
+from app.services.credentials import certificates
 from app.services.people import health
 from app.services.people.clearance import OPEN_ORDER_STATUSES
 from app.services.platform import audit, scope
@@ -200,6 +201,7 @@ def _start(order, staff, data):
     if data.get("note"):
         order.note = data["note"]
     db.session.flush()
+    certificates.withdraw(order.worker_id, "isolation")  # no health certificate stands beside an isolation order
     db.session.add(HealthEvent(
         worker_id=order.worker_id, kind="isolation_start", occurred_at=utcnow(), actor_kind="staff",
         actor_id=staff.id, location=order.place,

@@ -34,6 +34,7 @@ ACTION_NAMES = {
     "worker.claim_registered": "认领企业登记的档案",
     "isolation.open": "开立隔离单", "isolation.activate": "开始隔离", "isolation.release": "解除隔离",
     "isolation.dismiss": "撤销隔离单",
+    "certificate.issue": "出具健康证明", "certificate.revoke": "撤销健康证明",
     "liaison.create": "新增联络单位", "liaison.update": "修改联络单位", "liaison.delete": "删除联络单位",
     "liaison.reorder": "调整联络员顺序",
     "read.full_phone": "查看完整手机号", "read.full_contact": "查看完整联系方式",
@@ -51,6 +52,7 @@ ACTION_GROUPS = {
     "applications": ("报名审核", ("application.",)),
     "transport": ("编班与车次", ("plan.", "trip.", "seat.")),
     "isolation": ("隔离", ("isolation.",)),
+    "certificates": ("健康证明", ("certificate.",)),
     "employment": ("企业、岗位与花名册", ("enterprise.", "enterprise_job.", "vacancy.", "roster.", "worker.")),
     "liaison": ("联络员", ("liaison.",)),
 }
@@ -58,6 +60,7 @@ OBJECT_NAMES = {
     "application": "报名", "plan": "编班方案", "trip": "车次", "seat": "座位", "enterprise": "企业",
     "enterprise_job": "岗位", "vacancy_interest": "岗位报名", "roster_entry": "花名册记录", "worker": "务工人员",
     "isolation_order": "隔离单", "liaison_unit": "联络单位", "staff_user": "账号", "export": "导出",
+    "health_certificate": "健康证明",
 }
 ACTOR_NAMES = {"staff": "工作人员", "worker": "务工人员", "system": "系统"}
 MAX_DAYS = 366  # the longest day range one query reads

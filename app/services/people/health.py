@@ -3,6 +3,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import select
 
@@ -11,21 +12,28 @@ from app.extensions import db
 from app.models import Checkpoint, HealthEvent, ScanEvent, StaffUser, Worker
 from app.models.base import utcnow
 from app.services.people import clearance, workers
-from app.services.people.health_rules import SYMPTOMS, HealthRules, Observation, derive_status
+from app.services.people.health_rules import SYMPTOMS, HealthRules, Observation, assess, derive_status
 from app.services.people.identity import mask_name
+
+# Sent with (worker_id=, reason=) inside the transaction that records a red finding from a layer below
+# the credentials (a self-declaration): the issuer's certificates listen and revoke (app/services/credentials).
+# Layers above credentials call `certificates.revoke_all_for` directly.
+red_finding = Namespace().signal("red-finding")
 
 
 def rules():
     """The health rules configured for this app."""
     config = current_app.config
-    return _rules(config["FEVER_THRESHOLD"], config["OBSERVATION_DAYS"], tuple(config["HIGH_RISK_AREAS"]))
+    return _rules(config["FEVER_THRESHOLD"], config["OBSERVATION_DAYS"], tuple(config["HIGH_RISK_AREAS"]),
+                  config["CERTIFICATE_CHECK_MAX_AGE_HOURS"])
 
 
 @lru_cache(maxsize=16)
-def _rules(fever_threshold, observation_days, high_risk_areas):
+def _rules(fever_threshold, observation_days, high_risk_areas, certificate_check_max_age_hours):
     # Every scan asks; built once per configuration (tests change the configuration).
     return HealthRules.from_config({"FEVER_THRESHOLD": fever_threshold, "OBSERVATION_DAYS": observation_days,
-                                    "HIGH_RISK_AREAS": high_risk_areas})
+                                    "HIGH_RISK_AREAS": high_risk_areas,
+                                    "CERTIFICATE_CHECK_MAX_AGE_HOURS": certificate_check_max_age_hours})
 
 
 def to_observation(event):
@@ -105,6 +113,8 @@ def declare(worker, temperature, symptoms, contact_with_case, places):
         actor_id=worker.id,
     )
     db.session.add(event)
+    if assess(to_observation(event), rules())[0] == "red":
+        red_finding.send(current_app._get_current_object(), worker_id=worker.id, reason="positive_finding")
     db.session.commit()
     return event, status_of(worker.id)
 

@@ -19,9 +19,9 @@ from app.errors import Conflict, Forbidden
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent, StaffUser, Trip
 from app.models.base import utcnow
-from app.services.credentials import credentials, signing
+from app.services.credentials import certificates, credentials, signing
 from app.services.people import health
-from app.services.people.health_rules import Observation
+from app.services.people.health_rules import Observation, assess
 from app.services.people.identity import mask_name
 from app.services.platform.timeutil import LOCAL_ZONE
 from app.services.scanning import no_shows, seat_facts
@@ -293,9 +293,14 @@ def record_health(accepted):
         _INSERT_ONE_HEALTH_EVENT.insert(rows[0])
     else:
         db.session.execute(_INSERT_HEALTH_EVENT, rows)
+    rules = health.rules()
     for event, decision, seen, _ in accepted:
+        # A fever or symptoms at the door, or a new isolation order, revokes the worker's health certificates.
+        if assess(observation(event), rules)[0] == "red":
+            certificates.withdraw(event.worker_id, "positive_finding")
         if decision.verdict == "isolate" and event.worker_id not in open_orders:
             open_orders.add(event.worker_id)
+            certificates.withdraw(event.worker_id, "isolation")
             db.session.add(isolation_order(event))
         seen.trip.advance(event.kind)
     no_shows.travelled_after_all(accepted)
