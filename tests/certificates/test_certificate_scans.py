@@ -134,3 +134,40 @@ def test_the_holder_claims_the_checkpoint_row_when_signing_up(deployments, publi
             == owner.id
     again = b.client.post(SCANS, json=scan_body(qr, kind="checkpoint", device_id="gate-1"), headers=officer)
     assert (again.json["verdict"], again.json["reason"]) == ("allow", "ok")
+
+
+def test_a_red_certificate_registered_at_the_checkpoint_is_sent_to_isolation(deployments, published):
+    a, b = deployments
+    _trusting(a, b)
+    id_number = make_id_number(sequence=305)
+    qr, _ = issue(a, make_local_worker(a, 7, id_number=id_number), status="red")
+    officer, _ = b.checkpoint_officer()
+    registered = b.client.post(REGISTER, json=_register_body(qr, id_number), headers=officer)
+    assert registered.status_code == 200, registered.json
+    assert (registered.json["verdict"], registered.json["reason"]) == ("isolate", "isolation_required")
+    with b.ctx():
+        assert db.session.scalar(select(IsolationOrder.worker_id)) == registered.json["worker"]["id"]
+
+
+def test_a_worker_registered_at_the_checkpoint_is_erased_after_the_retention_period(deployments, published):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.models.base import utcnow
+    from app.services.office.retention import purge_expired
+
+    a, b = deployments
+    _trusting(a, b)
+    id_number = make_id_number(sequence=306)
+    qr, _ = issue(a, make_local_worker(a, 8, id_number=id_number))
+    officer, _ = b.checkpoint_officer()
+    registered = b.client.post(REGISTER, json=_register_body(qr, id_number), headers=officer)
+    worker_id = registered.json["worker"]["id"]
+    with b.ctx():
+        assert purge_expired()["workers"] == 0
+        past = utcnow() - timedelta(days=b.app.config["RETENTION_DAYS"] + 1)
+        db.session.execute(update(Worker).values(updated_at=past, last_login_at=past))
+        db.session.commit()
+        assert purge_expired()["workers"] == 1
+        assert db.session.get(Worker, worker_id).id_number_cipher is None

@@ -261,3 +261,21 @@ def test_only_checkpoint_staff_and_the_admin_verify(deployments, published):
     extra = b.client.post(VERIFY, json={"qr": "FGC1:X", "mood": 1}, headers=officer)
     assert extra.status_code == 422 and extra.json["error"]["code"] == "validation_error"
     assert b.client.post(VERIFY, json={"qr": "FGC1:X"}).status_code == 401
+
+
+def test_the_published_list_is_kept_for_trust_list_cache_seconds(make_app):
+    from app.services.office.reference_data import load_reference_data
+
+    app = make_app(TRUST_LIST_CACHE_SECONDS=3600)
+    with app.app_context():
+        load_reference_data()
+        for purpose in ("certificate", "root"):
+            signing.ensure_key(purpose)
+    client = app.test_client()
+    first = client.get(TRUST_LIST_PATH).json
+    with app.app_context():
+        signing.rotate_key("certificate")
+    assert client.get(TRUST_LIST_PATH).json == first
+    with app.app_context():
+        app.extensions.pop("own_trust_list_cache")
+    assert len(client.get(TRUST_LIST_PATH).json["keys"]) == len(first["keys"]) + 1

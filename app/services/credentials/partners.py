@@ -167,10 +167,10 @@ def _read(source):
     text = str(source)
     if text.startswith(("http://", "https://")):
         try:
-            response = requests.get(text, timeout=current_app.config["TRUST_SYNC_TIMEOUT"], stream=True,
-                                    headers={"Accept": "application/json"})
-            response.raise_for_status()
-            raw = response.raw.read(MAX_LIST_BYTES + 1, decode_content=True)
+            with requests.get(text, timeout=current_app.config["TRUST_SYNC_TIMEOUT"], stream=True,
+                              headers={"Accept": "application/json"}) as response:
+                response.raise_for_status()
+                raw = response.raw.read(MAX_LIST_BYTES + 1, decode_content=True)
         except requests.RequestException as error:
             raise Unavailable("trust_list_unreachable", f"无法获取信任列表：{type(error).__name__}") from None
     elif "://" in text:

@@ -75,6 +75,8 @@ def register_arrival(scanner, data):
         raise Conflict("identity_mismatch", "姓名与健康证明不符，请核对身份证", fields={"name": "与健康证明不符"})
     worker, created = _worker_for(id_number, mobile, name, checkpoint_id)
     status = "unknown" if created else health.status_of(worker.id).status
+    if verification.claims.status == "red":  # red where they came from: isolation here, whatever the thermometer says
+        status = "red"
     decision = decide_certificate(verification, status, "arrive", scan["temperature"], scan["symptoms"],
                                   health.rules(), rechecked=True)
     audit.record("staff", scanner.id, "worker.register_at_checkpoint", "worker", worker.id, created=created,
