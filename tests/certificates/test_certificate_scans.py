@@ -1,4 +1,4 @@
-"""A's health certificate at B's checkpoint: the online scan, registering its holder, and the holder claiming the row."""
+"""A's health certificate at B's checkpoint: the online scan, registering its holder, the holder claiming the row."""
 from sqlalchemy import select
 
 from app.extensions import db
@@ -56,7 +56,8 @@ def test_a_partner_certificate_is_unregistered_until_the_checkpoint_registers_it
                           headers=officer)
     assert (fever.json["verdict"], fever.json["reason"]) == ("isolate", "fever")
     with b.ctx():
-        assert db.session.scalar(select(IsolationOrder.status).where(IsolationOrder.worker_id == worker.id)) == "pending"
+        order = db.session.scalar(select(IsolationOrder.status).where(IsolationOrder.worker_id == worker.id))
+        assert order == "pending"
         stored = db.session.scalars(select(ScanEvent).where(ScanEvent.certificate_serial == serial)).all()
         assert {(row.certificate_issuer, row.worker_id) for row in stored[1:]} == {("640100", worker.id)}
         assert stored[0].worker_id is None

@@ -115,7 +115,7 @@ def _refresh(partner, document, now):
 
 
 def remove(deployment_id):
-    """Stop recognising a partner at once: its list is deleted (certificates it issued become unknown_issuer); commits."""
+    """Stop recognising a partner at once: its list goes, its certificates become unknown_issuer; commits."""
     partner = _partner(deployment_id)
     audit.record("system", None, "trust.remove", "trust_partner", partner.id, deployment_id=partner.deployment_id,
                  name=partner.name, fingerprint=partner.fingerprint)

@@ -6,7 +6,16 @@ from sqlalchemy.exc import IntegrityError
 from app import crypto
 from app.errors import Conflict, Invalid
 from app.extensions import db
-from app.models import Enterprise, HealthCertificate, HealthEvent, IsolationOrder, RosterEntry, ScanEvent, VacancyInterest, Worker
+from app.models import (
+    Enterprise,
+    HealthCertificate,
+    HealthEvent,
+    IsolationOrder,
+    RosterEntry,
+    ScanEvent,
+    VacancyInterest,
+    Worker,
+)
 from app.models.base import utcnow
 from app.services.people.identity import (
     InvalidIdentity,
