@@ -15,7 +15,8 @@ from app.models.base import utcnow
 from app.services.credentials import certificates, credentials, health_certificate, partners, signing, trust, \
     trust_lists
 from app.services.credentials.health_certificate import CertificateClaims
-from tests.builders import login, make_id_number
+from app.services.accounts import staff
+from tests.builders import STAFF_PASSWORD, auth, login, make_id_number
 from tests.certificates.conftest import A_URL, TRUST_LIST_PATH, issue, make_local_worker
 
 VERIFY = "/api/checkin/v1/certificates/verify"
@@ -261,6 +262,11 @@ def test_only_checkpoint_staff_and_the_admin_verify(deployments, published):
     extra = b.client.post(VERIFY, json={"qr": "FGC1:X", "mood": 1}, headers=officer)
     assert extra.status_code == 422 and extra.json["error"]["code"] == "validation_error"
     assert b.client.post(VERIFY, json={"qr": "FGC1:X"}).status_code == 401
+    with b.ctx():
+        staff.create_staff("office-admin", STAFF_PASSWORD, "admin", by=staff.CLI)
+    token = b.client.post("/api/console/v1/session", json={"username": "office-admin", "password": STAFF_PASSWORD})
+    admin = b.client.post(VERIFY, json={"qr": "FGC1:X"}, headers=auth(token.json["token"]))
+    assert admin.status_code == 200 and admin.json["reason"] == "invalid"
 
 
 def test_the_published_list_is_kept_for_trust_list_cache_seconds(make_app):

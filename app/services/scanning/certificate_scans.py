@@ -192,16 +192,26 @@ def _identity(data):
 def _worker_for(id_number, mobile, name, checkpoint_id):
     """The worker with this ID number, or a new one registered at the checkpoint: (worker, created)."""
     index = crypto.cipher().blind_index(id_number.value, "worker.id_number")
-    worker = db.session.scalar(select(Worker).where(Worker.id_number_index == index))
+    worker = _known(index, name)
     if worker is not None:
-        if worker.name and worker.name != name:
-            raise Conflict("identity_mismatch", "身份证号与本地登记的姓名不符，请核对后再登记",
-                           fields={"name": "与身份证号登记的姓名不符"})
         return worker, False
     worker = Worker(openid=None, registered_checkpoint_id=checkpoint_id, name=name, birth_date=id_number.birth_date,
                     gender=id_number.gender)
     crypto.seal(worker, "id_number", id_number.value, "worker.id_number", mask_id_number, indexed=True)
     crypto.seal(worker, "mobile", mobile, "worker.mobile", mask_mobile, indexed=True)
     db.session.add(worker)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # registered at this moment by another officer (nothing else is written yet): theirs
+        db.session.rollback()
+        return _known(index, name), False
     return worker, True
+
+
+def _known(index, name):
+    """The worker holding an ID number's blind index, if their name is the one given (else identity_mismatch)."""
+    worker = db.session.scalar(select(Worker).where(Worker.id_number_index == index))
+    if worker is not None and worker.name and worker.name != name:
+        raise Conflict("identity_mismatch", "身份证号与本地登记的姓名不符，请核对后再登记",
+                       fields={"name": "与身份证号登记的姓名不符"})
+    return worker
