@@ -130,6 +130,7 @@ def perform_scan(scanner, scan, mode="online"):
             a sequence clash with another device is stored and flagged as a conflict).
     Returns the answer dict. Raises Forbidden for a scanner outside their scope (unless the
     scan is a retry of one stored while they were in it), Conflict for another's client_event_id.
+    A health certificate ("FGC1:") scanned online is judged by `certificate_scans.perform_certificate_scan`.
     """
     scan = normalized(scan)
     if mode == "online" and recognition.is_certificate(scan["qr"]):  # a prefix test: trip scans stay as fast
