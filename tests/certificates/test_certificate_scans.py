@@ -1,9 +1,15 @@
 """A's health certificate at B's checkpoint: the online scan, registering its holder, the holder claiming the row."""
-from sqlalchemy import select
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
 
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent, Worker
+from app.models.base import utcnow
 from app.services.credentials import partners
+from app.services.office.retention import purge_expired
 from tests.builders import login, make_id_number, make_mobile, profile, scan_body
 from tests.certificates.conftest import A_URL, issue, make_local_worker
 
@@ -151,13 +157,6 @@ def test_a_red_certificate_registered_at_the_checkpoint_is_sent_to_isolation(dep
 
 
 def test_a_worker_registered_at_the_checkpoint_is_erased_after_the_retention_period(deployments, published):
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from app.models.base import utcnow
-    from app.services.office.retention import purge_expired
-
     a, b = deployments
     _trusting(a, b)
     id_number = make_id_number(sequence=306)
@@ -172,3 +171,32 @@ def test_a_worker_registered_at_the_checkpoint_is_erased_after_the_retention_per
         db.session.commit()
         assert purge_expired()["workers"] == 1
         assert db.session.get(Worker, worker_id).id_number_cipher is None
+
+
+def test_two_officers_registering_one_person_at_once_make_one_worker(deployments, published, backend):
+    if backend["BACKEND"] == "sqlite":
+        pytest.skip("concurrent writers only race on MariaDB")
+    a, b = deployments
+    _trusting(a, b)
+    id_number = make_id_number(sequence=307)
+    qr, _ = issue(a, make_local_worker(a, 9, id_number=id_number))
+    officers = [b.checkpoint_officer(f"gate-{n}")[0] for n in range(4)]
+    barrier = threading.Barrier(len(officers))
+    answers = []
+
+    def register(headers):
+        with b.ctx():
+            barrier.wait()
+            answers.append(b.app.test_client().post(REGISTER, json=_register_body(qr, id_number), headers=headers))
+
+    threads = [threading.Thread(target=register, args=(headers,)) for headers in officers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answer.status_code for answer in answers) == [200] * 4, [answer.json for answer in answers]
+    assert sorted(answer.json["worker"]["created"] for answer in answers) == [False] * 3 + [True]
+    assert len({answer.json["worker"]["id"] for answer in answers}) == 1
+    with b.ctx():
+        assert db.session.scalar(select(func.count()).select_from(Worker).where(Worker.openid.is_(None))) == 1
+        assert db.session.scalar(select(func.count()).select_from(HealthEvent)) == 4
