@@ -1,4 +1,5 @@
-"""Command-line tasks: seed, purge-expired, errors, staff create/reset-password/deactivate/activate, keys rotate/ensure/retire/list (by purpose)."""
+"""Command-line tasks: seed, purge-expired, errors, staff create/reset-password/deactivate/activate, keys rotate/ensure/retire/list (by purpose),
+trust add/sync/list/remove (app/cli_trust.py)."""
 import os
 
 import click
@@ -7,6 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app import error_codes, simulate
+from app.cli_trust import trust_cli
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Checkpoint
@@ -25,6 +27,7 @@ def register(app):
     """Attach the project's commands to the app's CLI."""
     app.cli.add_command(staff_cli)
     app.cli.add_command(keys_cli)
+    app.cli.add_command(trust_cli)
 
     @app.cli.command("seed")
     def seed():

@@ -120,6 +120,21 @@ CODES = {
     "liaison_unit_not_found": (404, "没有找到该联络单位"),
     "liaison_unit_exists": (409, "该联络单位已存在"),
     "county_out_of_scope": (403, "县区不在管辖范围内"),
+    # Mutual recognition (互认): partners' trust lists, certificates at the checkpoint.
+    "fingerprint_invalid": (422, "根密钥指纹应为 64 位十六进制字符"),
+    "not_a_trust_list": (422, "不是信任列表"),
+    "fingerprint_mismatch": (422, "信任列表的根密钥指纹与给定的不符"),
+    "trust_list_signature_invalid": (422, "信任列表签名无效"),
+    "trust_list_expired": (422, "信任列表已过有效期"),
+    "trust_list_older": (409, "信任列表比已导入的更旧，未替换"),
+    "trust_list_wrong_deployment": (409, "信任列表属于另一个部署"),
+    "trust_list_unreachable": (503, "无法获取信任列表"),
+    "trust_source_invalid": (422, "信任列表来源应为 http(s) 地址或可读的文件"),
+    "own_deployment": (409, "这是本部署自己的信任列表"),
+    "partner_exists": (409, "已导入该部署，更新请用 flask trust sync"),
+    "partner_not_found": (404, "没有导入该部署"),
+    "certificate_refused": (422, "健康证明未通过核验，不能据此登记（details.reason 为原因）"),
+    "id_number_registered_at_checkpoint": (409, "该身份证号已在卡口登记，请核对姓名和手机号"),
 }
 
 

@@ -5,8 +5,8 @@ from flask import jsonify, request
 
 from app.errors import Forbidden
 from app.extensions import limiter
-from app.services.credentials import credentials, signing
-from app.services.scanning import checkin, checkin_batch, closing, manifests
+from app.services.credentials import credentials, signing, trust
+from app.services.scanning import certificate_scans, checkin, checkin_batch, closing, manifests
 from checkin import bp
 from checkin import schemas as s
 from checkin.auth import auth, current_scanner
@@ -25,6 +25,14 @@ def keys():
             for key in signing.trust_list()
         ],
     }
+
+
+@bp.get("/trust-list")
+@bp.doc(summary="本部署的互认信任列表（根密钥签名）：签发密钥、可代表的县区、撤销的健康证明",
+        responses={503: "尚未生成根密钥（flask keys ensure）"})
+def trust_list():
+    """This deployment's signed trust list, which partners import pinned by the root key's fingerprint."""
+    return jsonify(trust.published_trust_list())
 
 
 @bp.get("/revocations")
@@ -81,6 +89,27 @@ def scan_batch(body):
 
 def _scan_fields(body):
     return {**body, "client_event_id": str(body["client_event_id"])}
+
+
+@bp.post("/certificates/verify")
+@bp.auth_required(auth)
+@bp.input(s.CertificateVerifyIn, arg_name="body")
+@bp.output(s.CertificateVerifyOut)
+@bp.doc(summary="核验健康证明（本地与互认城市签发）：accept / recheck（复核）/ reject 及原因",
+        responses=_errors(401, 403, 422))
+def verify_certificate(body):
+    """Verify a health certificate for checkpoint staff or the admin; a refused one is a 200 with its reason."""
+    return certificate_scans.verify_for(current_scanner(), body["qr"], body.get("id_number"))
+
+
+@bp.post("/certificates/register")
+@bp.auth_required(auth)
+@bp.input(s.CertificateRegisterIn, arg_name="body")
+@bp.output(s.CertificateRegisterOut)
+@bp.doc(summary="卡口登记持外地健康证明到达、本地无档案的人员，并记录到达", responses=_errors(401, 403, 409, 422))
+def register_certificate_arrival(body):
+    """Register the holder of a partner's certificate from it and the ID card, and record their arrival."""
+    return jsonify(certificate_scans.register_arrival(current_scanner(), _scan_fields(body)))
 
 
 @bp.get(f"/trips/{_TRIP}/manifest")

@@ -87,6 +87,9 @@ class ScanOut(Schema):
     stored = Boolean()
     passenger = Nested(PassengerBriefOut, allow_none=True)
     health = Nested(HealthBriefOut, allow_none=True)
+    certificate = Nested(lambda: CertificateOut(), allow_none=True,
+                         metadata={"description": "扫的是健康证明（FGC1:）时：证明所载内容"})
+    trust = Nested(lambda: TrustOut(), allow_none=True, metadata={"description": "签发地信任数据的新旧"})
 
 
 class ScanBatchOut(Schema):
@@ -163,3 +166,79 @@ class TripClosedOut(Schema):
     trip_id = Integer()
     status = String()
     closed_at = UtcDateTime()
+
+
+class CertificateVerifyIn(RequestSchema):
+    qr = String(required=True, validate=Length(1, 1024), metadata={"description": "扫到的健康证明文本（FGC1:…）"})
+    id_number = String(validate=Length(1, 32), metadata={"description": "身份证号（可选）：与证明所载的哈希比对"})
+
+
+class IssuerBriefOut(Schema):
+    id = String(metadata={"description": "签发部署编号"})
+    name = String(allow_none=True)
+
+
+class CountyBriefOut(Schema):
+    code = String()
+    name = String(allow_none=True, metadata={"description": "本地参考数据不认识的县区为空"})
+
+
+class CertificateBasisOut(Schema):
+    status = String(metadata={"description": "签发时健康状态 green | yellow | red"})
+    observation = String(metadata={"description": "14 天观察：none | in_progress | completed"})
+    observation_until = String(allow_none=True)
+    check_temperature = String(allow_none=True, metadata={"description": "行前体温 ℃"})
+    check_at = String(allow_none=True)
+
+
+class CertificateOut(Schema):
+    issuer = Nested(IssuerBriefOut)
+    serial = Integer()
+    county = Nested(CountyBriefOut)
+    name = String(metadata={"description": "脱敏姓名"})
+    id_last4 = String()
+    issued_at = String()
+    valid_until = String()
+    basis = Nested(CertificateBasisOut)
+    id_checked = Boolean(metadata={"description": "已用身份证号核对"})
+
+
+class TrustOut(Schema):
+    deployment_id = String()
+    name = String()
+    synced_at = String(allow_none=True, metadata={"description": "信任数据的时间；本部署为空（实时）"})
+    age_hours = Float(allow_none=True)
+    stale = Boolean(metadata={"description": "超过 stale_after_hours 未更新：须人工复核"})
+    stale_after_hours = Integer()
+
+
+class CertificateVerifyOut(Schema):
+    verdict = String(metadata={"description": "accept | recheck（复核） | reject"})
+    reason = String(allow_none=True)
+    message = String()
+    certificate = Nested(CertificateOut, allow_none=True)
+    trust = Nested(TrustOut, allow_none=True)
+
+
+class CertificateRegisterIn(RequestSchema):
+    client_event_id = UUID(required=True, metadata={"description": "设备生成的 UUID；重发时保持不变"})
+    device_id = String(required=True, validate=Length(1, 64))
+    scanned_at = LocalDateTime(required=True, metadata={"description": "设备扫码时间，ISO 8601；不带时区按北京时间"})
+    qr = String(required=True, validate=Length(1, 1024), metadata={"description": "外地健康证明文本（FGC1:…）"})
+    id_number = String(required=True, validate=Length(1, 32), metadata={"description": "身份证号（核对证件后录入）"})
+    name = String(required=True, validate=Length(1, 50))
+    mobile = String(validate=Length(1, 20), allow_none=True)
+    temperature = Float(required=True, validate=Range(34.0, 43.0), metadata={"description": "℃"})
+    symptoms = List(String(validate=OneOf(list(SYMPTOMS))), load_default=list, validate=Length(max=len(SYMPTOMS)))
+    location = String(validate=Length(1, 128), allow_none=True)
+
+
+class RegisteredWorkerOut(Schema):
+    id = Integer()
+    name = String(metadata={"description": "脱敏姓名"})
+    id_number = String(metadata={"description": "脱敏身份证号"})
+    created = Boolean(metadata={"description": "新建的本地档案（务工人员在小程序用同一身份证号注册后可认领）"})
+
+
+class CertificateRegisterOut(ScanOut):
+    worker = Nested(RegisteredWorkerOut)

@@ -26,6 +26,8 @@ class ScanEvent(db.Model):
         # The dashboard reads a seat's passage from this index alone, and finds isolate verdicts by the next.
         Index("ix_scan_events_seat", "seat_id", "verdict", "kind", "trip_id"),
         Index("ix_scan_events_verdict", "verdict", "scanned_at"),
+        # A partner's certificate names its worker here through the scan that registered it.
+        Index("ix_scan_events_certificate", "certificate_issuer", "certificate_serial"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

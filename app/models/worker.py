@@ -16,7 +16,8 @@ class Worker(db.Model):
 
     A worker who came back on their own (零散返岗) may be registered by their employer's
     HR before ever opening the mini-program: such a row has no openid and `registered_by`
-    names the enterprise.
+    names the enterprise. One who arrived with another city's health certificate may be registered
+    at the checkpoint the same way (`registered_checkpoint_id`).
 
     ID number and mobile are stored encrypted (`*_cipher`), findable by a keyed HMAC
     (`*_index`) and displayable through a stored mask; the plain value is never stored.
@@ -30,6 +31,8 @@ class Worker(db.Model):
     # WeChat openids are case-sensitive: compare them byte for byte on MySQL too.
     openid: Mapped[str | None] = mapped_column(String(64).with_variant(BINARY_TEXT, "mysql"), unique=True)
     registered_by: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    # Registered at a checkpoint from another city's health certificate and the ID card (互认), no openid yet.
+    registered_checkpoint_id: Mapped[int | None] = mapped_column(ForeignKey("checkpoints.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[datetime | None]

@@ -5,6 +5,7 @@ signed with the root key; partners' lists are kept as imported (`TrustPartner.do
 on every verification, so removing a partner stops recognising it at once.
 """
 import base64
+import time
 from datetime import UTC, timedelta
 
 from flask import current_app
@@ -47,6 +48,20 @@ def own_trust_list():
     }
     root = signing.active_key("root")
     return trust_lists.sign_trust_list(body, signing.private_key_of(root))
+
+
+def published_trust_list():
+    """`own_trust_list()`, kept per process for TRUST_LIST_CACHE_SECONDS: partners poll it, and each one is signed.
+
+    Raises Unavailable when there is no root key.
+    """
+    ttl = current_app.config["TRUST_LIST_CACHE_SECONDS"]
+    cached = current_app.extensions.get("own_trust_list_cache")
+    now = time.monotonic()
+    if cached is None or now - cached[0] >= ttl:
+        cached = (now, own_trust_list())
+        current_app.extensions["own_trust_list_cache"] = cached
+    return cached[1]
 
 
 def root_fingerprint():

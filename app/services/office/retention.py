@@ -86,9 +86,11 @@ def _erase_idle_workers(cutoff, dry_run):
     idle = ((Worker.updated_at < cutoff) & (last_seen < cutoff) & ~has_application & ~open_order
             & ~on_roster.exists())
     # Someone who logged in and never consented still left an openid and a session key; someone
-    # HR registered never logged in at all, their employer gave their data.
+    # HR registered never logged in at all, their employer gave their data; nor did someone a
+    # checkpoint registered from another city's health certificate and their ID card (互认).
     idle &= or_(Worker.consent_version.is_not(None), Worker.session_key_cipher.is_not(None),
-                Worker.registered_by.is_not(None) & Worker.id_number_cipher.is_not(None))
+                Worker.registered_by.is_not(None) & Worker.id_number_cipher.is_not(None),
+                Worker.registered_checkpoint_id.is_not(None) & Worker.id_number_cipher.is_not(None))
     idle_ids = db.session.scalars(select(Worker.id).where(idle)).all()
     if not idle_ids:
         return {"workers": 0, "health_events": 0, "scan_events": 0}

@@ -6,7 +6,16 @@ from sqlalchemy.exc import IntegrityError
 from app import crypto
 from app.errors import Conflict, Invalid
 from app.extensions import db
-from app.models import Enterprise, HealthEvent, IsolationOrder, RosterEntry, ScanEvent, VacancyInterest, Worker
+from app.models import (
+    Enterprise,
+    HealthCertificate,
+    HealthEvent,
+    IsolationOrder,
+    RosterEntry,
+    ScanEvent,
+    VacancyInterest,
+    Worker,
+)
 from app.models.base import utcnow
 from app.services.people.identity import (
     InvalidIdentity,
@@ -141,13 +150,16 @@ def _apply_id_number(worker, raw, errors, changes):
 
 
 def _take_over_registered(worker, owner, changes):
-    """Let a worker claim the record their employer made for them (零散返岗) and see their own health record.
+    """Let a worker claim the record made for them before they signed up, and see their own health record.
 
-    Someone HR registered has no openid; when they open the mini-program and give the same ID
-    number, name and mobile, the record's events, roster rows and orders move to their account
-    and the registered row goes. Any mismatch is refused like a taken ID number.
+    Someone HR registered (零散返岗), or a checkpoint registered from another city's health
+    certificate and their ID card (互认), has no openid; when they open the mini-program and give the
+    same ID number, name and mobile (a checkpoint may not have taken a mobile: then the name), the
+    record's events, certificates, roster rows and orders move to their account and the registered
+    row goes. Any mismatch is refused like a taken ID number.
     """
-    if owner.openid is not None or owner.registered_by is None:
+    by_employer, by_checkpoint = owner.registered_by is not None, owner.registered_checkpoint_id is not None
+    if owner.openid is not None or not (by_employer or by_checkpoint):
         raise _id_number_taken()
     name = (changes.get("name") or worker.name or "").strip()
     try:
@@ -155,16 +167,23 @@ def _take_over_registered(worker, owner, changes):
     except InvalidIdentity:
         mobile = None
     mobile_index = crypto.cipher().blind_index(mobile, "worker.mobile") if mobile else worker.mobile_index
-    if name != owner.name or mobile_index is None or mobile_index != owner.mobile_index:
-        raise Conflict("id_number_registered_by_employer",
-                       "该身份证号已由用工企业登记，请填写与企业登记一致的姓名和手机号，或联系企业核对",
-                       fields={"id_number": "已由用工企业登记"})
-    for model in (HealthEvent, IsolationOrder, RosterEntry, ScanEvent, VacancyInterest):
+    mobile_matches = mobile_index is not None and mobile_index == owner.mobile_index
+    if by_checkpoint and not by_employer and owner.mobile_index is None:
+        mobile_matches = True  # the checkpoint took the ID card, not a phone: the name must match
+    if name != owner.name or not mobile_matches:
+        if by_employer:
+            raise Conflict("id_number_registered_by_employer",
+                           "该身份证号已由用工企业登记，请填写与企业登记一致的姓名和手机号，或联系企业核对",
+                           fields={"id_number": "已由用工企业登记"})
+        raise Conflict("id_number_registered_at_checkpoint",
+                       "该身份证号已在卡口登记，请填写与登记一致的姓名和手机号，或联系卡口核对",
+                       fields={"id_number": "已在卡口登记"})
+    for model in (HealthEvent, HealthCertificate, IsolationOrder, RosterEntry, ScanEvent, VacancyInterest):
         db.session.execute(update(model).where(model.worker_id == owner.id).values(worker_id=worker.id))
     db.session.execute(delete(Worker).where(Worker.id == owner.id))
     db.session.flush()
     audit.record("worker", worker.id, "worker.claim_registered", "worker", worker.id, registered_worker_id=owner.id,
-                 enterprise_id=owner.registered_by)
+                 enterprise_id=owner.registered_by, checkpoint_id=owner.registered_checkpoint_id)
 
 
 def _id_number_taken():

@@ -19,7 +19,7 @@ from app.errors import Conflict, Forbidden
 from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent, StaffUser, Trip
 from app.models.base import utcnow
-from app.services.credentials import certificates, credentials, signing
+from app.services.credentials import certificates, credentials, recognition, signing
 from app.services.people import health
 from app.services.people.health_rules import Observation, assess
 from app.services.people.identity import mask_name
@@ -130,8 +130,12 @@ def perform_scan(scanner, scan, mode="online"):
             a sequence clash with another device is stored and flagged as a conflict).
     Returns the answer dict. Raises Forbidden for a scanner outside their scope (unless the
     scan is a retry of one stored while they were in it), Conflict for another's client_event_id.
+    A health certificate ("FGC1:") scanned online is judged by `certificate_scans.perform_certificate_scan`.
     """
     scan = normalized(scan)
+    if mode == "online" and recognition.is_certificate(scan["qr"]):  # a prefix test: trip scans stay as fast
+        from app.services.scanning import certificate_scans  # it builds on this module
+        return certificate_scans.perform_certificate_scan(scanner, scan)
     # Online scans are judged by the server's clock (a phone's may be wrong); uploads by the scan's own.
     judged_at = scan["scanned_at"] if mode == "offline" else utcnow()
     credential = decoded(scan["qr"])
@@ -141,7 +145,7 @@ def perform_scan(scanner, scan, mode="online"):
             scanner, scan["kind"], scan.get("checkpoint_id"), judged_at, mode)
     except Forbidden:
         # A retry of a scan stored before the trip closed gets its first answer, not a refusal.
-        replay = _stored_answer(scan["client_event_id"], scanner)
+        replay = stored_answer(scan["client_event_id"], scanner)
         if replay is None:
             raise
         return replay
@@ -151,7 +155,7 @@ def perform_scan(scanner, scan, mode="online"):
     except IntegrityError:
         db.session.rollback()
         # A retry (this client_event_id is stored), or lost a race: another request boarded this seat first.
-        return _stored_answer(scan["client_event_id"], scanner) or perform_scan(scanner, scan, mode)
+        return stored_answer(scan["client_event_id"], scanner) or perform_scan(scanner, scan, mode)
     if decision.accepted:
         record_health([(event, decision, seen, scanner)])
     db.session.commit()
@@ -226,7 +230,7 @@ def _verify(credential, at, revoked):
     return verification
 
 
-def _stored_answer(client_event_id, scanner):
+def stored_answer(client_event_id, scanner):
     """The first answer to a retried event; someone else's event id is a conflict, not a replay."""
     row = db.session.execute(select(ScanEvent.id, ScanEvent.answer, ScanEvent.actor_kind, ScanEvent.actor_id)
                              .where(ScanEvent.client_event_id == client_event_id)).first()

@@ -24,11 +24,15 @@ MESSAGES = {
     "symptoms": "有{symptoms}症状，请按规定隔离观察",
     "contact": "有接触史，请按规定隔离观察",
     "isolation_required": "健康状态为红码，请按规定隔离观察",
+    "certificate_unregistered": "外地健康证明持有人尚未在本地登记，请核对身份证后登记",
 }
 
 # Refusals of a genuine credential that a person should look into on the spot (a second scan, a bus not
 # expected here, no boarding record): a scan station shows them as 复核, apart from forged or void codes (拒绝).
-RECHECK_REASONS = ("wrong_trip", "trip_closed", "already_boarded", "not_boarded", "already_arrived")
+# A health certificate adds three: the issuer's trust data is stale, the status it carries is not green, and a
+# partner's certificate whose holder is not registered here yet (核对身份证后登记).
+RECHECK_REASONS = ("wrong_trip", "trip_closed", "already_boarded", "not_boarded", "already_arrived",
+                   "trust_stale", "not_green", "certificate_unregistered")
 
 
 @dataclass(frozen=True)
@@ -96,10 +100,32 @@ def decide_for_seat(seat, kind, temperature, symptoms, allowed_trip_ids, rules):
         return _deny("not_boarded")
     if kind == "arrive" and seat.arrived:
         return _deny("already_arrived")
+    return _health(kind, temperature, symptoms, seat.health_status, rules)
+
+
+def decide_certificate(verification, health_status, kind, temperature, symptoms, rules, rechecked=False):
+    """Decide a scan of a health certificate (健康证明) instead of a trip QR.
+
+    Args:
+        verification: `health_certificate.CertificateVerification` of the QR text.
+        health_status: the holder's status here before this scan, or None when no worker here holds the
+            certificate (a partner's certificate not registered yet: certificate_unregistered, 复核).
+        rechecked: the officer has looked in person (registering the arrival with the ID card), so a
+            certificate only to be rechecked (stale trust data, not green) passes to the health checks.
+    The certificate's own refusals deny with its reason; then health as for a trip scan (fever → isolate).
+    """
+    if verification.verdict == "reject" or (verification.verdict == "recheck" and not rechecked):
+        return Decision("deny", verification.reason, verification.message)
+    if health_status is None:
+        return _deny("certificate_unregistered")
+    return _health(kind, temperature, symptoms, health_status, rules)
+
+
+def _health(kind, temperature, symptoms, health_status, rules):
     status, reason, details = assess(Observation(kind, None, temperature, tuple(symptoms)), rules)
     if status == "red":
         return Decision("isolate", reason, MESSAGES[reason].format(**details))
-    if seat.health_status == "red":
+    if health_status == "red":
         return Decision("isolate", "isolation_required", MESSAGES["isolation_required"])
     return Decision("allow", "ok", MESSAGES["ok"])
 

@@ -1,0 +1,216 @@
+"""Partner deployments (互认伙伴): importing, refreshing and removing the trust lists of other cities.
+
+A partner's list is fetched from its published URL (`GET /api/checkin/v1/trust-list`), or read
+from a file carried by hand to an air-gapped office, and used only once it verifies against the
+root fingerprint given out of band (`trust_lists.verify_trust_list`). A refresh that fails in any
+way keeps the list already stored and records why: a checkpoint keeps recognising the partner
+with the data it has, and is told how old that data is (stale → 复核).
+
+`synced_at` is the time the stored data was current: the list's issue time, no later than when it
+arrived here. A list fetched by HTTP is signed when asked for, so that is the fetch time; a file
+signed three days ago and carried by hand is three days old, however recently it was read.
+"""
+import json
+import pathlib
+from datetime import UTC, datetime
+
+import requests
+from flask import current_app
+from sqlalchemy import select
+
+from app.errors import Conflict, Invalid, NotFound, Unavailable
+from app.extensions import db
+from app.models import TrustPartner
+from app.models.base import utcnow
+from app.services.credentials import trust, trust_lists
+from app.services.platform import audit
+
+MAX_LIST_BYTES = 2 * 1024 * 1024  # a list holds keys and revoked serials: far below this
+# A trust list refused when importing: (error class, code, Chinese message) by TrustListError code.
+_REFUSED = {
+    "not_a_trust_list": (Invalid, "not_a_trust_list", "不是信任列表（格式不符）"),
+    "fingerprint_mismatch": (Invalid, "fingerprint_mismatch", "信任列表的根密钥指纹与给定的不符，拒绝导入"),
+    "signature_invalid": (Invalid, "trust_list_signature_invalid", "信任列表签名无效，拒绝导入"),
+    "list_expired": (Invalid, "trust_list_expired", "信任列表已过有效期，请向对方索取新的列表"),
+}
+
+
+def add(source, fingerprint, now=None):
+    """Import a partner's trust list from a URL or a file, pinned by its root fingerprint; commits.
+
+    :param source: an http(s) URL of the partner's /trust-list, or the path of a saved list.
+    :param fingerprint: SHA-256 of the partner's root public key, as they gave it (spaces, colons allowed).
+    :raises Invalid: a malformed fingerprint or source, or a list that does not verify against it.
+    :raises Unavailable: the URL cannot be fetched. :raises Conflict: our own list, or a partner already added.
+    """
+    try:
+        pin = trust_lists.normal_fingerprint(fingerprint)
+    except ValueError:
+        raise Invalid("fingerprint_invalid", "根密钥指纹应为 64 位十六进制字符（SHA-256）",
+                      fields={"fingerprint": "64 位十六进制"}) from None
+    now = now or utcnow()
+    document = _verified(_read(source), pin, now)
+    deployment_id = document["deployment"]["id"]
+    if deployment_id == current_app.config["DEPLOYMENT_ID"]:
+        raise Conflict("own_deployment", "这是本部署自己的信任列表，无需导入")
+    if db.session.scalar(select(TrustPartner.id).where(TrustPartner.deployment_id == deployment_id)):
+        raise Conflict("partner_exists", f"已导入部署 {deployment_id}：更新请用 flask trust sync，换根密钥请先删除再导入")
+    partner = TrustPartner(deployment_id=deployment_id, name=_name(document), fingerprint=pin,
+                           source=_source_text(source), document=document, list_issued_at=_issued(document),
+                           synced_at=_current_as_of(document, now), added_at=now, last_attempt_at=now)
+    db.session.add(partner)
+    db.session.flush()
+    audit.record("system", None, "trust.add", "trust_partner", partner.id, deployment_id=deployment_id,
+                 name=partner.name, fingerprint=pin, source=partner.source)
+    db.session.commit()
+    return partner
+
+
+def sync(deployment_id=None, file=None, now=None):
+    """Refresh partners' lists: every partner from its source, one (`deployment_id`), or one from `file`; commits.
+
+    A list that does not verify, is older than the stored one, names another deployment or cannot
+    be read leaves the stored list in place and sets last_error. With a file and no deployment_id,
+    the partner is the one the file names.
+    :returns: one dict per partner: deployment_id, name, ok, error (code or None), message, synced_at.
+    :raises NotFound: no such partner. :raises Invalid: the file cannot be read as a list.
+    """
+    now = now or utcnow()
+    if file is not None:
+        document = _read(file)
+        if deployment_id is None:
+            deployment_id = _deployment_of(document)
+        chosen = [_partner(deployment_id)]
+    else:
+        chosen = [_partner(deployment_id)] if deployment_id else trust.partners()
+    results = []
+    for partner in chosen:
+        try:
+            _refresh(partner, document if file is not None else _read(partner.source), now)
+            error, message = None, "已更新"
+        except (Invalid, Conflict, Unavailable) as refused:
+            error, message = refused.code, refused.message
+            partner.last_error = f"{error}: {message}"[:255]
+        partner.last_attempt_at = now
+        audit.record("system", None, "trust.sync", "trust_partner", partner.id, deployment_id=partner.deployment_id,
+                     ok=error is None, error=error, source="file" if file is not None else partner.source)
+        results.append({"deployment_id": partner.deployment_id, "name": partner.name, "ok": error is None,
+                        "error": error, "message": message, "synced_at": partner.synced_at})
+    db.session.commit()
+    return results
+
+
+def _refresh(partner, document, now):
+    """Replace the partner's stored list with a newer one that verifies, or raise why not."""
+    document = _verified(document, partner.fingerprint, now)
+    if document["deployment"]["id"] != partner.deployment_id:
+        raise Conflict("trust_list_wrong_deployment",
+                       f"该信任列表属于部署 {document['deployment']['id']}，不是 {partner.deployment_id}")
+    issued = _issued(document)
+    if issued < partner.list_issued_at:
+        raise Conflict("trust_list_older", "该信任列表比已导入的更旧，未替换")
+    partner.document, partner.name, partner.list_issued_at = document, _name(document), issued
+    partner.synced_at = max(partner.synced_at, _current_as_of(document, now))
+    partner.last_error = None
+
+
+def remove(deployment_id):
+    """Stop recognising a partner at once: its list goes, its certificates become unknown_issuer; commits."""
+    partner = _partner(deployment_id)
+    audit.record("system", None, "trust.remove", "trust_partner", partner.id, deployment_id=partner.deployment_id,
+                 name=partner.name, fingerprint=partner.fingerprint)
+    db.session.delete(partner)
+    db.session.commit()
+    return partner
+
+
+def status(now=None):
+    """Each partner as `flask trust list` shows it: identity, source, how old its data is, the last error, counts."""
+    now = now or utcnow()
+    stale_after = current_app.config["TRUST_STALE_HOURS"]
+    shown = []
+    for partner in trust.partners():
+        age = max(0.0, (now - partner.synced_at).total_seconds() / 3600)
+        issuer = trust.partner_issuer(partner)
+        shown.append({
+            "deployment_id": partner.deployment_id, "name": partner.name, "fingerprint": partner.fingerprint,
+            "source": partner.source, "synced_at": partner.synced_at, "age_hours": round(age, 1),
+            "stale": age > stale_after, "last_attempt_at": partner.last_attempt_at, "last_error": partner.last_error,
+            "keys": {use: sum(1 for key in issuer.keys if key.use == use) for use in trust_lists.KEY_USES},
+            "revoked": len(issuer.revoked),
+        })
+    return shown
+
+
+def _partner(deployment_id):
+    partner = db.session.scalar(select(TrustPartner).where(TrustPartner.deployment_id == str(deployment_id)))
+    if partner is None:
+        raise NotFound("partner_not_found", f"没有导入部署 {deployment_id} 的信任列表")
+    return partner
+
+
+def _verified(document, pin, now):
+    try:
+        document = trust_lists.verify_trust_list(document, pin, int(now.replace(tzinfo=UTC).timestamp()))
+    except trust_lists.TrustListError as error:
+        kind, code, message = _REFUSED[error.code]
+        raise kind(code, message) from None
+    try:
+        _issued(document)
+    except (KeyError, TypeError, ValueError):  # signed, yet without a readable issue time: not this format
+        raise Invalid("not_a_trust_list", "信任列表缺少签发时间") from None
+    return document
+
+
+def _read(source):
+    """The JSON document at a URL (fetched with TRUST_SYNC_TIMEOUT) or in a file."""
+    text = str(source)
+    if text.startswith(("http://", "https://")):
+        try:
+            with requests.get(text, timeout=current_app.config["TRUST_SYNC_TIMEOUT"], stream=True,
+                              headers={"Accept": "application/json"}) as response:
+                response.raise_for_status()
+                raw = response.raw.read(MAX_LIST_BYTES + 1, decode_content=True)
+        except requests.RequestException as error:
+            raise Unavailable("trust_list_unreachable", f"无法获取信任列表：{type(error).__name__}") from None
+    elif "://" in text:
+        raise Invalid("trust_source_invalid", "信任列表来源应为 http(s) 地址或文件路径")
+    else:
+        try:
+            with pathlib.Path(text).open("rb") as handle:
+                raw = handle.read(MAX_LIST_BYTES + 1)
+        except OSError as error:
+            raise Invalid("trust_source_invalid", f"无法读取信任列表文件：{error.strerror or error}") from None
+    if len(raw) > MAX_LIST_BYTES:
+        raise Invalid("not_a_trust_list", "信任列表过大，不是本格式的列表")
+    try:
+        document = json.loads(raw)
+    except ValueError:
+        raise Invalid("not_a_trust_list", "信任列表不是 JSON") from None
+    if not isinstance(document, dict):
+        raise Invalid("not_a_trust_list", "信任列表应为 JSON 对象")
+    return document
+
+
+def _deployment_of(document):
+    deployment = document.get("deployment")
+    if not isinstance(deployment, dict) or not isinstance(deployment.get("id"), str):
+        raise Invalid("not_a_trust_list", "信任列表未写明所属部署")
+    return deployment["id"]
+
+
+def _source_text(source):
+    text = str(source)
+    return text if text.startswith(("http://", "https://")) else str(pathlib.Path(text).resolve())
+
+
+def _name(document):
+    return str(document["deployment"].get("name") or document["deployment"]["id"])[:64]
+
+
+def _issued(document):
+    return datetime.fromtimestamp(trust_lists.issued_at(document), UTC).replace(tzinfo=None)
+
+
+def _current_as_of(document, now):
+    return min(_issued(document), now)
