@@ -40,6 +40,11 @@ def backend_b(backend, tmp_path_factory):
         _check_services()
         url = sa.engine.make_url(TEST_DATABASE_URL)
         url_b = url.set(database=url.database + "b").render_as_string(hide_password=False)
+        server = sa.create_engine(url.set(database=None))
+        with server.begin() as connection:  # CI makes only the suite's database: B's is made here
+            connection.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS `{url.database}b` "
+                                       "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        server.dispose()
         _drop_everything(url_b)
         settings = {"SQLALCHEMY_DATABASE_URI": url_b, "REDIS_URL": os.environ.get("TEST_REDIS_URL")}
     settings["BACKEND"] = backend["BACKEND"]
