@@ -41,7 +41,7 @@ def trust_list():
 @bp.doc(summary="作废的二维码序列号（增量，按 cursor 续取）")
 def revocations(query):
     """Revoked serials after the cursor; call again with the returned cursor while `more`."""
-    rows, cursor, more = signing.revocations_since(query["since"], kind=query.get("kind"))
+    rows, cursor, more = signing.revocations_since(query["since"], kind=query["kind"])
     return {"revocations": rows, "cursor": cursor, "more": more}
 
 

@@ -24,8 +24,9 @@ class KeysOut(Schema):
 
 class RevocationsIn(RequestSchema):
     since = Integer(load_default=0, validate=Range(0, 2**62), metadata={"description": "上次返回的 cursor"})
-    kind = String(validate=OneOf(("trip", "certificate")),
-                  metadata={"description": "trip 乘车二维码 | certificate 健康证明（不填：全部）"})
+    # Scanners written before certificates read every serial as a seat's: without kind they get trip serials only.
+    kind = String(load_default="trip", validate=OneOf(("trip", "certificate")),
+                  metadata={"description": "trip 乘车二维码（默认）| certificate 健康证明"})
 
 
 class RevocationOut(Schema):

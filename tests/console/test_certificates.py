@@ -124,7 +124,8 @@ def test_reissue_replaces_and_revoke_publishes_with_kind(client, outbound, offic
     assert [(row["kind"], row["serial"], row["reason"]) for row in rows] == [
         ("certificate", first, "reissued"), ("certificate", second, "issued_in_error")]
     assert client.get(REVOCATIONS, query_string={"kind": "trip"}).json["revocations"] == []
-    assert [row["kind"] for row in client.get(REVOCATIONS).json["revocations"]] == ["certificate", "certificate"]
+    # Without kind, trip serials only: a scanner written before certificates takes every serial for a seat's.
+    assert client.get(REVOCATIONS).json["revocations"] == []
     assert client.get(REVOCATIONS, query_string={"kind": "ticket"}).status_code == 422
     audit = db.session.scalar(select(AuditLog).where(AuditLog.action == "certificate.revoke",
                                                      AuditLog.actor_kind == "staff"))
