@@ -117,6 +117,36 @@ def test_this_deployments_own_certificate_names_its_worker(deployments):
         assert event.kind == "checkpoint" and f"No.{serial}" in event.note
 
 
+def test_a_certificate_in_a_stations_offline_upload_is_judged_as_online(deployments):
+    """The console station queues scans while offline and uploads them in a batch: a certificate there is a
+    certificate, judged as of when it was scanned, in its place among the upload's answers."""
+    a, _ = deployments
+    worker_id = make_local_worker(a, 9)
+    qr, serial = issue(a, worker_id)
+    officer, _ = a.checkpoint_officer()
+    # Scanned before the certificate was issued (a phone's clock, or a forgery's): judged as of that moment.
+    early = scan_body(qr, kind="checkpoint", device_id="gate-1",
+                      scanned_at=(utcnow() - timedelta(hours=1)).isoformat() + "+00:00")
+    assert a.client.post(f"{SCANS}/batch", json={"scans": [early]}, headers=officer).json["results"][0]["reason"] \
+        == "not_yet_valid"
+    batch = [scan_body(qr, kind="checkpoint", device_id="gate-1"),
+             scan_body("FG1:NOTAPASS", kind="checkpoint", device_id="gate-1"),
+             scan_body(qr, kind="checkpoint", device_id="gate-1", temperature=38.2)]
+    results = a.client.post(f"{SCANS}/batch", json={"scans": batch}, headers=officer).json["results"]
+    assert [(result["verdict"], result["reason"]) for result in results] == [
+        ("allow", "ok"), ("deny", "invalid"), ("isolate", "fever")]  # the fever then revokes the certificate
+    assert results[0]["certificate"]["serial"] == serial
+    with a.ctx():
+        modes = db.session.scalars(select(ScanEvent.mode).where(ScanEvent.certificate_serial == serial)).all()
+        assert modes == ["offline", "offline", "offline"]  # the early one is stored too, refused
+        kinds = db.session.scalars(select(HealthEvent.kind).where(HealthEvent.worker_id == worker_id)).all()
+        assert sorted(kinds) == ["checkpoint", "checkpoint"]
+        assert db.session.scalar(select(IsolationOrder.status).where(IsolationOrder.worker_id == worker_id)) == "pending"
+    # The same upload sent again (the network dropped before the answer): the first answers, nothing twice.
+    replay = a.client.post(f"{SCANS}/batch", json={"scans": batch[:1]}, headers=officer).json["results"]
+    assert replay[0]["replayed"] is True
+
+
 def test_the_holder_claims_the_checkpoint_row_when_signing_up(deployments, published):
     a, b = deployments
     _trusting(a, b)

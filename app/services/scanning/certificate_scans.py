@@ -30,10 +30,11 @@ VERIFIERS = ("checkpoint_staff", "admin")
 _STATUS_WORDS = {"green": "绿码", "yellow": "黄码", "red": "红码"}
 
 
-def perform_certificate_scan(scanner, scan):
-    """Judge, store and answer an online scan of a health certificate by checkpoint staff; commits.
+def perform_certificate_scan(scanner, scan, mode="online"):
+    """Judge, store and answer a scan of a health certificate by checkpoint staff; commits.
 
-    `scan` is normalized (`checkin.normalized`). Verdicts: the certificate's refusals deny with its
+    `scan` is normalized (`checkin.normalized`). mode "offline" (an upload): the certificate's validity is
+    judged as of the scan's own scanned_at, its revocations and the trust data as they are now. Verdicts: the certificate's refusals deny with its
     reason; stale trust data or a status not green deny to be rechecked (复核); a partner's certificate
     with no worker registered here denies as certificate_unregistered; then fever or symptoms isolate.
     Raises Forbidden for anyone but checkpoint staff scanning at their checkpoint, Conflict for
@@ -43,12 +44,12 @@ def perform_certificate_scan(scanner, scan):
     replay = checkin.stored_answer(scan["client_event_id"], scanner)
     if replay is not None:
         return replay
-    verification = recognition.verify(scan["qr"])
+    verification = recognition.verify(scan["qr"], now=scan["scanned_at"] if mode == "offline" else None)
     worker_id = worker_holding(verification.claims) if verification.ok else None
     status = health.status_of(worker_id).status if worker_id is not None else None
     decision = decide_certificate(verification, status, scan["kind"], scan["temperature"], scan["symptoms"],
                                   health.rules())
-    return _store(scanner, scan, checkpoint_id, verification, worker_id, status, decision)
+    return _store(scanner, scan, checkpoint_id, verification, worker_id, status, decision, mode=mode)
 
 
 def register_arrival(scanner, data):
@@ -123,11 +124,11 @@ def basis_note(claims, issuer_name):
     return f"依据：{issuer_name or claims.issuer}健康证明 No.{claims.serial}（{said}）"
 
 
-def _store(scanner, scan, checkpoint_id, verification, worker_id, status, decision, extra=None):
+def _store(scanner, scan, checkpoint_id, verification, worker_id, status, decision, extra=None, mode="online"):
     """Store the scan, its health event and isolation order when accepted; commit and answer."""
     claims = verification.claims
     event = SimpleNamespace(
-        client_event_id=scan["client_event_id"], kind=scan["kind"], mode="online", scanned_at=scan["scanned_at"],
+        client_event_id=scan["client_event_id"], kind=scan["kind"], mode=mode, scanned_at=scan["scanned_at"],
         received_at=utcnow(), device_id=scan["device_id"], actor_kind=scanner.kind, actor_id=scanner.id,
         checkpoint_id=checkpoint_id, location=scan.get("location"), serial=None, trip_id=None, seat_id=None,
         worker_id=worker_id, temperature=scan["temperature"], symptoms=scan["symptoms"], verdict=decision.verdict,

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Conflict, Forbidden
 from app.extensions import db
 from app.models import ScanEvent
+from app.services.credentials import recognition
 from app.services.scanning import checkin, seat_facts
 
 
@@ -28,6 +29,9 @@ def perform_batch(scanner, scans):
     Raises Forbidden when the scanner is no captain and no checkpoint staff at all.
     """
     scans = [checkin.normalized(scan) for scan in scans]
+    certificates = [index for index, scan in enumerate(scans) if recognition.is_certificate(scan["qr"])]
+    if certificates:
+        return _with_certificates(scanner, scans, certificates)
     captain_trip_ids = _captain_trip_ids(scanner)
     credentials = {qr: checkin.decoded(qr) for qr in {scan["qr"] for scan in scans}}  # each text decoded once
     serials = {credential[0].serial for credential in credentials.values() if credential is not None}
@@ -48,6 +52,27 @@ def perform_batch(scanner, scans):
     checkin.record_health([entry for entry in upload.stored if entry[1].accepted] + upload.reconciled)
     answers = upload.answers()
     db.session.commit()
+    return answers
+
+
+def _with_certificates(scanner, scans, certificate_indexes):
+    """An upload holding health certificates (a checkpoint station's queue): the trip QRs as one batch, then each
+    certificate as of its scanned_at, one by one (they touch no seat); answers in input order."""
+    from app.services.scanning import certificate_scans  # it builds on checkin, as this module does
+
+    chosen = set(certificate_indexes)
+    trips = [scan for index, scan in enumerate(scans) if index not in chosen]
+    trip_answers = iter(perform_batch(scanner, trips) if trips else [])
+    answers = []
+    for index, scan in enumerate(scans):
+        if index not in chosen:
+            answers.append(next(trip_answers))
+            continue
+        try:
+            answers.append(certificate_scans.perform_certificate_scan(scanner, scan, mode="offline"))
+        except (Forbidden, Conflict) as error:
+            db.session.rollback()
+            answers.append(_refusal(scan["client_event_id"], error.code, error.message))
     return answers
 
 
