@@ -228,7 +228,9 @@ class CertificateRegisterIn(RequestSchema):
     qr = String(required=True, validate=Length(1, 1024), metadata={"description": "外地健康证明文本（FGC1:…）"})
     id_number = String(required=True, validate=Length(1, 32), metadata={"description": "身份证号（核对证件后录入）"})
     name = String(required=True, validate=Length(1, 50))
-    mobile = String(validate=Length(1, 20), allow_none=True)
+    # Required: when the holder later signs up in the mini-program, ID number, name AND this mobile claim the record
+    # (ID number and name are on any photo of the ID card).
+    mobile = String(required=True, validate=Length(1, 20), metadata={"description": "手机号（认领档案时核对）"})
     temperature = Float(required=True, validate=Range(34.0, 43.0), metadata={"description": "℃"})
     symptoms = List(String(validate=OneOf(list(SYMPTOMS))), load_default=list, validate=Length(max=len(SYMPTOMS)))
     location = String(validate=Length(1, 128), allow_none=True)

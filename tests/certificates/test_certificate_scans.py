@@ -25,7 +25,7 @@ def _trusting(a, b):
 def _register_body(qr, id_number, name="张三丰", **overrides):
     body = scan_body(qr, kind="arrive", device_id="gate-1")
     body.pop("kind")
-    return {**body, "id_number": id_number, "name": name, **overrides}
+    return {**body, "id_number": id_number, "name": name, "mobile": make_mobile(8), **overrides}
 
 
 def test_a_partner_certificate_is_unregistered_until_the_checkpoint_registers_its_holder(deployments, published):
@@ -161,6 +161,10 @@ def test_the_holder_claims_the_checkpoint_row_when_signing_up(deployments, publi
     stranger = b.client.put("/api/mp/v1/me", json=profile(8, id_number=id_number, name="张三"), headers=headers)
     assert stranger.status_code == 409
     assert stranger.json["error"]["code"] == "id_number_registered_at_checkpoint"
+    # Someone holding a photo of the ID card (number and name) but not the phone given at the checkpoint.
+    photo = b.client.put("/api/mp/v1/me", json=profile(9, id_number=id_number), headers=headers)
+    assert photo.status_code == 409
+    assert photo.json["error"]["code"] == "id_number_registered_at_checkpoint"
     claimed = b.client.put("/api/mp/v1/me", json=profile(8, id_number=id_number), headers=headers)
     assert claimed.status_code == 200, claimed.json
     with b.ctx():

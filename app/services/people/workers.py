@@ -154,7 +154,7 @@ def _take_over_registered(worker, owner, changes):
 
     Someone HR registered (零散返岗), or a checkpoint registered from another city's health
     certificate and their ID card (互认), has no openid; when they open the mini-program and give the
-    same ID number, name and mobile (a checkpoint may not have taken a mobile: then the name), the
+    same ID number, name and mobile, the
     record's events, certificates, roster rows and orders move to their account and the registered
     row goes. Any mismatch is refused like a taken ID number.
     """
@@ -167,9 +167,8 @@ def _take_over_registered(worker, owner, changes):
     except InvalidIdentity:
         mobile = None
     mobile_index = crypto.cipher().blind_index(mobile, "worker.mobile") if mobile else worker.mobile_index
+    # Both registrations take a mobile: an ID number and a name alone are on any photo of the ID card.
     mobile_matches = mobile_index is not None and mobile_index == owner.mobile_index
-    if by_checkpoint and not by_employer and owner.mobile_index is None:
-        mobile_matches = True  # the checkpoint took the ID card, not a phone: the name must match
     if name != owner.name or not mobile_matches:
         if by_employer:
             raise Conflict("id_number_registered_by_employer",

@@ -183,11 +183,10 @@ def _identity(data):
         id_number = parse_id_number(data["id_number"])
     except InvalidIdentity as error:
         errors["id_number"] = str(error)
-    if data.get("mobile"):
-        try:
-            mobile = parse_mobile(data["mobile"])
-        except InvalidIdentity as error:
-            errors["mobile"] = str(error)
+    try:
+        mobile = parse_mobile(data.get("mobile") or "")
+    except InvalidIdentity as error:
+        errors["mobile"] = str(error)
     if errors:
         raise Invalid("validation_error", "身份信息有误，请检查各字段", fields=errors)
     return id_number, mobile
