@@ -201,3 +201,15 @@ def test_an_abnormal_follow_up_revokes_the_certificate(client):
                            json={"temperature": 38.0}, headers=headers)
     assert abnormal.status_code == 201 and abnormal.json["isolation_order_id"]
     assert _certificate(serial).revoke_reason == "positive_finding"
+
+
+def test_registered_back_from_a_high_risk_area_revokes_the_green_certificate(client, outbound, officer):
+    """HR registers the worker (found by ID number) as back on their own from Wuhan: yellow, observation ahead."""
+    from tests.builders import make_id_number, make_mobile
+    from tests.console.roster_helpers import hr, register
+
+    serial = client.post(issue_path(outbound), json={"temperature": 36.6}, headers=officer).json["serial"]
+    headers, enterprise_id = hr(client)
+    register(client, headers, enterprise_id, name="张三丰", id_number=make_id_number(sequence=100),
+             phone=make_mobile(0), origin="湖北省武汉市", days_ago=1)
+    assert _certificate(serial).revoke_reason == "observation"

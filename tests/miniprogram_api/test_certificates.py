@@ -110,6 +110,18 @@ def test_a_red_declaration_revokes_the_certificate_in_the_same_transaction(clien
         ("certificate", serial, "positive_finding")]
 
 
+def test_a_high_risk_place_declared_revokes_the_green_certificate(client, outbound):
+    headers, worker_id = outbound
+    pre_trip_check(worker_id)
+    serial = client.get(CURRENT, headers=headers).json["serial"]
+    assert declare_health(client, headers, places=["湖北省武汉市"]).status_code == 201
+    row = db.session.get(HealthCertificate, serial)
+    db.session.refresh(row)
+    assert (row.revoke_reason, row.revoked_at is not None) == ("observation", True)
+    response = client.get(CURRENT, headers=headers)
+    assert response.status_code == 404 and "status_not_green" in _missing(response)
+
+
 def test_two_requests_at_once_issue_one_certificate(mariadb_app):
     import threading
 

@@ -32,7 +32,8 @@ from app.services.platform.timeutil import iso_local
 
 OFFICERS = ("admin", "health_officer")
 LIST_STATUSES = ("valid", "revoked", "expired")
-# Why a health officer revokes a certificate by hand (the automatic reasons are isolation, positive_finding, reissued).
+# Why a health officer revokes a certificate by hand (the automatic reasons are isolation, positive_finding,
+# observation and reissued).
 STAFF_REVOKE_REASONS = {"issued_in_error": "误签发", "positive_finding": "新的阳性发现", "isolation": "需隔离观察",
                         "worker_request": "本人申请", "other": "其他原因"}
 AUTO_MISSING = {
@@ -219,7 +220,8 @@ def current_or_issue(worker):
 def withdraw(worker_id, reason):
     """Revoke every certificate of a worker in force, audited, in the caller's transaction (it commits).
 
-    :param reason: "isolation" (an isolation order was opened) or "positive_finding" (a red finding).
+    :param reason: "isolation" (an isolation order was opened), "positive_finding" (a red finding) or
+        "observation" (a yellow one: a high-risk place, observation ahead).
     """
     rows = revoke_all_for(worker_id, reason)
     for row in rows:
@@ -228,9 +230,9 @@ def withdraw(worker_id, reason):
     return rows
 
 
-@health.red_finding.connect
-def _on_red_finding(sender, worker_id, reason):
-    """A red self-declaration (recorded below the credentials) revokes the worker's certificates."""
+@health.finding.connect
+def _on_finding(sender, worker_id, reason):
+    """A self-declaration leaving the worker red or yellow (recorded below the credentials) revokes their certificates."""
     withdraw(worker_id, reason)
 
 

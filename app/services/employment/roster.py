@@ -18,9 +18,10 @@ from app.extensions import db
 from app.models import Application, Enterprise, HealthEvent, RosterEntry, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.models.transport import counted_seats
+from app.services.credentials import certificates
 from app.services.people import clearance, health
 from app.services.people.clearance import Clearance
-from app.services.people.health_rules import HealthStatus
+from app.services.people.health_rules import HealthStatus, assess
 from app.services.people.identity import InvalidIdentity, mask_id_number, mask_mobile, parse_id_number, parse_mobile
 from app.services.platform import audit, scope
 from app.services.platform.timeutil import local_day, local_today, utc_at
@@ -215,7 +216,11 @@ def register(staff, enterprise_id, data):
         if "id_number_index" in str(error.orig):
             return register(staff, enterprise_id, data)
         raise _already_on_roster() from None
-    db.session.add(_arrival_event(worker, entry, staff))
+    arrival = _arrival_event(worker, entry, staff)
+    db.session.add(arrival)
+    found = assess(health.to_observation(arrival), health.rules())[0]
+    if found in health.FINDING_REASONS:  # back from a high-risk area: a certificate saying green no longer holds
+        certificates.withdraw(worker.id, health.FINDING_REASONS[found])
     audit.record("staff", staff.id, "roster.register", "roster_entry", entry.id, enterprise_id=enterprise.id,
                  worker_id=worker.id, new_worker=created)
     db.session.commit()

@@ -15,10 +15,12 @@ from app.services.people import clearance, workers
 from app.services.people.health_rules import SYMPTOMS, HealthRules, Observation, assess, derive_status
 from app.services.people.identity import mask_name
 
-# Sent with (worker_id=, reason=) inside the transaction that records a red finding from a layer below
-# the credentials (a self-declaration): the issuer's certificates listen and revoke (app/services/credentials).
-# Layers above credentials call `certificates.revoke_all_for` directly.
-red_finding = Namespace().signal("red-finding")
+# Sent with (worker_id=, reason=) inside the transaction that records a finding leaving the worker not green
+# (red: "positive_finding"; yellow, a high-risk place: "observation") from a layer below the credentials (a
+# self-declaration): the issuer's certificates, which say green, listen and revoke (app/services/credentials).
+# Layers above credentials call `certificates.withdraw` directly.
+finding = Namespace().signal("health-finding")
+FINDING_REASONS = {"red": "positive_finding", "yellow": "observation"}
 
 
 def rules():
@@ -113,8 +115,9 @@ def declare(worker, temperature, symptoms, contact_with_case, places):
         actor_id=worker.id,
     )
     db.session.add(event)
-    if assess(to_observation(event), rules())[0] == "red":
-        red_finding.send(current_app._get_current_object(), worker_id=worker.id, reason="positive_finding")
+    found = assess(to_observation(event), rules())[0]
+    if found in FINDING_REASONS:
+        finding.send(current_app._get_current_object(), worker_id=worker.id, reason=FINDING_REASONS[found])
     db.session.commit()
     return event, status_of(worker.id)
 
