@@ -70,7 +70,7 @@ def offline_world(partners, revoked, certificates):
 
     now = int(time.time())
     salt = os.urandom(8)
-    digest = id_hash("640121199001011236", salt)
+    digest = id_hash("640121199001011236", "张小三", salt)
     trip_key = credentials.generate_private_key()
     trip_public = credentials.public_key_bytes(trip_key)
     issuers, signers = [], []
@@ -227,7 +227,7 @@ def prepare_online(env, args, workdir):
         db.session.commit()
         unix = int(now.replace(tzinfo=UTC).timestamp())
         salt = os.urandom(8)
-        digest = id_hash("640121199001011236", salt)  # one hash for all: nobody's card is matched here
+        digest = id_hash("640121199001011236", "张小三", salt)  # one hash for all: nobody's card is matched here
         certs = []
         for number in range(args.certificates):
             if number % 2:

@@ -2,14 +2,14 @@
 
     python -m checkin.offline BUNDLE.json QRTEXT [--kind board] [--temperature 36.5]
         [--symptoms cough,fever] [--at 2020-02-24T08:00:00+08:00] [--boarded 12,15] [--arrived 12]
-        [--id-number 640104199001011234] --keys KEYS.json
+        [--id-number 640104199001011234 --name 张三] --keys KEYS.json
 
 QRTEXT is a trip QR ("FG1:") or a health certificate ("FGC1:", 健康证明, this deployment's or a
 partner's). Prints the decision as JSON; exits 0 for allow / accept, 1 for deny / reject, 2 for
 isolate, 3 when the bundle's signature does not hold or a file is not a bundle / trust list (the
 JSON printed says which), 4 for recheck (复核: a certificate that is genuine but whose issuer's
-trust data is stale, or whose status was not green — a person looks). --id-number matches a
-certificate's holder against the ID card; --kind, --temperature and the rest are for trip QRs.
+trust data is stale, or whose status was not green — a person looks). --id-number with --name matches
+a certificate's holder against the ID card (its hash covers both); --kind, --temperature and the rest are for trip QRs.
 Uses only the pure rule modules, as a phone would.
 """
 import argparse
@@ -84,10 +84,13 @@ def main(argv=None):
     parser.add_argument("--boarded", default="", help="serials this device boarded since downloading")
     parser.add_argument("--arrived", default="", help="serials this device landed since downloading")
     parser.add_argument("--id-number", default=None,
-                        help="the number on the holder's ID card, matched against a certificate (never printed)")
+                        help="the number on the holder's ID card, matched with --name against a certificate (never printed)")
+    parser.add_argument("--name", default=None, help="the full name on the holder's ID card (with --id-number)")
     parser.add_argument("--keys", required=True,
                         help="trust list saved from GET /api/checkin/v1/keys: the bundle must be signed by one of them")
     args = parser.parse_args(argv)
+    if (args.id_number is None) != (args.name is None):
+        parser.error("--id-number and --name go together: the certificate's hash covers both")
     try:
         bundle = _load(args.bundle, "离线包", ("manifest", "keys", "trip", "signature"))
         pinned = _pinned_keys(_load(args.keys, "公钥列表", ("keys",)))
@@ -111,7 +114,7 @@ def main(argv=None):
 
 def _certificate(bundle, args):
     """Decide a health certificate from the bundle's issuers; print it as the verify route answers; the exit code."""
-    verification = decide_certificate_offline(bundle, args.qr, args.at, args.id_number)
+    verification = decide_certificate_offline(bundle, args.qr, args.at, args.id_number, name=args.name)
     stale_after = (bundle.get("certificates") or {}).get("trust_stale_after_hours")
     answer = certificate_answer(verification, stale_after, id_checked=args.id_number is not None)
     print(json.dumps(answer, ensure_ascii=False))

@@ -99,7 +99,7 @@ def _scan_fields(body):
         responses=_errors(401, 403, 422))
 def verify_certificate(body):
     """Verify a health certificate for checkpoint staff or the admin; a refused one is a 200 with its reason."""
-    return certificate_scans.verify_for(current_scanner(), body["qr"], body.get("id_number"))
+    return certificate_scans.verify_for(current_scanner(), body["qr"], body.get("id_number"), body.get("name"))
 
 
 @bp.post("/certificates/register")

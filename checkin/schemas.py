@@ -2,6 +2,7 @@
 from apiflask import Schema
 from apiflask.fields import UUID, Boolean, Dict, Float, Integer, List, Nested, String
 from apiflask.validators import Length, OneOf, Range
+from marshmallow import ValidationError, validates_schema
 
 from app.models.checkin import SCAN_KINDS
 from app.schema_fields import MAX_ID, LocalDateTime, RequestSchema, UtcDateTime
@@ -171,7 +172,15 @@ class TripClosedOut(Schema):
 
 class CertificateVerifyIn(RequestSchema):
     qr = String(required=True, validate=Length(1, 1024), metadata={"description": "扫到的健康证明文本（FGC1:…）"})
-    id_number = String(validate=Length(1, 32), metadata={"description": "身份证号（可选）：与证明所载的哈希比对"})
+    id_number = String(validate=Length(1, 32), metadata={"description": "身份证号（可选，须同时填姓名）：与证明所载的哈希比对"})
+    name = String(validate=Length(1, 50), metadata={"description": "身份证上的姓名（与身份证号一同比对）"})
+
+    @validates_schema
+    def _both_or_neither(self, data, **kwargs):
+        """The certificate's hash covers the ID number and the name together: one alone cannot be checked."""
+        if ("id_number" in data) != ("name" in data):
+            missing = "name" if "id_number" in data else "id_number"
+            raise ValidationError("身份证号和姓名须一同填写", field_name=missing)
 
 
 class IssuerBriefOut(Schema):

@@ -23,6 +23,7 @@ ROOT_SEED = bytes(range(0x40, 0x60))  # 40 41 … 5f
 TRIP_SEED = bytes(range(0x00, 0x20))  # 00 01 … 1f: docs/credential.md's trip test key
 STRANGER_SEED = bytes(range(0x60, 0x80))  # 60 61 … 7f: a key no trust list holds
 ID_NUMBER = "640121199001011236"  # a made-up 永宁县 number with a correct check character
+ID_NAME = "张小三"  # the full name on the same made-up card (the certificate shows 张*三)
 ID_SALT = bytes.fromhex("a1b2c3d4e5f60718")
 STALE_AFTER_HOURS = 24
 
@@ -40,7 +41,7 @@ def iso(unix):
 ISSUED = moment("2020-02-24T08:00:00+08:00")
 CLAIMS = CertificateClaims(
     issuer="640100", serial=7, county="640121", issued_at=ISSUED, valid_until=ISSUED + 7 * 86400,
-    name="张*三", id_last4=ID_NUMBER[-4:], id_salt=ID_SALT, id_hash=id_hash(ID_NUMBER, ID_SALT),
+    name="张*三", id_last4=ID_NUMBER[-4:], id_salt=ID_SALT, id_hash=id_hash(ID_NUMBER, ID_NAME, ID_SALT),
     status="green", observation="none", check_temperature=365, check_at=moment("2020-02-24T07:30:00+08:00"),
 )
 REVOKED_SERIAL = 8
@@ -91,7 +92,7 @@ def claims_json(claims):
 
 
 def vectors():
-    """Every vector: name, note, qr, now, synced_at, stale_after_hours, id_number, verdict, reason, claims."""
+    """Every vector: name, note, qr, now, synced_at, stale_after_hours, id_number, id_name, verdict, reason, claims."""
     valid = issue_certificate(key(CERTIFICATE_SEED), CLAIMS)
     revoked = replace(CLAIMS, serial=REVOKED_SERIAL)
     elsewhere = replace(CLAIMS, serial=9, county="110101")
@@ -101,7 +102,7 @@ def vectors():
     at, synced = "2020-02-24T10:00:00+08:00", "2020-02-24T09:00:00+08:00"
     rows = [
         ("valid", "two hours after issue, the list synced an hour before; the ID card read matches",
-         valid, at, synced, ID_NUMBER, "accept", None, CLAIMS),
+         valid, at, synced, (ID_NUMBER, ID_NAME), "accept", None, CLAIMS),
         ("valid_no_id", "the same without an ID card: the ID hash is not checked", valid, at, synced, None,
          "accept", None, CLAIMS),
         ("lowercase", "a scanner that lower-cased the text", valid.lower(), at, synced, None, "accept", None, CLAIMS),
@@ -112,7 +113,9 @@ def vectors():
         ("not_yet_valid", "one second before issued_at", valid, iso(ISSUED - 1), iso(ISSUED - 3600), None,
          "reject", "not_yet_valid", CLAIMS),
         ("id_mismatch", "the ID card read is another person's (last character changed)", valid, at, synced,
-         ID_NUMBER[:-1] + "4", "reject", "id_mismatch", CLAIMS),
+         (ID_NUMBER[:-1] + "4", ID_NAME), "reject", "id_mismatch", CLAIMS),
+        ("name_mismatch", "the right ID number typed with another name (张大三)", valid, at, synced,
+         (ID_NUMBER, "张大三"), "reject", "id_mismatch", CLAIMS),
         ("trust_stale", "the list was last synced 25 hours before the scan (limit 24)", valid,
          iso(moment(synced) + 25 * 3600), synced, None, "recheck", "trust_stale", CLAIMS),
         ("not_green", "issued while the holder was yellow, in observation", issue_certificate(
@@ -132,9 +135,10 @@ def vectors():
         ("garbage", "not base45 of a COSE_Sign1", "FGC1:HELLO", at, synced, None, "reject", "invalid", None),
     ]
     return [{"name": name, "note": note, "qr": qr, "now": now, "synced_at": synced_at,
-             "stale_after_hours": STALE_AFTER_HOURS, "id_number": id_number, "verdict": verdict, "reason": reason,
+             "stale_after_hours": STALE_AFTER_HOURS, "id_number": card[0] if card else None,
+             "id_name": card[1] if card else None, "verdict": verdict, "reason": reason,
              "claims": None if claims is None else claims_json(claims)}
-            for name, note, qr, now, synced_at, id_number, verdict, reason, claims in rows]
+            for name, note, qr, now, synced_at, card, verdict, reason, claims in rows]
 
 
 def main():

@@ -67,7 +67,8 @@ def test_vector_verdict_and_claims_are_what_the_code_decides(vector):
     document = trust_lists.verify_trust_list(_trust_list(), _pinned(), synced)  # raises unless it holds
     issuer = trust_lists.issuer_from_list(document, synced_at=synced)
     result = verify_certificate(vector["qr"], {issuer.deployment_id: issuer}, now=_unix(vector["now"]),
-                                stale_after_hours=vector["stale_after_hours"], id_number=vector["id_number"])
+                                stale_after_hours=vector["stale_after_hours"], id_number=vector["id_number"],
+                                name=vector["id_name"])
     assert (result.verdict, result.reason) == (vector["verdict"], vector["reason"])
     decoded = None if result.claims is None else certificate_vectors.claims_json(result.claims)
     assert decoded == vector["claims"]
@@ -142,10 +143,10 @@ def test_the_id_hash_is_scrypt_as_written():
             f"p = {health_certificate.SCRYPT_P}, dkLen = {health_certificate.HASH_BYTES}") in doc
     valid = next(vector for vector in _vectors() if vector["name"] == "valid")
     claims = valid["claims"]
-    number = valid["id_number"]
-    assert f"`{number}`" in doc and number[-4:] == claims["id_last4"]
-    recomputed = hashlib.scrypt(number.encode("ascii"), salt=bytes.fromhex(claims["id_salt"]), n=16384, r=8, p=1,
-                                dklen=16)
+    number, name = valid["id_number"], valid["id_name"]
+    assert f"`{number}`" in doc and f"`{name}`" in doc and number[-4:] == claims["id_last4"]
+    recomputed = hashlib.scrypt(f"{number}\n{name}".encode("utf-8"), salt=bytes.fromhex(claims["id_salt"]),
+                                n=32768, r=8, p=1, maxmem=128 * 1024 * 1024, dklen=16)
     assert recomputed.hex() == claims["id_hash"] and f"`{claims['id_hash']}`" in doc
 
 

@@ -33,7 +33,7 @@ def test_bs_phone_recognises_as_certificate_offline_until_a_revokes_it(deploymen
     bundle, keys = _bundle(b, 0)
     assert "640100" in {entry["deployment_id"] for entry in bundle["certificates"]["issuers"]}
     now = datetime.now(UTC)
-    decision = bundles.decide_certificate_offline(bundle, qr, at=now, id_number=id_number)
+    decision = bundles.decide_certificate_offline(bundle, qr, at=now, id_number=id_number, name="张三丰")
     assert (decision.verdict, decision.reason) == ("accept", None)
     assert decision.claims.serial == serial
 
@@ -46,7 +46,7 @@ def test_bs_phone_recognises_as_certificate_offline_until_a_revokes_it(deploymen
     bundle_file.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
     keys_file.write_text(json.dumps(keys), encoding="utf-8")
     run = subprocess.run([sys.executable, "-m", "checkin.offline", str(bundle_file), qr, "--keys", str(keys_file),
-                          "--id-number", id_number], capture_output=True, text=True, timeout=60)
+                          "--id-number", id_number, "--name", "张三丰"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stdout + run.stderr
     printed = json.loads(run.stdout)
     assert printed["verdict"] == "accept" and printed["certificate"]["issuer"]["id"] == "640100"

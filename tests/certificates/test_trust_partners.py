@@ -79,10 +79,15 @@ def test_b_imports_a_only_with_the_right_fingerprint_and_then_accepts_its_certif
     assert answer["trust"]["synced_at"] is not None and answer["trust"]["stale_after_hours"] == 24
     assert id_number not in json.dumps(answer)
 
-    checked = _verify(b, officer, qr, id_number=id_number)
+    checked = _verify(b, officer, qr, id_number=id_number, name="张三丰")
     assert checked["verdict"] == "accept" and checked["certificate"]["id_checked"] is True
-    other = _verify(b, officer, qr, id_number=make_id_number(sequence=999))
+    other = _verify(b, officer, qr, id_number=make_id_number(sequence=999), name="张三丰")
     assert (other["verdict"], other["reason"]) == ("reject", "id_mismatch")
+    # The hash covers the name on the card too: the right number under another name is not the holder.
+    renamed = _verify(b, officer, qr, id_number=id_number, name="张三")
+    assert (renamed["verdict"], renamed["reason"]) == ("reject", "id_mismatch")
+    alone = b.client.post(VERIFY, json={"qr": qr, "id_number": id_number}, headers=officer)
+    assert alone.status_code == 422 and "name" in alone.json["error"]["fields"]
 
 
 def test_a_certificate_revoked_at_a_is_refused_at_b_once_b_has_synced(deployments, published):
@@ -108,7 +113,7 @@ def _claims(issuer, county, serial=7):
     salt = os.urandom(8)
     return CertificateClaims(issuer=issuer, serial=serial, county=county, issued_at=now - 60, valid_until=now + 3600,
                              name="李*", id_last4="1234", id_salt=salt,
-                             id_hash=health_certificate.id_hash(make_id_number(), salt), status="green",
+                             id_hash=health_certificate.id_hash(make_id_number(), "李四", salt), status="green",
                              observation="none")
 
 

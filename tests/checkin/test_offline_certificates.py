@@ -68,7 +68,7 @@ class Partner:
         issued = int((self.now - timedelta(hours=1)).replace(tzinfo=UTC).timestamp())
         claims = CertificateClaims(
             issuer=issuer, serial=serial, county=county, issued_at=issued, valid_until=issued + 7 * 86400,
-            name="王*明", id_last4=PARTNER_ID_NUMBER[-4:], id_salt=salt, id_hash=id_hash(PARTNER_ID_NUMBER, salt),
+            name="王*明", id_last4=PARTNER_ID_NUMBER[-4:], id_salt=salt, id_hash=id_hash(PARTNER_ID_NUMBER, "王小明", salt),
             status=status, observation="completed", check_temperature=364, check_at=issued - 3600)
         return issue_certificate(key or self.key, claims)
 
@@ -159,8 +159,10 @@ def test_offline_decisions_are_the_servers(client, trip, partner):
 def test_holder_is_matched_against_the_id_card(client, trip, partner):
     bundle = bundle_of(client, trip)
     qr, at = partner.certificate(), partner.scan_time(1)
-    assert decide_certificate_offline(bundle, qr, at=at, id_number=PARTNER_ID_NUMBER.lower()).verdict == "accept"
-    other = decide_certificate_offline(bundle, qr, at=at, id_number=make_id_number(area="320506", sequence=778))
+    assert decide_certificate_offline(bundle, qr, at=at, id_number=PARTNER_ID_NUMBER.lower(), name="王小明").verdict \
+        == "accept"
+    other = decide_certificate_offline(bundle, qr, at=at, id_number=make_id_number(area="320506", sequence=778),
+                                       name="王小明")
     assert (other.verdict, other.reason) == ("reject", "id_mismatch")
 
 
@@ -203,7 +205,7 @@ def test_cli_prints_and_exit_codes_the_same(client, trip, partner, tmp_path, cap
         assert (printed["verdict"], printed["reason"], code) == (verdict, reason, {"accept": 0, "reject": 1,
                                                                                    "recheck": 4}[verdict]), label
     code = offline_cli.main([path, partner.certificate(), "--at", at, "--keys", keys,
-                             "--id-number", PARTNER_ID_NUMBER])
+                             "--id-number", PARTNER_ID_NUMBER, "--name", "王小明"])
     out = capsys.readouterr().out
     printed = json.loads(out)
     assert code == 0 and printed["message"] == "健康证明有效"

@@ -58,7 +58,7 @@ def test_the_rule_issues_once_and_the_certificate_verifies(client, outbound):
     again = client.get(CURRENT, headers=headers).json
     assert again["serial"] == body["serial"]  # shown again, not issued again
     verdict = health_certificate.verify_certificate(body["text"], trust.issuers(),
-                                                    id_number=make_id_number(sequence=100))
+                                                    id_number=make_id_number(sequence=100), name="张三丰")
     assert (verdict.verdict, verdict.claims.serial) == ("accept", body["serial"])
 
 

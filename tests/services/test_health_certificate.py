@@ -9,6 +9,7 @@ from app.services.credentials import health_certificate as hc
 
 NOW = 1_800_000_000
 ID_NUMBER = "64010419900307002X"
+NAME = "张小三"
 
 
 def _key():
@@ -18,7 +19,7 @@ def _key():
 def _claims(**changes):
     salt = changes.pop("id_salt", b"\x01" * hc.SALT_BYTES)
     fields = dict(issuer="640100", serial=7, county="640104", issued_at=NOW - 3600, valid_until=NOW + 7 * 86400,
-                  name="张*三", id_last4="002X", id_salt=salt, id_hash=hc.id_hash(ID_NUMBER, salt), status="green",
+                  name="张*三", id_last4="002X", id_salt=salt, id_hash=hc.id_hash(ID_NUMBER, NAME, salt), status="green",
                   observation="none", check_temperature=365, check_at=NOW - 7200)
     return hc.CertificateClaims(**{**fields, **changes})
 
@@ -110,11 +111,16 @@ def test_a_tampered_claim_breaks_the_signature():
 def test_id_number_matches_only_the_holders():
     key = _key()
     text = hc.issue_certificate(key, _claims())
-    assert hc.verify_certificate(text, _issuer(key), now=NOW, id_number="64010419900307002x").verdict == "accept"
-    other = hc.verify_certificate(text, _issuer(key), now=NOW, id_number="640104199003070011")
+    holder = hc.verify_certificate(text, _issuer(key), now=NOW, id_number="64010419900307002x", name=" 张小三 ")
+    assert holder.verdict == "accept"
+    other = hc.verify_certificate(text, _issuer(key), now=NOW, id_number="640104199003070011", name=NAME)
     assert (other.verdict, other.reason) == ("reject", "id_mismatch")
+    # The hash covers the name too: the right number with another name (or none) is not the holder.
+    for name in ("张大三", None):
+        assert hc.verify_certificate(text, _issuer(key), now=NOW, id_number=ID_NUMBER, name=name).reason \
+            == "id_mismatch"
     # A different salt gives a different hash of the same number: no table of hashes across certificates.
-    assert hc.id_hash(ID_NUMBER, b"\x01" * 8) != hc.id_hash(ID_NUMBER, b"\x02" * 8)
+    assert hc.id_hash(ID_NUMBER, NAME, b"\x01" * 8) != hc.id_hash(ID_NUMBER, NAME, b"\x02" * 8)
 
 
 def test_stale_trust_and_a_status_not_green_ask_for_a_person():

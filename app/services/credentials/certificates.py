@@ -64,7 +64,7 @@ def sign_and_store(worker, county_code, basis, by_kind, by_id=None, now=None):
     claims = health_certificate.CertificateClaims(
         issuer=current_app.config["DEPLOYMENT_ID"], serial=row.id, county=county_code,
         issued_at=_unix(row.issued_at), valid_until=_unix(row.valid_until), name=mask_name(worker.name),
-        id_last4=worker.id_last4, id_salt=salt, id_hash=health_certificate.id_hash(id_number, salt),
+        id_last4=worker.id_last4, id_salt=salt, id_hash=health_certificate.id_hash(id_number, worker.name, salt),
         status=basis["status"], observation=basis["observation"],
         check_temperature=None if basis.get("check_temperature") is None
         else int(round(basis["check_temperature"] * 10)),

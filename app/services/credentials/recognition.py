@@ -23,16 +23,17 @@ def is_certificate(qr):
     return isinstance(qr, str) and qr.lstrip()[:len(CERTIFICATE_PREFIX)].upper() == CERTIFICATE_PREFIX
 
 
-def verify(qr, id_number=None, now=None):
+def verify(qr, id_number=None, name=None, now=None):
     """Verify a certificate against every issuer recognised here, as of `now` (naive UTC, default now).
 
-    :param id_number: the number on the ID card, matched against the certificate's hash when given.
+    :param id_number: the number on the ID card, matched with `name` (on the card too) against the certificate's
+        hash when given.
     :returns: `health_certificate.CertificateVerification`; never raises for bad text.
     """
     now = now or utcnow()
     return health_certificate.verify_certificate(
         qr, trust.issuers(), now=int(now.replace(tzinfo=UTC).timestamp()),
-        stale_after_hours=current_app.config["TRUST_STALE_HOURS"], id_number=id_number)
+        stale_after_hours=current_app.config["TRUST_STALE_HOURS"], id_number=id_number, name=name)
 
 
 def answer(verification, id_checked=False):

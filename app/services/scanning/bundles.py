@@ -120,7 +120,7 @@ def certificate_issuers(bundle):
     return found
 
 
-def decide_certificate_offline(bundle, qr, at=None, id_number=None, issuers=None):
+def decide_certificate_offline(bundle, qr, at=None, id_number=None, issuers=None, name=None):
     """Decide a health certificate from the bundle alone, as `verify_certificate` does on the server.
 
     The trust data's age runs from each issuer's `synced_at` (this deployment's: the bundle's
@@ -129,7 +129,8 @@ def decide_certificate_offline(bundle, qr, at=None, id_number=None, issuers=None
 
     Args:
         at: aware datetime of the scan (default now).
-        id_number: the number on the holder's ID card, to match against the certificate's hash.
+        id_number, name: the number and the full name on the holder's ID card, matched together against the
+            certificate's hash.
         issuers: `certificate_issuers(bundle)`, when the caller read them once for many scans
             (reading a bundle's issuers costs more than checking a signature).
     Returns the CertificateVerification.
@@ -138,7 +139,8 @@ def decide_certificate_offline(bundle, qr, at=None, id_number=None, issuers=None
     section = bundle.get("certificates") or {}
     issuers = certificate_issuers(bundle) if issuers is None else issuers
     return verify_certificate(qr, issuers, now=int(at.timestamp()),
-                              stale_after_hours=section.get("trust_stale_after_hours"), id_number=id_number)
+                              stale_after_hours=section.get("trust_stale_after_hours"), id_number=id_number,
+                              name=name)
 
 
 def certificate_answer(verification, stale_after_hours, id_checked, county_names=None):

@@ -68,12 +68,12 @@ def register_arrival(scanner, data):
     if replay is not None:
         return replay
     id_number, mobile = _identity(data)
-    verification = recognition.verify(scan["qr"], id_number=id_number.value)
+    name = data["name"].strip()
+    verification = recognition.verify(scan["qr"], id_number=id_number.value, name=name)
+    if verification.reason == "id_mismatch" and mask_name(name) != verification.claims.name:
+        raise Conflict("identity_mismatch", "姓名与健康证明不符，请核对身份证", fields={"name": "与健康证明不符"})
     if verification.verdict == "reject":
         raise Invalid("certificate_refused", verification.message, details={"reason": verification.reason})
-    name = data["name"].strip()
-    if mask_name(name) != verification.claims.name:
-        raise Conflict("identity_mismatch", "姓名与健康证明不符，请核对身份证", fields={"name": "与健康证明不符"})
     worker, created = _worker_for(id_number, mobile, name, checkpoint_id)
     status = "unknown" if created else health.status_of(worker.id).status
     if verification.claims.status == "red":  # red where they came from: isolation here, whatever the thermometer says
@@ -87,11 +87,13 @@ def register_arrival(scanner, data):
     return _store(scanner, scan, checkpoint_id, verification, worker.id, status, decision, extra)
 
 
-def verify_for(scanner, qr, id_number=None):
-    """The verify route's answer for checkpoint staff or the admin (`recognition.answer`); others are Forbidden."""
+def verify_for(scanner, qr, id_number=None, name=None):
+    """The verify route's answer for checkpoint staff or the admin (`recognition.answer`); others are Forbidden.
+
+    An ID number is matched together with the name on the card (the certificate's hash covers both)."""
     if scanner.kind != "staff" or scanner.role not in VERIFIERS:
         raise Forbidden("forbidden_role", "只有卡口工作人员和管理员可以核验健康证明")
-    verification = recognition.verify(qr, id_number=id_number)
+    verification = recognition.verify(qr, id_number=id_number, name=name)
     return recognition.answer(verification, id_checked=id_number is not None)
 
 
