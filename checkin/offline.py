@@ -20,7 +20,8 @@ from datetime import datetime
 
 from app.services.platform.timeutil import LOCAL_ZONE
 from app.services.credentials.health_certificate import PREFIX as CERTIFICATE_PREFIX
-from app.services.scanning.bundles import certificate_answer, decide_certificate_offline, decide_offline, verify_bundle
+from app.services.credentials.health_certificate import answer as certificate_answer
+from app.services.scanning.bundles import decide_certificate_offline, decide_offline, verify_bundle
 
 EXIT_CODES = {"allow": 0, "deny": 1, "isolate": 2}
 CERTIFICATE_EXIT_CODES = {"accept": 0, "reject": 1, "recheck": 4}

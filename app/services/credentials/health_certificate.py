@@ -22,6 +22,7 @@ import hmac
 import time
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import base45
 import cbor2
@@ -32,6 +33,7 @@ from pycose.keys.curves import Ed25519
 from pycose.messages import Sign1Message
 
 from app.services.credentials import credentials
+from app.services.platform.timeutil import iso_local
 
 PREFIX = "FGC1:"
 VERSION = 1
@@ -338,3 +340,33 @@ def _result(reason, claims=None, issuer=None, age=None, details=None):
     verdict = "reject" if reason in REJECT_REASONS else "recheck"
     message = MESSAGES[reason].format(**details) if "{" in MESSAGES[reason] else MESSAGES[reason]
     return CertificateVerification(verdict, reason, message, claims, issuer, age, details)
+
+
+def answer(verification, stale_after_hours, id_checked=False, county_names=None):
+    """A CertificateVerification as a scanner shows it (masked identity only): the verify route, a certificate
+    scan's answer and the offline verifier all answer this.
+
+    id_checked: whether an ID number was given; the answer says true only when it was matched.
+    county_names: {county code: name} the verifier knows (a partner's counties it usually does not).
+    """
+    claims, issuer = verification.claims, verification.issuer
+    certificate = None if claims is None else {
+        "issuer": {"id": claims.issuer, "name": issuer.name if issuer else None}, "serial": claims.serial,
+        "county": {"code": claims.county, "name": (county_names or {}).get(claims.county)},
+        "name": claims.name, "id_last4": claims.id_last4, "issued_at": _iso(claims.issued_at),
+        "valid_until": _iso(claims.valid_until), "basis": claims.basis() | {"check_at": _iso(claims.check_at)},
+        "id_checked": id_checked and verification.reason in (None, "trust_stale", "not_green"),
+    }
+    age = verification.trust_age_hours
+    trust = None if issuer is None else {
+        "deployment_id": issuer.deployment_id, "name": issuer.name, "synced_at": _iso(issuer.synced_at),
+        "age_hours": None if age is None else round(age, 2),
+        "stale": age is not None and stale_after_hours is not None and age > stale_after_hours,
+        "stale_after_hours": stale_after_hours,
+    }
+    return {"verdict": verification.verdict, "reason": verification.reason, "message": verification.message,
+            "certificate": certificate, "trust": trust}
+
+
+def _iso(unix):
+    return None if unix is None else iso_local(datetime.fromtimestamp(unix, UTC))

@@ -143,30 +143,6 @@ def decide_certificate_offline(bundle, qr, at=None, id_number=None, issuers=None
                               name=name)
 
 
-def certificate_answer(verification, stale_after_hours, id_checked, county_names=None):
-    """A CertificateVerification as the verify route answers it (masked identity only), for the offline verifier.
-
-    id_checked: whether an ID number was given; the answer says true only when it was matched.
-    """
-    claims, issuer = verification.claims, verification.issuer
-    certificate = None if claims is None else {
-        "issuer": {"id": claims.issuer, "name": issuer.name if issuer else None}, "serial": claims.serial,
-        "county": {"code": claims.county, "name": (county_names or {}).get(claims.county)},
-        "name": claims.name, "id_last4": claims.id_last4, "issued_at": _iso(claims.issued_at),
-        "valid_until": _iso(claims.valid_until), "basis": claims.basis() | {"check_at": _iso(claims.check_at)},
-        "id_checked": id_checked and verification.reason in (None, "trust_stale", "not_green"),
-    }
-    age = verification.trust_age_hours
-    trust = None if issuer is None else {
-        "deployment_id": issuer.deployment_id, "name": issuer.name, "synced_at": _iso(issuer.synced_at),
-        "age_hours": None if age is None else round(age, 2),
-        "stale": age is not None and stale_after_hours is not None and age > stale_after_hours,
-        "stale_after_hours": stale_after_hours,
-    }
-    return {"verdict": verification.verdict, "reason": verification.reason, "message": verification.message,
-            "certificate": certificate, "trust": trust}
-
-
 def _iso(unix):
     return None if unix is None else iso_local(datetime.fromtimestamp(unix, UTC))
 

@@ -173,8 +173,8 @@ def _answer(event, decision, verification, status, extra):
                       else {"status": status, "reason": None})
     return {"client_event_id": event.client_event_id, "verdict": decision.verdict, "reason": decision.reason,
             "message": decision.message, "conflict": False, "passenger": None, "health": health_now,
-            "certificate": recognition.certificate_fields(verification),
-            "trust": recognition.trust_fields(verification),
+            **{part: shown for part, shown in recognition.answer(verification).items()
+               if part in ("certificate", "trust")},
             **(extra or {})}
 
 
