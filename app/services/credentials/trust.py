@@ -5,6 +5,7 @@ signed with the root key; partners' lists are kept as imported (`TrustPartner.do
 on every verification, so removing a partner stops recognising it at once.
 """
 import base64
+import dataclasses
 import time
 from datetime import UTC, timedelta
 
@@ -95,8 +96,15 @@ def partners():
 
 
 def partner_issuer(partner):
-    """A partner as a TrustedIssuer, from the list last imported; synced_at says how old it is."""
-    return trust_lists.issuer_from_list(partner.document, synced_at=_unix(partner.synced_at))
+    """A partner as a TrustedIssuer, from the list last imported; synced_at says how old it is.
+
+    Its keys speak only for the counties confirmed when it was added (`TrustPartner.counties`), whatever
+    the stored list says: sync refuses a list that widens them, and this holds even if one got through.
+    """
+    issuer = trust_lists.issuer_from_list(partner.document, synced_at=_unix(partner.synced_at))
+    confirmed = frozenset(partner.counties or ())
+    keys = tuple(dataclasses.replace(key, counties=key.counties & confirmed) for key in issuer.keys)
+    return dataclasses.replace(issuer, keys=keys)
 
 
 def issuers():
