@@ -72,7 +72,7 @@ def list_partners():
 @trust_cli.command("remove")
 @click.argument("deployment_id")
 def remove(deployment_id):
-    """Stop recognising a partner at once: its certificates are refused (unknown_issuer) from now on."""
+    """Stop recognising a partner: refused online (unknown_issuer) from now on; offline bundles until stale."""
     try:
         partner = partners.remove(deployment_id)
     except DomainError as error:

@@ -141,10 +141,10 @@ def test_a_source_longer_than_is_stored_is_refused_cleanly(deployments, publishe
 
 
 class HalfAnswer:
-    """A partner's server that sends the headers and part of the body, then stalls (or hangs up)."""
+    """A partner's server that sends the headers and part of the body, then stalls, hangs up or trickles."""
 
-    def __init__(self, hang_up):
-        self.hang_up, self.done = hang_up, threading.Event()
+    def __init__(self, how):
+        self.how, self.done = how, threading.Event()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/api/checkin/v1/trust-list"
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -156,8 +156,13 @@ class HalfAnswer:
             connection.recv(65536)
             connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n"
                                b'{"format": "fangang-trust-list", "keys": [')
-            if not self.hang_up:
-                self.done.wait(30)  # stalls mid-body until the test is over
+            if self.how == "stalls":
+                self.done.wait(30)  # until the test is over
+            elif self.how == "trickles":  # a byte every 50 ms: no single read waits long
+                for _ in range(200):
+                    if self.done.wait(0.05):
+                        break
+                    connection.sendall(b" ")
 
     def close(self):
         """Let the server thread end."""
@@ -166,11 +171,10 @@ class HalfAnswer:
         self.listener.close()
 
 
-@pytest.mark.parametrize("hang_up", [False, True], ids=["stalls", "drops"])
-def test_a_partner_whose_connection_fails_mid_body_does_not_stop_the_others(deployments, published, tmp_path,
-                                                                            hang_up):
+@pytest.mark.parametrize("how", ["stalls", "drops", "trickles"])
+def test_a_partner_whose_connection_fails_mid_body_does_not_stop_the_others(deployments, published, tmp_path, how):
     a, b = deployments
-    city, server = City(), HalfAnswer(hang_up)
+    city, server = City(), HalfAnswer(how)
     published.add_passthru(server.url)
     b.app.config["TRUST_SYNC_TIMEOUT"] = 0.5
     try:
@@ -182,6 +186,7 @@ def test_a_partner_whose_connection_fails_mid_body_does_not_stop_the_others(depl
             before = _stored(a_id := "640100").last_attempt_at
             shanghai, yinchuan = partners.sync(now=utcnow() + timedelta(minutes=5))  # 310100 comes first
             assert (shanghai["ok"], shanghai["error"]) == (False, "trust_list_unreachable")
+            assert ("Timeout" in shanghai["message"]) is (how != "drops")  # a trickle is cut at the deadline
             assert yinchuan["ok"] is True
         with b.ctx():  # what was committed
             assert _stored().last_error.startswith("trust_list_unreachable")

@@ -12,9 +12,11 @@ signed three days ago and carried by hand is three days old, however recently it
 """
 import json
 import pathlib
+import time
 from datetime import UTC, datetime
 
 import requests
+import urllib3
 from flask import current_app
 from sqlalchemy import select
 
@@ -132,7 +134,10 @@ def _refresh(partner, document, now):
 
 
 def remove(deployment_id):
-    """Stop recognising a partner at once: its list goes, its certificates become unknown_issuer; commits."""
+    """Stop recognising a partner online at once: its list goes, its certificates become unknown_issuer; commits.
+
+    A captain's offline bundle downloaded before still carries the partner until its data is stale.
+    """
     partner = _partner(deployment_id)
     audit.record("system", None, "trust.remove", "trust_partner", partner.id, deployment_id=partner.deployment_id,
                  name=partner.name, fingerprint=partner.fingerprint)
@@ -197,7 +202,7 @@ def _read(source):
     if text.startswith(("http://", "https://")):
         try:
             raw = _fetch(text)
-        except requests.RequestException as error:
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             raise Unavailable("trust_list_unreachable", f"无法获取信任列表：{type(error).__name__}") from None
     elif "://" in text:
         raise Invalid("trust_source_invalid", "信任列表来源应为 http(s) 地址或文件路径")
@@ -219,19 +224,25 @@ def _read(source):
 
 
 def _fetch(url):
-    """The body at a URL, at most MAX_LIST_BYTES + 1 bytes.
+    """The body at a URL, at most MAX_LIST_BYTES + 1 bytes, within TRUST_SYNC_TIMEOUT seconds in all.
 
-    Read with iter_content, which turns a connection that stalls or drops mid-body (urllib3's
-    ReadTimeoutError, ProtocolError) into a RequestException, as it does for one that never answers.
+    A connection that stalls or drops mid-body raises urllib3's ReadTimeoutError or ProtocolError (not a
+    RequestException: the caller catches both). requests' timeout bounds each read only, so the body is
+    read with read1 (whatever has arrived) and cut at the deadline: a server sending a byte now and then
+    cannot hold a sync for ever.
     """
+    timeout = current_app.config["TRUST_SYNC_TIMEOUT"]
+    deadline = time.monotonic() + timeout
     body = bytearray()
-    with requests.get(url, timeout=current_app.config["TRUST_SYNC_TIMEOUT"], stream=True,
-                      headers={"Accept": "application/json"}) as response:
+    with requests.get(url, timeout=timeout, stream=True, headers={"Accept": "application/json"}) as response:
         response.raise_for_status()
-        for chunk in response.iter_content(chunk_size=64 * 1024):
-            body += chunk
-            if len(body) > MAX_LIST_BYTES:
+        while len(body) <= MAX_LIST_BYTES:
+            chunk = response.raw.read1(64 * 1024, decode_content=True)
+            if not chunk:
                 break
+            body += chunk
+            if time.monotonic() > deadline:
+                raise requests.Timeout(f"no whole answer within {timeout} s")
     return bytes(body)
 
 

@@ -2,7 +2,8 @@
 
 The list is built from the database (keys for trips and certificates, revoked certificates) and
 signed with the root key; partners' lists are kept as imported (`TrustPartner.document`) and read
-on every verification, so removing a partner stops recognising it at once.
+on every verification, so removing a partner stops recognising it online at once (an offline bundle
+downloaded before keeps it until its data goes stale).
 """
 import base64
 import dataclasses
