@@ -88,8 +88,8 @@ def test_a_sync_may_not_widen_the_counties_confirmed_at_add(deployments, tmp_pat
         # A list that says more than was confirmed is never trusted for more, however it got stored.
         partner = _stored()
         partner.document = json.loads((tmp_path / "sh.json").read_text(encoding="utf-8"))
-        partner.counties = ["310101"]
-        partner.document["keys"][0]["counties"] = ["310101", "620102"]
+        partner.counties = ["310101", "620102"]  # 620102 is B's own
+        partner.document["keys"][0]["counties"] = ["310101", "310105", "620102"]
         assert [key.counties for key in trust.partner_issuer(partner).keys] == [frozenset({"310101"})]
         db.session.rollback()
         # Removing and adding again is how an operator accepts the new county.

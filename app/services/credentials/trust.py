@@ -99,11 +99,12 @@ def partners():
 def partner_issuer(partner):
     """A partner as a TrustedIssuer, from the list last imported; synced_at says how old it is.
 
-    Its keys speak only for the counties confirmed when it was added (`TrustPartner.counties`), whatever
-    the stored list says: sync refuses a list that widens them, and this holds even if one got through.
+    Its keys speak only for the counties confirmed when it was added (`TrustPartner.counties`), and never
+    for this deployment's, whatever the stored list says: add and sync refuse such lists, and this holds
+    even if one got through (or DEPLOYMENT_COUNTIES grew since).
     """
     issuer = trust_lists.issuer_from_list(partner.document, synced_at=_unix(partner.synced_at))
-    confirmed = frozenset(partner.counties or ())
+    confirmed = frozenset(partner.counties or ()) - frozenset(current_app.config["DEPLOYMENT_COUNTIES"])
     keys = tuple(dataclasses.replace(key, counties=key.counties & confirmed) for key in issuer.keys)
     return dataclasses.replace(issuer, keys=keys)
 
