@@ -25,6 +25,8 @@ def add(source, fingerprint):
         raise click.ClickException(f"{error.code}: {error.message}") from None
     click.echo(f"added {partner.deployment_id} {partner.name}: {len(partner.document['keys'])} keys, "
                f"list issued {iso_local(partner.list_issued_at)}")
+    click.echo(f"    counties it may issue certificates for: {_counties(partner.counties)}"
+               " (a later list may not add more: remove and add again to accept new ones)")
 
 
 @trust_cli.command("sync")
@@ -57,6 +59,7 @@ def list_partners():
         click.echo(f"{partner['deployment_id']}  {partner['name']}  synced {iso_local(partner['synced_at'])} "
                    f"({partner['age_hours']} h ago){stale}")
         click.echo(f"    fingerprint {partner['fingerprint']}  source {partner['source']}")
+        click.echo(f"    counties: {_counties(partner['counties'])}")
         click.echo(f"    keys: {keys}; revoked certificates: {partner['revoked']}")
         if partner["last_error"]:
             click.echo(f"    last attempt {iso_local(partner['last_attempt_at'])} failed: {partner['last_error']}")
@@ -69,9 +72,13 @@ def list_partners():
 @trust_cli.command("remove")
 @click.argument("deployment_id")
 def remove(deployment_id):
-    """Stop recognising a partner at once: its certificates are refused (unknown_issuer) from now on."""
+    """Stop recognising a partner: refused online (unknown_issuer) from now on; offline bundles until stale."""
     try:
         partner = partners.remove(deployment_id)
     except DomainError as error:
         raise click.ClickException(f"{error.code}: {error.message}") from None
     click.echo(f"removed {partner.deployment_id} {partner.name}")
+
+
+def _counties(codes):
+    return " ".join(codes) if codes else "none (its certificates are refused: county_not_allowed)"

@@ -194,7 +194,7 @@ def _partner_row(now):
     document = trust_lists.sign_trust_list(body, root)
     fingerprint = trust_lists.fingerprint(credentials.public_key_bytes(root))
     row = TrustPartner(deployment_id=deployment, name=name, fingerprint=fingerprint, source="bench",
-                       document=document, list_issued_at=now, synced_at=now)
+                       counties=list(counties), document=document, list_issued_at=now, synced_at=now)
     return row, key
 
 

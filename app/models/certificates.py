@@ -38,7 +38,9 @@ class TrustPartner(db.Model):
     """Another deployment whose trust list this one imported, pinned by its root key's fingerprint.
 
     `document` is the last list that verified against the pin; deleting the row stops
-    recognising the partner at once.
+    recognising the partner at once. `counties` are the county codes its keys claimed when it was
+    added, confirmed by the operator who added it: a later list may not widen them, and a key is
+    trusted only for these.
     """
 
     __tablename__ = "trust_partners"
@@ -47,6 +49,7 @@ class TrustPartner(db.Model):
     deployment_id: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(64))
     fingerprint: Mapped[str] = mapped_column(String(64))
+    counties: Mapped[list] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(512))
     document: Mapped[dict] = mapped_column(JSON)
     list_issued_at: Mapped[datetime]

@@ -59,6 +59,7 @@ class Partner:
                                                                            .timestamp()))
         db.session.add(TrustPartner(deployment_id=PARTNER, name="苏州市", fingerprint=self.fingerprint,
                                     source="file:suzhou.json", document=self.document,
+                                    counties=trust_lists.counties_of(self.document),
                                     list_issued_at=self.synced_at, synced_at=self.synced_at))
         db.session.commit()
 

@@ -29,7 +29,7 @@ def test_old_closed_records_are_purged_and_idle_workers_erased(client, app):
     assert db.session.scalar(select(func.count()).select_from(HealthEvent)) == 1  # dry run changed nothing
     counts = purge_expired()
     assert counts == {"health_events": 1, "applications": 1, "applications_emptied": 0, "auth_tokens": 1,
-                      "workers": 1, "scan_events": 0}
+                      "workers": 1, "health_certificates": 0, "scan_events": 0}
     worker = db.session.scalar(select(Worker))
     assert worker.id_number_cipher is None and worker.mobile_cipher is None and worker.name is None
     assert worker.consent_version is None and worker.openid is None
@@ -143,3 +143,33 @@ def test_an_erased_passengers_trip_stays_without_their_health_or_addresses(clien
     assert db.session.get(Worker, rider["worker_id"]).name is None
     counted = manifests.manifest(db.session.get(Trip, trip_id))["counts"]
     assert counted["isolated"] == 1  # the trip's history still shows who boarded
+
+
+def test_an_erased_workers_certificates_go_their_revocations_stay(client, app):
+    """Issue 14: a certificate row holds a salted ID hash, the last four, the masked name and health data."""
+    from app.models import HealthCertificate, Revocation
+    from app.services.credentials import certificates, signing
+
+    signing.ensure_key("certificate")
+    make_worker(client, "idle", n=1)
+    make_worker(client, "holder", n=2)
+    idle, holder = db.session.scalars(select(Worker).order_by(Worker.id)).all()
+    basis = {"status": "green", "observation": "none", "observation_until": None, "check_temperature": None,
+             "check_at": None}
+    long_ago = utcnow() - timedelta(days=app.config["RETENTION_DAYS"] + 30)
+    old = [certificates.sign_and_store(idle, "640104", basis, "rule", now=long_ago) for _ in range(2)]
+    certificates.revoke(old[0], "isolation")
+    live = certificates.sign_and_store(holder, "640104", basis, "rule")
+    db.session.commit()
+    idle_id, holder_id, live_id, revoked_serial = idle.id, holder.id, live.id, old[0].id
+    _age_everything(app.config["RETENTION_DAYS"] + 1)
+
+    counts = purge_expired()
+
+    assert (counts["workers"], counts["health_certificates"]) == (1, 2)
+    assert db.session.get(Worker, idle_id).id_number_cipher is None
+    assert db.session.scalars(select(HealthCertificate.id)).all() == [live_id]
+    # The revocation stays: a partner holding the serial must go on refusing it.
+    assert db.session.scalars(select(Revocation.serial).where(Revocation.kind == "certificate")).all() == [revoked_serial]
+    # A worker whose certificate is still valid is using the data: kept, certificate and all.
+    assert db.session.get(Worker, holder_id).id_number_cipher is not None

@@ -106,3 +106,59 @@ def test_fingerprints_are_typed_in_many_ways():
     for wrong in ("ab" * 31, "zz" * 32, ""):
         with pytest.raises(ValueError):
             trust_lists.normal_fingerprint(wrong)
+
+
+def test_a_list_issued_in_the_future_is_refused_beyond_a_little_clock_skew():
+    # Stored, it would make every later correct list look older (trust_list_older) until that time passed.
+    root, key = credentials.generate_private_key(), credentials.generate_private_key()
+    document = _list(root, key)
+    with pytest.raises(TrustListError) as refused:
+        trust_lists.verify_trust_list(document, _pin(root), _at("2027-01-15T07:50:00+08:00"))
+    assert refused.value.code == "list_from_future"
+    assert trust_lists.verify_trust_list(document, _pin(root), _at("2027-01-15T07:58:00+08:00")) == document
+
+
+def _key_entry(key, **changes):
+    public = credentials.public_key_bytes(key)
+    return {"kid": credentials.key_id(public), "use": "certificate", "algorithm": "Ed25519",
+            "public_key": base64.b64encode(public).decode(), "counties": ["610102"], **changes}
+
+
+@pytest.mark.parametrize("changes", [
+    {"keys": "counties as one string"},
+    {"deployment": {"id": "6" * 33, "name": "西安市"}},
+    {"deployment": {"id": "", "name": "西安市"}},
+    {"deployment": {"id": 610100, "name": "西安市"}},
+    {"deployment": {"id": "610100", "name": "西" * 65}},
+    {"deployment": "610100"},
+    {"revocations": [3, 5]},
+    {"issued_at": "yesterday"},
+], ids=["county-string", "long-id", "empty-id", "numeric-id", "long-name", "no-block", "revocations-list",
+        "issued-at"])
+def test_fields_that_do_not_fit_what_is_stored_are_not_a_list(changes):
+    root, key = credentials.generate_private_key(), credentials.generate_private_key()
+    if changes.get("keys") == "counties as one string":  # would otherwise become {"6", "1", "0", "2"}
+        changes = {"keys": [_key_entry(key, counties="610102")]}
+    document = _list(root, key, **changes)
+    with pytest.raises(TrustListError) as refused:
+        trust_lists.verify_trust_list(document, _pin(root), _at("2027-01-16T00:00:00+08:00"))
+    assert refused.value.code == "not_a_trust_list"
+
+
+def test_the_longest_identity_that_fits_is_a_list():
+    root, key = credentials.generate_private_key(), credentials.generate_private_key()
+    document = _list(root, key, deployment={"id": "6" * 32, "name": "西" * 64})
+    assert trust_lists.verify_trust_list(document, _pin(root), _at("2027-01-16T00:00:00+08:00")) == document
+    assert trust_lists.counties_of(document) == ["610102"]
+
+
+def test_every_refusal_has_one_message_and_a_public_code():
+    import ast
+    import inspect
+
+    from app.services.credentials import partners
+
+    tree = ast.parse(inspect.getsource(trust_lists))
+    raised = {node.args[0].value for node in ast.walk(tree) if isinstance(node, ast.Call)
+              and getattr(node.func, "id", None) == "TrustListError" and isinstance(node.args[0], ast.Constant)}
+    assert raised == set(trust_lists.MESSAGES) == set(partners._REFUSED)

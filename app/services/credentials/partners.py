@@ -12,9 +12,11 @@ signed three days ago and carried by hand is three days old, however recently it
 """
 import json
 import pathlib
+import time
 from datetime import UTC, datetime
 
 import requests
+import urllib3
 from flask import current_app
 from sqlalchemy import select
 
@@ -26,12 +28,15 @@ from app.services.credentials import trust, trust_lists
 from app.services.platform import audit
 
 MAX_LIST_BYTES = 2 * 1024 * 1024  # a list holds keys and revoked serials: far below this
-# A trust list refused when importing: (error class, code, Chinese message) by TrustListError code.
+MAX_SOURCE = 512  # the width of trust_partners.source
+# A trust list refused when importing: (error class, public code) by TrustListError code; the Chinese is
+# trust_lists.MESSAGES'.
 _REFUSED = {
-    "not_a_trust_list": (Invalid, "not_a_trust_list", "不是信任列表（格式不符）"),
-    "fingerprint_mismatch": (Invalid, "fingerprint_mismatch", "信任列表的根密钥指纹与给定的不符，拒绝导入"),
-    "signature_invalid": (Invalid, "trust_list_signature_invalid", "信任列表签名无效，拒绝导入"),
-    "list_expired": (Invalid, "trust_list_expired", "信任列表已过有效期，请向对方索取新的列表"),
+    "not_a_trust_list": (Invalid, "not_a_trust_list"),
+    "fingerprint_mismatch": (Invalid, "fingerprint_mismatch"),
+    "signature_invalid": (Invalid, "trust_list_signature_invalid"),
+    "list_expired": (Invalid, "trust_list_expired"),
+    "list_from_future": (Invalid, "trust_list_from_future"),
 }
 
 
@@ -41,7 +46,9 @@ def add(source, fingerprint, now=None):
     :param source: an http(s) URL of the partner's /trust-list, or the path of a saved list.
     :param fingerprint: SHA-256 of the partner's root public key, as they gave it (spaces, colons allowed).
     :raises Invalid: a malformed fingerprint or source, or a list that does not verify against it.
-    :raises Unavailable: the URL cannot be fetched. :raises Conflict: our own list, or a partner already added.
+    :raises Unavailable: the URL cannot be fetched. :raises Conflict: our own list, a partner already added,
+        or a list whose keys claim a county of this deployment or of another partner (`trust_list_county_taken`).
+    The counties the list claims are confirmed by this import: a later sync may not widen them.
     """
     try:
         pin = trust_lists.normal_fingerprint(fingerprint)
@@ -49,29 +56,34 @@ def add(source, fingerprint, now=None):
         raise Invalid("fingerprint_invalid", "根密钥指纹应为 64 位十六进制字符（SHA-256）",
                       fields={"fingerprint": "64 位十六进制"}) from None
     now = now or utcnow()
+    source_text = _source_text(source)
     document = _verified(_read(source), pin, now)
     deployment_id = document["deployment"]["id"]
     if deployment_id == current_app.config["DEPLOYMENT_ID"]:
         raise Conflict("own_deployment", "这是本部署自己的信任列表，无需导入")
     if db.session.scalar(select(TrustPartner.id).where(TrustPartner.deployment_id == deployment_id)):
         raise Conflict("partner_exists", f"已导入部署 {deployment_id}：更新请用 flask trust sync，换根密钥请先删除再导入")
-    partner = TrustPartner(deployment_id=deployment_id, name=_name(document), fingerprint=pin,
-                           source=_source_text(source), document=document, list_issued_at=_issued(document),
+    counties = trust_lists.counties_of(document)
+    _check_counties_free(counties, deployment_id)
+    partner = TrustPartner(deployment_id=deployment_id, name=_name(document), fingerprint=pin, counties=counties,
+                           source=source_text, document=document, list_issued_at=_issued(document),
                            synced_at=_current_as_of(document, now), added_at=now, last_attempt_at=now)
     db.session.add(partner)
     db.session.flush()
     audit.record("system", None, "trust.add", "trust_partner", partner.id, deployment_id=deployment_id,
-                 name=partner.name, fingerprint=pin, source=partner.source)
+                 name=partner.name, fingerprint=pin, source=partner.source, counties=counties)
     db.session.commit()
     return partner
 
 
 def sync(deployment_id=None, file=None, now=None):
-    """Refresh partners' lists: every partner from its source, one (`deployment_id`), or one from `file`; commits.
+    """Refresh partners' lists: every partner from its source, one (`deployment_id`), or one from `file`.
 
-    A list that does not verify, is older than the stored one, names another deployment or cannot
+    A list that does not verify, is older than the stored one, names another deployment, claims
+    counties beyond those confirmed at add (or now this deployment's or another partner's) or cannot
     be read leaves the stored list in place and sets last_error. With a file and no deployment_id,
-    the partner is the one the file names.
+    the partner is the one the file names. Each partner's outcome is committed on its own, so one
+    that fails never loses another's refresh.
     :returns: one dict per partner: deployment_id, name, ok, error (code or None), message, synced_at.
     :raises NotFound: no such partner. :raises Invalid: the file cannot be read as a list.
     """
@@ -96,7 +108,7 @@ def sync(deployment_id=None, file=None, now=None):
                      ok=error is None, error=error, source="file" if file is not None else partner.source)
         results.append({"deployment_id": partner.deployment_id, "name": partner.name, "ok": error is None,
                         "error": error, "message": message, "synced_at": partner.synced_at})
-    db.session.commit()
+        db.session.commit()
     return results
 
 
@@ -109,13 +121,23 @@ def _refresh(partner, document, now):
     issued = _issued(document)
     if issued < partner.list_issued_at:
         raise Conflict("trust_list_older", "该信任列表比已导入的更旧，未替换")
+    counties = trust_lists.counties_of(document)
+    widened = sorted(set(counties) - set(partner.counties))
+    if widened:
+        raise Conflict("trust_list_counties_widened",
+                       f"该信任列表新增了导入时未确认的区县 {'、'.join(widened)}，未替换；"
+                       "核实后删除再重新导入（flask trust remove / add）即为确认")
+    _check_counties_free(counties, partner.deployment_id)
     partner.document, partner.name, partner.list_issued_at = document, _name(document), issued
     partner.synced_at = max(partner.synced_at, _current_as_of(document, now))
     partner.last_error = None
 
 
 def remove(deployment_id):
-    """Stop recognising a partner at once: its list goes, its certificates become unknown_issuer; commits."""
+    """Stop recognising a partner online at once: its list goes, its certificates become unknown_issuer; commits.
+
+    A captain's offline bundle downloaded before still carries the partner until its data is stale.
+    """
     partner = _partner(deployment_id)
     audit.record("system", None, "trust.remove", "trust_partner", partner.id, deployment_id=partner.deployment_id,
                  name=partner.name, fingerprint=partner.fingerprint)
@@ -136,10 +158,26 @@ def status(now=None):
             "deployment_id": partner.deployment_id, "name": partner.name, "fingerprint": partner.fingerprint,
             "source": partner.source, "synced_at": partner.synced_at, "age_hours": round(age, 1),
             "stale": age > stale_after, "last_attempt_at": partner.last_attempt_at, "last_error": partner.last_error,
+            "counties": list(partner.counties),
             "keys": {use: sum(1 for key in issuer.keys if key.use == use) for use in trust_lists.KEY_USES},
             "revoked": len(issuer.revoked),
         })
     return shown
+
+
+def _check_counties_free(counties, deployment_id):
+    """Refuse counties another issuer speaks for: this deployment's, or another partner's confirmed ones."""
+    ours = sorted(set(counties) & set(current_app.config["DEPLOYMENT_COUNTIES"]))
+    if ours:
+        raise Conflict("trust_list_county_taken",
+                       f"信任列表声称可为本部署的区县 {'、'.join(ours)} 签发证明，拒绝导入")
+    others = db.session.scalars(select(TrustPartner).where(TrustPartner.deployment_id != deployment_id)).all()
+    for other in others:
+        shared = sorted(set(counties) & set(other.counties))
+        if shared:
+            raise Conflict("trust_list_county_taken",
+                           f"信任列表声称可为区县 {'、'.join(shared)} 签发证明，而这些区县属于已导入的部署 "
+                           f"{other.deployment_id} {other.name}，拒绝导入")
 
 
 def _partner(deployment_id):
@@ -153,12 +191,8 @@ def _verified(document, pin, now):
     try:
         document = trust_lists.verify_trust_list(document, pin, int(now.replace(tzinfo=UTC).timestamp()))
     except trust_lists.TrustListError as error:
-        kind, code, message = _REFUSED[error.code]
-        raise kind(code, message) from None
-    try:
-        _issued(document)
-    except (KeyError, TypeError, ValueError):  # signed, yet without a readable issue time: not this format
-        raise Invalid("not_a_trust_list", "信任列表缺少签发时间") from None
+        kind, code = _REFUSED[error.code]
+        raise kind(code, str(error)) from None
     return document
 
 
@@ -167,11 +201,8 @@ def _read(source):
     text = str(source)
     if text.startswith(("http://", "https://")):
         try:
-            with requests.get(text, timeout=current_app.config["TRUST_SYNC_TIMEOUT"], stream=True,
-                              headers={"Accept": "application/json"}) as response:
-                response.raise_for_status()
-                raw = response.raw.read(MAX_LIST_BYTES + 1, decode_content=True)
-        except requests.RequestException as error:
+            raw = _fetch(text)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
             raise Unavailable("trust_list_unreachable", f"无法获取信任列表：{type(error).__name__}") from None
     elif "://" in text:
         raise Invalid("trust_source_invalid", "信任列表来源应为 http(s) 地址或文件路径")
@@ -192,6 +223,29 @@ def _read(source):
     return document
 
 
+def _fetch(url):
+    """The body at a URL, at most MAX_LIST_BYTES + 1 bytes, within TRUST_SYNC_TIMEOUT seconds in all.
+
+    A connection that stalls or drops mid-body raises urllib3's ReadTimeoutError or ProtocolError (not a
+    RequestException: the caller catches both). requests' timeout bounds each read only, so the body is
+    read with read1 (whatever has arrived) and cut at the deadline: a server sending a byte now and then
+    cannot hold a sync for ever.
+    """
+    timeout = current_app.config["TRUST_SYNC_TIMEOUT"]
+    deadline = time.monotonic() + timeout
+    body = bytearray()
+    with requests.get(url, timeout=timeout, stream=True, headers={"Accept": "application/json"}) as response:
+        response.raise_for_status()
+        while len(body) <= MAX_LIST_BYTES:
+            chunk = response.raw.read1(64 * 1024, decode_content=True)
+            if not chunk:
+                break
+            body += chunk
+            if time.monotonic() > deadline:
+                raise requests.Timeout(f"no whole answer within {timeout} s")
+    return bytes(body)
+
+
 def _deployment_of(document):
     deployment = document.get("deployment")
     if not isinstance(deployment, dict) or not isinstance(deployment.get("id"), str):
@@ -200,12 +254,16 @@ def _deployment_of(document):
 
 
 def _source_text(source):
+    """The source as stored: a URL as given, a file by its absolute path; refused past MAX_SOURCE characters."""
     text = str(source)
-    return text if text.startswith(("http://", "https://")) else str(pathlib.Path(text).resolve())
+    text = text if text.startswith(("http://", "https://")) else str(pathlib.Path(text).resolve())
+    if len(text) > MAX_SOURCE:
+        raise Invalid("trust_source_invalid", f"信任列表来源过长（至多 {MAX_SOURCE} 个字符）")
+    return text
 
 
 def _name(document):
-    return str(document["deployment"].get("name") or document["deployment"]["id"])[:64]
+    return document["deployment"].get("name") or document["deployment"]["id"]  # lengths checked by trust_lists
 
 
 def _issued(document):

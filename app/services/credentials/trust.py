@@ -2,9 +2,11 @@
 
 The list is built from the database (keys for trips and certificates, revoked certificates) and
 signed with the root key; partners' lists are kept as imported (`TrustPartner.document`) and read
-on every verification, so removing a partner stops recognising it at once.
+on every verification, so removing a partner stops recognising it online at once (an offline bundle
+downloaded before keeps it until its data goes stale).
 """
 import base64
+import dataclasses
 import time
 from datetime import UTC, timedelta
 
@@ -95,8 +97,16 @@ def partners():
 
 
 def partner_issuer(partner):
-    """A partner as a TrustedIssuer, from the list last imported; synced_at says how old it is."""
-    return trust_lists.issuer_from_list(partner.document, synced_at=_unix(partner.synced_at))
+    """A partner as a TrustedIssuer, from the list last imported; synced_at says how old it is.
+
+    Its keys speak only for the counties confirmed when it was added (`TrustPartner.counties`), and never
+    for this deployment's, whatever the stored list says: add and sync refuse such lists, and this holds
+    even if one got through (or DEPLOYMENT_COUNTIES grew since).
+    """
+    issuer = trust_lists.issuer_from_list(partner.document, synced_at=_unix(partner.synced_at))
+    confirmed = frozenset(partner.counties or ()) - frozenset(current_app.config["DEPLOYMENT_COUNTIES"])
+    keys = tuple(dataclasses.replace(key, counties=key.counties & confirmed) for key in issuer.keys)
+    return dataclasses.replace(issuer, keys=keys)
 
 
 def issuers():

@@ -19,14 +19,20 @@ from app.services.credentials.health_certificate import IssuerKey, TrustedIssuer
 FORMAT = "fangang-trust-list"
 VERSION = 1
 KEY_USES = ("trip", "certificate")
+# The widths of trust_partners.deployment_id and .name: a longer one is not a list this format makes.
+MAX_DEPLOYMENT_ID = 32
+MAX_NAME = 64
+# Clocks of two cities' servers differ a little; a list signed further ahead than this would set the stored
+# issue time in the future and make every later, correct list look older.
+MAX_CLOCK_SKEW_SECONDS = 300
 
+# The one place for the Chinese of every TrustListError (partners shows them as they are).
 MESSAGES = {
-    "not_a_trust_list": "不是信任列表",
-    "fingerprint_mismatch": "信任列表的根密钥指纹与登记的不符，拒绝导入",
-    "signature_invalid": "信任列表签名无效",
+    "not_a_trust_list": "不是信任列表（格式不符）",
+    "fingerprint_mismatch": "信任列表的根密钥指纹与给定的不符，拒绝导入",
+    "signature_invalid": "信任列表签名无效，拒绝导入",
     "list_expired": "信任列表已过有效期，请向对方索取新的列表",
-    "list_older": "该信任列表比已导入的更旧，未替换",
-    "wrong_deployment": "信任列表属于另一个部署",
+    "list_from_future": "信任列表的签发时间晚于本机时间，请双方核对服务器时钟",
 }
 
 
@@ -71,18 +77,21 @@ def verify_trust_list(document, pinned_fingerprint, now):
     """Check a trust list against the pinned root fingerprint; returns the document or raises TrustListError.
 
     :param now: unix seconds UTC; a list past its valid_until is refused ("list_expired"), so an old list
-        replayed after the partner retired a key cannot bring the key back.
+        replayed after the partner retired a key cannot bring the key back; one issued more than
+        MAX_CLOCK_SKEW_SECONDS after now is refused too ("list_from_future").
     """
     try:
         root_key = base64.b64decode(document["root"]["public_key"], validate=True)
         signature = base64.b64decode(document["signature"]["value"], validate=True)
         valid_until = _unix(document["valid_until"])
+        issued = issued_at(document)
         ok_shape = (document["format"] == FORMAT and document["version"] == VERSION
-                    and isinstance(document["deployment"]["id"], str) and isinstance(document["keys"], list))
-    except (KeyError, TypeError, ValueError):
+                    and isinstance(document["keys"], list))
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise TrustListError("not_a_trust_list") from None
     if not ok_shape or len(root_key) != 32:
         raise TrustListError("not_a_trust_list")
+    _check_deployment(document["deployment"])
     if fingerprint(root_key) != normal_fingerprint(pinned_fingerprint):
         raise TrustListError("fingerprint_mismatch")
     body = {name: value for name, value in document.items() if name != "signature"}
@@ -90,18 +99,36 @@ def verify_trust_list(document, pinned_fingerprint, now):
         raise TrustListError("signature_invalid")
     if now > valid_until:
         raise TrustListError("list_expired")
+    if issued > now + MAX_CLOCK_SKEW_SECONDS:
+        raise TrustListError("list_from_future")
     try:
         issuer_from_list(document, synced_at=now)
-    except (KeyError, TypeError, ValueError):
-        raise TrustListError("not_a_trust_list", "密钥条目格式有误") from None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise TrustListError("not_a_trust_list", "密钥或吊销条目格式有误") from None
     return document
+
+
+def _check_deployment(deployment):
+    """The deployment block fits what is stored of it: an id of 1–32 characters, a name of at most 64."""
+    if not isinstance(deployment, dict):
+        raise TrustListError("not_a_trust_list", "缺少所属部署")
+    deployment_id, name = deployment.get("id"), deployment.get("name") or ""
+    if not isinstance(deployment_id, str) or not 0 < len(deployment_id) <= MAX_DEPLOYMENT_ID:
+        raise TrustListError("not_a_trust_list", f"部署编号应为 1–{MAX_DEPLOYMENT_ID} 个字符")
+    if not isinstance(name, str) or len(name) > MAX_NAME:
+        raise TrustListError("not_a_trust_list", f"部署名称应为至多 {MAX_NAME} 个字符")
+
+
+def counties_of(document):
+    """The counties a verified list's issuer keys claim to speak for, sorted."""
+    return sorted({county for key in issuer_from_list(document, synced_at=0).keys for county in key.counties})
 
 
 def issuer_from_list(document, synced_at):
     """The TrustedIssuer a verified list describes; synced_at is unix seconds of the last successful sync."""
     keys = tuple(
         IssuerKey(kid=entry["kid"], public_key=base64.b64decode(entry["public_key"], validate=True),
-                  use=entry["use"], counties=frozenset(entry.get("counties") or ()),
+                  use=entry["use"], counties=_counties(entry.get("counties")),
                   retired_at=_unix(entry["retired_at"]) if entry.get("retired_at") else None)
         for entry in document["keys"] if entry.get("use") in KEY_USES and entry.get("algorithm") == "Ed25519"
     )
@@ -110,6 +137,15 @@ def issuer_from_list(document, synced_at):
     revoked = frozenset(int(serial) for serial in (document.get("revocations") or {}).get("certificate", ()))
     return TrustedIssuer(deployment_id=document["deployment"]["id"], name=document["deployment"].get("name", ""),
                          keys=keys, revoked=revoked, synced_at=synced_at)
+
+
+def _counties(listed):
+    """A key's counties: a list of codes (a bare string would otherwise become a set of its characters)."""
+    if listed is None:
+        return frozenset()
+    if not isinstance(listed, list) or not all(isinstance(code, str) and code for code in listed):
+        raise ValueError("counties is a list of county codes")
+    return frozenset(listed)
 
 
 def issued_at(document):

@@ -8,6 +8,7 @@ from app.extensions import db
 from app.models import (
     Application,
     AuthToken,
+    HealthCertificate,
     HealthEvent,
     IsolationOrder,
     RosterEntry,
@@ -40,6 +41,9 @@ def purge_expired(dry_run=False):
       registered by an employer): their personal fields and WeChat openid, and their whole
       health record, with the isolation orders, roster entries and vacancy interests that hang
       on it. A record is never cut piecemeal, since the current status is derived from all of it.
+      Their health certificates go too (salted ID hash, last four, masked name, health basis); the
+      revocation rows stay, so partners keep refusing a revoked serial. A worker holding a
+      certificate still valid is not idle: it is in use, and its revocation must stay published.
       Their scans stay as the trips' history, emptied of temperature, symptoms, location and the
       stored answer (masked name, ID last four, health status); what stays (kind, times, seat,
       verdict and its reason) belongs to a row that no longer says who it was.
@@ -83,8 +87,11 @@ def _erase_idle_workers(cutoff, dry_run):
                                                  IsolationOrder.status.in_(("pending", "active"))).exists()
     # A recent registration on an enterprise's roster (零散返岗) is a recent use of the data too.
     on_roster = select(RosterEntry.id).where(RosterEntry.worker_id == Worker.id, RosterEntry.created_at >= cutoff)
+    # The published list names a revoked serial only while its certificate row says it is still valid.
+    live_certificate = select(HealthCertificate.id).where(HealthCertificate.worker_id == Worker.id,
+                                                          HealthCertificate.valid_until >= utcnow())
     idle = ((Worker.updated_at < cutoff) & (last_seen < cutoff) & ~has_application & ~open_order
-            & ~on_roster.exists())
+            & ~on_roster.exists() & ~live_certificate.exists())
     # Someone who logged in and never consented still left an openid and a session key; someone
     # HR registered never logged in at all, their employer gave their data; nor did someone a
     # checkpoint registered from another city's health certificate and their ID card (互认).
@@ -93,12 +100,13 @@ def _erase_idle_workers(cutoff, dry_run):
                 Worker.registered_checkpoint_id.is_not(None) & Worker.id_number_cipher.is_not(None))
     idle_ids = db.session.scalars(select(Worker.id).where(idle)).all()
     if not idle_ids:
-        return {"workers": 0, "health_events": 0, "scan_events": 0}
+        return {"workers": 0, "health_events": 0, "health_certificates": 0, "scan_events": 0}
     counts = {"workers": len(idle_ids), "health_events": _count(HealthEvent, HealthEvent.worker_id.in_(idle_ids)),
+              "health_certificates": _count(HealthCertificate, HealthCertificate.worker_id.in_(idle_ids)),
               "scan_events": _count(ScanEvent, ScanEvent.worker_id.in_(idle_ids))}
     if not dry_run:
         # Orders point at health events, so they go first.
-        for model in (IsolationOrder, RosterEntry, VacancyInterest, HealthEvent):
+        for model in (IsolationOrder, RosterEntry, VacancyInterest, HealthEvent, HealthCertificate):
             db.session.execute(delete(model).where(model.worker_id.in_(idle_ids)))
         db.session.execute(update(ScanEvent).where(ScanEvent.worker_id.in_(idle_ids))
                            .values(temperature=None, symptoms=null(), location=None, answer={}))
