@@ -1,4 +1,4 @@
-"""h6: the counties confirmed for each partner deployment (互认)
+"""the counties confirmed for each partner deployment (互认)
 
 - trust_partners.counties: the county codes a partner's keys claimed when an operator added it; a later
   list may not widen them and its keys are trusted only for these. Partners added before this get the
