@@ -26,6 +26,8 @@ from app.services.credentials import trust, trust_lists
 from app.services.platform import audit
 
 MAX_LIST_BYTES = 2 * 1024 * 1024  # a list holds keys and revoked serials: far below this
+SYSTEM = ("system", None)  # the actor of a change from the command line; the console passes ("staff", id)
+UPLOADED = "upload"  # the source of a partner added from a file uploaded in the console: nothing to fetch again
 # A trust list refused when importing: (error class, code, Chinese message) by TrustListError code.
 _REFUSED = {
     "not_a_trust_list": (Invalid, "not_a_trust_list", "不是信任列表（格式不符）"),
@@ -35,10 +37,12 @@ _REFUSED = {
 }
 
 
-def add(source, fingerprint, now=None):
+def add(source, fingerprint, now=None, actor=SYSTEM):
     """Import a partner's trust list from a URL or a file, pinned by its root fingerprint; commits.
 
-    :param source: an http(s) URL of the partner's /trust-list, or the path of a saved list.
+    :param source: an http(s) URL of the partner's /trust-list, the path of a saved list, or the bytes of
+        an uploaded one (stored as source "upload": it is refreshed by uploading again).
+    :param actor: (actor_kind, actor_id) for the audit log.
     :param fingerprint: SHA-256 of the partner's root public key, as they gave it (spaces, colons allowed).
     :raises Invalid: a malformed fingerprint or source, or a list that does not verify against it.
     :raises Unavailable: the URL cannot be fetched. :raises Conflict: our own list, or a partner already added.
@@ -60,18 +64,19 @@ def add(source, fingerprint, now=None):
                            synced_at=_current_as_of(document, now), added_at=now, last_attempt_at=now)
     db.session.add(partner)
     db.session.flush()
-    audit.record("system", None, "trust.add", "trust_partner", partner.id, deployment_id=deployment_id,
+    audit.record(*actor, "trust.add", "trust_partner", partner.id, deployment_id=deployment_id,
                  name=partner.name, fingerprint=pin, source=partner.source)
     db.session.commit()
     return partner
 
 
-def sync(deployment_id=None, file=None, now=None):
+def sync(deployment_id=None, file=None, now=None, actor=SYSTEM):
     """Refresh partners' lists: every partner from its source, one (`deployment_id`), or one from `file`; commits.
 
     A list that does not verify, is older than the stored one, names another deployment or cannot
     be read leaves the stored list in place and sets last_error. With a file and no deployment_id,
-    the partner is the one the file names.
+    the partner is the one the file names. `file` is a path or the bytes of an uploaded list;
+    `actor` is (actor_kind, actor_id) for the audit log.
     :returns: one dict per partner: deployment_id, name, ok, error (code or None), message, synced_at.
     :raises NotFound: no such partner. :raises Invalid: the file cannot be read as a list.
     """
@@ -92,7 +97,7 @@ def sync(deployment_id=None, file=None, now=None):
             error, message = refused.code, refused.message
             partner.last_error = f"{error}: {message}"[:255]
         partner.last_attempt_at = now
-        audit.record("system", None, "trust.sync", "trust_partner", partner.id, deployment_id=partner.deployment_id,
+        audit.record(*actor, "trust.sync", "trust_partner", partner.id, deployment_id=partner.deployment_id,
                      ok=error is None, error=error, source="file" if file is not None else partner.source)
         results.append({"deployment_id": partner.deployment_id, "name": partner.name, "ok": error is None,
                         "error": error, "message": message, "synced_at": partner.synced_at})
@@ -114,10 +119,10 @@ def _refresh(partner, document, now):
     partner.last_error = None
 
 
-def remove(deployment_id):
+def remove(deployment_id, actor=SYSTEM):
     """Stop recognising a partner at once: its list goes, its certificates become unknown_issuer; commits."""
     partner = _partner(deployment_id)
-    audit.record("system", None, "trust.remove", "trust_partner", partner.id, deployment_id=partner.deployment_id,
+    audit.record(*actor, "trust.remove", "trust_partner", partner.id, deployment_id=partner.deployment_id,
                  name=partner.name, fingerprint=partner.fingerprint)
     db.session.delete(partner)
     db.session.commit()
@@ -136,6 +141,7 @@ def status(now=None):
             "deployment_id": partner.deployment_id, "name": partner.name, "fingerprint": partner.fingerprint,
             "source": partner.source, "synced_at": partner.synced_at, "age_hours": round(age, 1),
             "stale": age > stale_after, "last_attempt_at": partner.last_attempt_at, "last_error": partner.last_error,
+            "list_issued_at": partner.list_issued_at, "expired": _valid_until(partner.document) < now,
             "keys": {use: sum(1 for key in issuer.keys if key.use == use) for use in trust_lists.KEY_USES},
             "revoked": len(issuer.revoked),
         })
@@ -163,9 +169,13 @@ def _verified(document, pin, now):
 
 
 def _read(source):
-    """The JSON document at a URL (fetched with TRUST_SYNC_TIMEOUT) or in a file."""
-    text = str(source)
-    if text.startswith(("http://", "https://")):
+    """The JSON document at a URL (fetched with TRUST_SYNC_TIMEOUT), in a file, or in uploaded bytes."""
+    text = "" if isinstance(source, bytes) else str(source)
+    if isinstance(source, bytes):
+        raw = source[:MAX_LIST_BYTES + 1]
+    elif text == UPLOADED:
+        raise Invalid("trust_source_invalid", "该信任列表是上传的文件，没有可获取的地址：请上传新的列表文件")
+    elif text.startswith(("http://", "https://")):
         try:
             with requests.get(text, timeout=current_app.config["TRUST_SYNC_TIMEOUT"], stream=True,
                               headers={"Accept": "application/json"}) as response:
@@ -200,6 +210,8 @@ def _deployment_of(document):
 
 
 def _source_text(source):
+    if isinstance(source, bytes):
+        return UPLOADED
     text = str(source)
     return text if text.startswith(("http://", "https://")) else str(pathlib.Path(text).resolve())
 
@@ -210,6 +222,10 @@ def _name(document):
 
 def _issued(document):
     return datetime.fromtimestamp(trust_lists.issued_at(document), UTC).replace(tzinfo=None)
+
+
+def _valid_until(document):
+    return datetime.fromtimestamp(trust_lists.valid_until(document), UTC).replace(tzinfo=None)
 
 
 def _current_as_of(document, now):
