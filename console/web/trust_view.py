@@ -34,9 +34,16 @@ def groups(fingerprint):
 
 
 def partner_rows():
-    """Each partner as `partners.status` gives it, with the source and the short fingerprint in words."""
+    """Each partner as `partners.status` gives it, with the source, the short fingerprint and the last error in words."""
     return [{**row, "source_text": SOURCE_WORDS.get(row["source"], row["source"]),
-             "fingerprint_short": " ".join(groups(row["fingerprint"])[:4])} for row in partners.status()]
+             "fingerprint_short": " ".join(groups(row["fingerprint"])[:4]), **_error(row["last_error"])}
+            for row in partners.status()]
+
+
+def _error(stored):
+    """The last error as stored ("code: 中文") split: the code for machines, the words for the page."""
+    code, _, text = (stored or "").partition(": ")
+    return {"error_code": code or None, "error_text": text or code or None}
 
 
 def stale_hours():

@@ -53,7 +53,8 @@ def _admin_id():
 def test_the_page_shows_this_deployment_for_reading_aloud_and_its_list(client, admin):
     html = client.get(PAGE).text
     fingerprint = trust.root_fingerprint()
-    spoken = " ".join(f"<span>{fingerprint[at:at + 4]}</span>" for at in range(0, 64, 4))
+    spoken = "".join("<div>" + " ".join(f"<span>{fingerprint[at:at + 4]}</span>" for at in range(line, line + 16, 4))
+                     + "</div>" for line in range(0, 64, 16))
     assert spoken in html and "640100" in html and "银川市" in html and "永宁县" in html
     assert "http://localhost/api/checkin/v1/trust-list" in html and "尚未添加互认城市" in html
     download = client.get("/console/trust/list.json")
@@ -134,7 +135,7 @@ def test_admin_adds_by_url_and_syncs_now(client, admin):
         failed = client.post(f"{PARTNER}/sync", data={"csrf_token": admin})
         assert failed.status_code == 302
         html = client.get(PAGE).text
-        assert "兰州市 未更新，仍使用已导入的列表：无法获取信任列表" in html and "trust_list_unreachable" in html
+        assert "兰州市 未更新，仍使用已导入的列表：无法获取信任列表" in html and 'data-error="trust_list_unreachable"' in html
         assert _partner().document["revocations"]["certificate"] == [7]
     # Never a path on the server: the console takes a URL or a file from the browser.
     path = client.post(ADD, data={"csrf_token": admin, "source": "/etc/passwd", "fingerprint": partner_fingerprint()})
