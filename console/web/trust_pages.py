@@ -8,7 +8,7 @@ import json
 
 from flask import Response, redirect, request, url_for
 
-from app.errors import DomainError
+from app.errors import DomainError, Unavailable
 from app.extensions import db
 from app.services.credentials import partners, trust
 from app.services.platform import scope
@@ -39,7 +39,11 @@ def _page(status=200, error=None, form=None):
 def trust_download():
     """This deployment's signed trust list as a file, for a partner without a network path to it."""
     scope.require_role(current_staff(), view.READERS)
-    document = trust.published_trust_list()  # no root key yet → 503 page
+    try:
+        document = trust.published_trust_list()
+    except Unavailable as error:  # no root key yet: the page says so (and offers no download)
+        flash(f"无法下载：{error.message}", "danger")
+        return redirect(url_for("console_web.trust"))
     me = trust.deployment()
     name = f"trust-list-{me['id']}-{local_today():%Y%m%d}.json"
     return Response(json.dumps(document, ensure_ascii=False, indent=1), mimetype="application/json",
