@@ -180,6 +180,7 @@ def test_another_county_gets_404_pages_and_other_roles_403(client, keys):
     make_web_staff(client, "office", role="admin")
     menu = client.get("/console/applications").text
     assert 'href="/console/certificates"' in menu and _serials_on(client.get(LIST).text) == [serial]
+    assert f'href="/console/certificates/{serial}"' in client.get("/console/audit").text  # 出具健康证明 links to it
 
 
 def test_posts_without_csrf_are_refused(client, keys):
