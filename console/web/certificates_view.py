@@ -25,7 +25,7 @@ def given(args, keys=FILTERS + ("page", "per_page")):
 
 
 def parse_filters(args):
-    """The list's filters and paging, loaded by the API's CertificateFilterIn (20 a page here); raises ValidationError."""
+    """The list's filters and paging by the API's CertificateFilterIn (20 a page here); raises ValidationError."""
     return s.CertificateFilterIn().load({"per_page": "20", **given(args)}, unknown=EXCLUDE)
 
 
@@ -37,7 +37,8 @@ def error_text(error, lead):
         fields = {name: text for name, text in (error.fields or {}).items() if name in FIELD_LABELS}
         if not fields:
             return f"{lead}：{error.message}"
-    return lead + "：" + "；".join(f"{FIELD_LABELS.get(name.split('.')[0], name)} {text}" for name, text in fields.items())
+    parts = (f"{FIELD_LABELS.get(name.split('.')[0], name)} {text}" for name, text in fields.items())
+    return lead + "：" + "；".join(parts)
 
 
 def list_url(args, **changes):
@@ -67,11 +68,12 @@ def rows(found):
 
 def person(worker):
     """The person a certificate is for, masked as every page shows them."""
-    return {"id": worker.id, "name": mask_name(worker.name) if worker.name else None, "id_number": worker.id_number_mask}
+    name = mask_name(worker.name) if worker.name else None
+    return {"id": worker.id, "name": name, "id_number": worker.id_number_mask}
 
 
 def parse_issue(form):
-    """Temperature and symptoms of the pre-trip check, loaded by the API's CertificateIssueIn; raises ValidationError."""
+    """Temperature and symptoms of the pre-trip check (the API's CertificateIssueIn); raises ValidationError."""
     values = given(form, ("temperature",))
     values["symptoms"] = [code for code in form.getlist("symptoms") if code]
     return s.CertificateIssueIn().load(values)
