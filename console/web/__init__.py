@@ -16,6 +16,7 @@ from console.web import (  # noqa: E402,F401  (routes attach to bp)
     assets,
     audit_pages,
     auth_pages,
+    certificates_pages,
     checkpoint_pages,
     dashboard_pages,
     enterprises_pages,
@@ -27,5 +28,6 @@ from console.web import (  # noqa: E402,F401  (routes attach to bp)
     roster_pages,
     session,
     trips_pages,
+    trust_pages,
     words,
 )

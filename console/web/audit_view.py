@@ -31,6 +31,7 @@ OBJECT_PAGES = {
     "staff_user": [("console_web.accounts_detail", "staff_id")],
     "enterprise": [("console_web.enterprises_detail", "enterprise_id")],
     "isolation_order": [("console_web.isolation_detail", "order_id")],
+    "health_certificate": [("console_web.certificate_detail", "serial")],
 }
 DETAIL_NAMES = {
     "reason": "原因", "rows": "行数", "filter": "筛选条件", "fields": "改动字段", "username": "用户名", "role": "角色",

@@ -29,9 +29,11 @@ MENU = [
     ("console_web.trips", "车次（一车一方案）", ("admin", "county_operator", "park_operator", "transport_operator")),
     ("console_web.checkpoint", "卡口扫码", ("checkpoint_staff",)),
     ("console_web.isolation", "隔离管理", ("admin", "health_officer")),
+    ("console_web.certificates", "健康证明", ("admin", "health_officer")),
     ("console_web.roster", "花名册 · 每日随访", ("admin", "county_operator", "park_operator", "enterprise_hr")),
     ("console_web.enterprises", "企业与岗位（附件2）", ("admin", "county_operator", "park_operator", "enterprise_hr")),
     ("console_web.liaison", "联络员（附件1）", ("admin",)),
+    ("console_web.trust", "互认城市", ("admin", "health_officer")),
     ("console_web.accounts", "账号", ("admin",)),
     ("console_web.audit", "审计日志", ("admin",)),
 ]

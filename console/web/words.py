@@ -4,6 +4,7 @@ A tag always carries its word (colour is never the only signal, CONSOLE.md). Hea
 clearance words are the domain's own, the ones the exported sheets print, so a clerk reads the
 same word on the screen and on paper. Colours are Bootstrap's contextual names (`text-bg-<colour>`).
 """
+from app.services.credentials.certificates import STAFF_REVOKE_REASONS
 from app.services.employment.isolation import KIND_NAMES
 from app.services.employment.roster import ARRIVAL_STATUSES
 from app.services.employment.roster_exports import (ARRIVAL_NAMES, CLEARANCE_NAMES, HEALTH_NAMES, ORDER_STATUS_NAMES,
@@ -46,6 +47,10 @@ ACCOUNT = {True: ("在用", "success"), False: ("已停用", "secondary")}
 # The audit log's words are the office's own (`audit_log.ACTION_NAMES`): one dictionary for page and service.
 AUDIT_ACTION = ACTION_NAMES
 AUDIT_OBJECT = OBJECT_NAMES
+CERTIFICATE = {"valid": ("有效", "success"), "revoked": ("已撤销", "danger"), "expired": ("已过期", "secondary")}
+# Why a certificate was revoked: the officer's reasons and the automatic one of a newer certificate.
+CERTIFICATE_REVOKE = {**STAFF_REVOKE_REASONS, "reissued": "已换发新证明"}
+CERTIFICATE_ISSUER = {"staff": "卫健人员出具", "rule": "按规则自动出具"}
 
 
 def names(vocabulary):
@@ -60,4 +65,6 @@ bp.add_app_template_global({"HEALTH": HEALTH, "SEAT": SEAT, "TRIP": TRIP, "APPLI
                             "ISOLATION": ISOLATION, "ISOLATION_KIND": ISOLATION_KIND,
                             "ISOLATION_REASON": ISOLATION_REASON, "FEED_FLAG": FEED_FLAG,
                             "FEED_SOURCE": FEED_SOURCE, "ACCOUNT": ACCOUNT,
-                            "AUDIT_ACTION": AUDIT_ACTION, "AUDIT_OBJECT": AUDIT_OBJECT}, "words")
+                            "AUDIT_ACTION": AUDIT_ACTION, "AUDIT_OBJECT": AUDIT_OBJECT, "CERTIFICATE": CERTIFICATE,
+                            "CERTIFICATE_REVOKE": CERTIFICATE_REVOKE, "CERTIFICATE_ISSUER": CERTIFICATE_ISSUER},
+                           "words")

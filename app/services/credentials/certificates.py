@@ -15,7 +15,7 @@ import os
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from app import crypto
 from app.errors import Conflict, Invalid, NotFound
@@ -26,7 +26,7 @@ from app.services.credentials import certificate_documents, health_certificate, 
 from app.services.people import health
 from app.services.people.clearance import OPEN_ORDER_STATUSES
 from app.services.people.health_rules import SYMPTOMS, assess, certificate_basis
-from app.services.people.identity import mask_name
+from app.services.people.identity import InvalidIdentity, mask_name, parse_id_number
 from app.services.platform import audit, cache, scope
 from app.services.platform.timeutil import iso_local
 
@@ -178,6 +178,26 @@ def issue_by_staff(staff, worker_id, temperature, symptoms=()):
     return row
 
 
+def worker_by_id_number(staff, raw):
+    """The worker holding an ID number (found by its blind index) whom the officer may issue for; commits nothing.
+
+    Raises Forbidden, Invalid (a malformed ID number, field id_number), NotFound worker_not_found: nobody
+    holds it, or the holder has no outbound application from the officer's county (the same answer, so the
+    page never tells whether the person is known elsewhere).
+    """
+    scope.require_role(staff, OFFICERS)
+    try:
+        id_number = parse_id_number(raw or "")
+    except InvalidIdentity as error:
+        raise Invalid("validation_error", "身份证号有误", fields={"id_number": str(error)}) from None
+    index = crypto.cipher().blind_index(id_number.value, "worker.id_number")
+    worker = db.session.scalar(select(Worker).where(Worker.id_number_index == index))
+    county = staff.county_code if staff.role == "health_officer" else None
+    if worker is None or (county and outbound_application(worker.id, county) is None):
+        raise NotFound("worker_not_found", "没有找到该人员")
+    return worker
+
+
 def issue_automatically(worker):
     """Issue a certificate by the rule alone when CERTIFICATE_AUTO_ISSUE is on and the rule allows; commit.
 
@@ -278,6 +298,19 @@ def list_for_staff(staff, status=None, page=1, per_page=50, worker_id=None):
     rows = db.session.scalars(statement.order_by(HealthCertificate.issued_at.desc(), HealthCertificate.id.desc())
                               .offset((page - 1) * per_page).limit(per_page)).all()
     return rows, total
+
+
+def count_by_status(staff, worker_id=None):
+    """How many certificates in the staff member's scope are valid, revoked, expired: {status: n} (one query)."""
+    now = utcnow()
+    status = case((HealthCertificate.revoked_at.is_not(None), "revoked"),
+                  (HealthCertificate.valid_until < now, "expired"), else_="valid")
+    statement = _scoped(select(status.label("status")), staff)
+    if worker_id is not None:
+        statement = statement.where(HealthCertificate.worker_id == worker_id)
+    listed = statement.subquery()  # grouped outside: the CASE carries a parameter, which GROUP BY cannot repeat
+    found = dict(db.session.execute(select(listed.c.status, func.count()).group_by(listed.c.status)).all())
+    return {name: found.get(name, 0) for name in LIST_STATUSES}
 
 
 def view(cert):

@@ -29,6 +29,8 @@ from app.services.platform import audit
 
 MAX_LIST_BYTES = 2 * 1024 * 1024  # a list holds keys and revoked serials: far below this
 MAX_SOURCE = 512  # the width of trust_partners.source
+SYSTEM = ("system", None)  # the actor of a change from the command line; the console passes ("staff", id)
+UPLOADED = "upload"  # the source of a partner added from a file uploaded in the console: nothing to fetch again
 # A trust list refused when importing: (error class, public code) by TrustListError code; the Chinese is
 # trust_lists.MESSAGES'.
 _REFUSED = {
@@ -40,10 +42,12 @@ _REFUSED = {
 }
 
 
-def add(source, fingerprint, now=None):
+def add(source, fingerprint, now=None, actor=SYSTEM):
     """Import a partner's trust list from a URL or a file, pinned by its root fingerprint; commits.
 
-    :param source: an http(s) URL of the partner's /trust-list, or the path of a saved list.
+    :param source: an http(s) URL of the partner's /trust-list, the path of a saved list, or the bytes of
+        an uploaded one (stored as source "upload": it is refreshed by uploading again).
+    :param actor: (actor_kind, actor_id) for the audit log.
     :param fingerprint: SHA-256 of the partner's root public key, as they gave it (spaces, colons allowed).
     :raises Invalid: a malformed fingerprint or source, or a list that does not verify against it.
     :raises Unavailable: the URL cannot be fetched. :raises Conflict: our own list, a partner already added,
@@ -70,19 +74,20 @@ def add(source, fingerprint, now=None):
                            synced_at=_current_as_of(document, now), added_at=now, last_attempt_at=now)
     db.session.add(partner)
     db.session.flush()
-    audit.record("system", None, "trust.add", "trust_partner", partner.id, deployment_id=deployment_id,
+    audit.record(*actor, "trust.add", "trust_partner", partner.id, deployment_id=deployment_id,
                  name=partner.name, fingerprint=pin, source=partner.source, counties=counties)
     db.session.commit()
     return partner
 
 
-def sync(deployment_id=None, file=None, now=None):
+def sync(deployment_id=None, file=None, now=None, actor=SYSTEM):
     """Refresh partners' lists: every partner from its source, one (`deployment_id`), or one from `file`.
 
     A list that does not verify, is older than the stored one, names another deployment, claims
     counties beyond those confirmed at add (or now this deployment's or another partner's) or cannot
     be read leaves the stored list in place and sets last_error. With a file and no deployment_id,
-    the partner is the one the file names. Each partner's outcome is committed on its own, so one
+    the partner is the one the file names. `file` is a path or the bytes of an uploaded list; `actor` is
+    (actor_kind, actor_id) for the audit log. Each partner's outcome is committed on its own, so one
     that fails never loses another's refresh.
     :returns: one dict per partner: deployment_id, name, ok, error (code or None), message, synced_at.
     :raises NotFound: no such partner. :raises Invalid: the file cannot be read as a list.
@@ -94,7 +99,9 @@ def sync(deployment_id=None, file=None, now=None):
             deployment_id = _deployment_of(document)
         chosen = [_partner(deployment_id)]
     else:
-        chosen = [_partner(deployment_id)] if deployment_id else trust.partners()
+        # A partner added from an uploaded file has no source to fetch: a sync of all leaves it to the next upload.
+        chosen = [_partner(deployment_id)] if deployment_id else [partner for partner in trust.partners()
+                                                                   if partner.source != UPLOADED]
     results = []
     for partner in chosen:
         try:
@@ -104,7 +111,7 @@ def sync(deployment_id=None, file=None, now=None):
             error, message = refused.code, refused.message
             partner.last_error = f"{error}: {message}"[:255]
         partner.last_attempt_at = now
-        audit.record("system", None, "trust.sync", "trust_partner", partner.id, deployment_id=partner.deployment_id,
+        audit.record(*actor, "trust.sync", "trust_partner", partner.id, deployment_id=partner.deployment_id,
                      ok=error is None, error=error, source="file" if file is not None else partner.source)
         results.append({"deployment_id": partner.deployment_id, "name": partner.name, "ok": error is None,
                         "error": error, "message": message, "synced_at": partner.synced_at})
@@ -133,13 +140,13 @@ def _refresh(partner, document, now):
     partner.last_error = None
 
 
-def remove(deployment_id):
+def remove(deployment_id, actor=SYSTEM):
     """Stop recognising a partner online at once: its list goes, its certificates become unknown_issuer; commits.
 
     A captain's offline bundle downloaded before still carries the partner until its data is stale.
     """
     partner = _partner(deployment_id)
-    audit.record("system", None, "trust.remove", "trust_partner", partner.id, deployment_id=partner.deployment_id,
+    audit.record(*actor, "trust.remove", "trust_partner", partner.id, deployment_id=partner.deployment_id,
                  name=partner.name, fingerprint=partner.fingerprint)
     db.session.delete(partner)
     db.session.commit()
@@ -159,6 +166,7 @@ def status(now=None):
             "source": partner.source, "synced_at": partner.synced_at, "age_hours": round(age, 1),
             "stale": age > stale_after, "last_attempt_at": partner.last_attempt_at, "last_error": partner.last_error,
             "counties": list(partner.counties),
+            "list_issued_at": partner.list_issued_at, "expired": _valid_until(partner.document) < now,
             "keys": {use: sum(1 for key in issuer.keys if key.use == use) for use in trust_lists.KEY_USES},
             "revoked": len(issuer.revoked),
         })
@@ -197,9 +205,13 @@ def _verified(document, pin, now):
 
 
 def _read(source):
-    """The JSON document at a URL (fetched with TRUST_SYNC_TIMEOUT) or in a file."""
-    text = str(source)
-    if text.startswith(("http://", "https://")):
+    """The JSON document at a URL (fetched with TRUST_SYNC_TIMEOUT), in a file, or in uploaded bytes."""
+    text = "" if isinstance(source, bytes) else str(source)
+    if isinstance(source, bytes):
+        raw = source[:MAX_LIST_BYTES + 1]
+    elif text == UPLOADED:
+        raise Invalid("trust_source_invalid", "该信任列表是上传的文件，没有可获取的地址：请上传新的列表文件")
+    elif text.startswith(("http://", "https://")):
         try:
             raw = _fetch(text)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as error:
@@ -254,7 +266,10 @@ def _deployment_of(document):
 
 
 def _source_text(source):
-    """The source as stored: a URL as given, a file by its absolute path; refused past MAX_SOURCE characters."""
+    """The source as stored: a URL as given, a file by its absolute path, "upload" for uploaded bytes; refused past
+    MAX_SOURCE characters."""
+    if isinstance(source, bytes):
+        return UPLOADED
     text = str(source)
     text = text if text.startswith(("http://", "https://")) else str(pathlib.Path(text).resolve())
     if len(text) > MAX_SOURCE:
@@ -268,6 +283,10 @@ def _name(document):
 
 def _issued(document):
     return datetime.fromtimestamp(trust_lists.issued_at(document), UTC).replace(tzinfo=None)
+
+
+def _valid_until(document):
+    return datetime.fromtimestamp(trust_lists.valid_until(document), UTC).replace(tzinfo=None)
 
 
 def _current_as_of(document, now):

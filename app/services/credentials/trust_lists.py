@@ -153,6 +153,11 @@ def issued_at(document):
     return _unix(document["issued_at"])
 
 
+def valid_until(document):
+    """Until when a list may be used, unix seconds."""
+    return _unix(document["valid_until"])
+
+
 def _unix(text):
     moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     if moment.tzinfo is None:
