@@ -99,7 +99,7 @@ def test_the_office_adds_a_partner_city_from_a_file_and_refreshes_it(page, live,
     first = tmp_path / "lanzhou-trust-list.json"
     first.write_bytes(partner_file())
     newer = tmp_path / "lanzhou-trust-list-2.json"
-    newer.write_bytes(partner_file(issued=utcnow() + timedelta(minutes=5), revoked=[12, 13]))
+    newer.write_bytes(partner_file(issued=utcnow() + timedelta(minutes=2), revoked=[12, 13]))
     page.emulate_media(reduced_motion="reduce")
     sign_in(page, live, "office")
     _menu(page, "互认城市")
