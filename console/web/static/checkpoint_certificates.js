@@ -27,7 +27,7 @@
     function trustWords(trust) {
       if (!trust) { return { text: "签发地未与本地互认", stale: false }; }
       if (trust.synced_at === null) { return { text: "本地签发，实时数据", stale: false }; }
-      var text = "互认数据 " + ago(trust.age_hours) + "（" + when(trust.synced_at) + "）";
+      var text = ago(trust.age_hours) + "（" + when(trust.synced_at) + "）";  // under its label 互认数据
       if (trust.stale) { text += "：已超过 " + trust.stale_after_hours + " 小时，须人工复核"; }
       return { text: text, stale: trust.stale };
     }
