@@ -115,15 +115,22 @@ def test_a_partner_certificate_is_registered_in_place_and_passes(page, live, tmp
 
 def test_esc_closes_the_form_and_the_symptoms_it_kept(page, live, tmp_path):
     city = _station(page, live, tmp_path)
+    sent = []
+    page.on("request", lambda request: sent.append(request.url) if "/certificates/register" in request.url else None)
     page.click("#symptom-box summary")
     page.check("#symptom-cough")
     page.focus("#scan-qr")
     _scan(page, city.certificate(OTHER_ID, name="赵小红", serial=2))
     expect(page.locator("[data-testid=register-form]")).to_be_visible()
     assert page.is_checked("#symptom-cough")  # what was typed for this arrival stays for the registration
+    page.keyboard.press("Enter")  # nothing typed yet: said beside the fields, nothing sent
+    expect(page.locator("#register-id-error")).to_have_text("请填写身份证号")
+    expect(page.locator("#register-name-error")).to_have_text("请填写姓名")
+    page.click("#verdict")  # focus goes back to the scan input; Esc still cancels the form
+    assert _focused(page) == "scan-qr"
     page.keyboard.press("Escape")
     expect(page.locator("[data-testid=register-form]")).to_be_hidden()
-    assert _focused(page) == "scan-qr" and not page.is_checked("#symptom-cough")
+    assert _focused(page) == "scan-qr" and not page.is_checked("#symptom-cough") and sent == []
 
 
 def test_a_stale_partner_is_amber_and_says_how_old_its_data_is(page, live, tmp_path):

@@ -133,7 +133,10 @@
       if (!name) { fieldError("name", "请填写姓名"); }
       var degrees = parseFloat(ctx.temperature.value);
       if (isNaN(degrees)) { generalError("请先在上方填写体温"); }
-      if (!idNumber || !name || isNaN(degrees)) { (form.querySelector(".is-invalid") || ctx.temperature).focus(); return; }
+      if (!idNumber || !name || isNaN(degrees)) {
+        (form.querySelector(".is-invalid") || ctx.temperature).focus();
+        return;
+      }
       if (!navigator.onLine) {
         generalError("离线时不能登记外地健康证明（须联网核验）：请让持证人稍候，联网后按回车登记");
         return;
@@ -173,8 +176,9 @@
       });
     }
     form.addEventListener("submit", submit);
-    form.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") { event.preventDefault(); close(true); }
+    // Esc cancels wherever the focus is (a click on the verdict sends it to the scan input).
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && pending) { event.preventDefault(); close(true); }
     });
     $("register-cancel").addEventListener("click", function () { close(true); });
 
