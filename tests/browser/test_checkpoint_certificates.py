@@ -67,8 +67,10 @@ def test_a_partner_certificate_is_registered_in_place_and_passes(page, live, tmp
     assert "须人工复核" not in card and HOLDER_ID not in page.content()
     expect(page.locator("[data-testid=register-form]")).to_be_visible()
     assert _focused(page) == "register-id"  # the officer types from the ID card at once
+    assert text_of(page, "[data-testid=register-reading]") == "体温 36.8℃，症状：无"
     check_a11y(page)
     shoot(page, "checkpoint-certificate-unregistered")
+    shoot(page, "checkpoint-certificate-unregistered-screen", full_page=False)  # what the officer sees
 
     # The ID card says another number: refused beside the field, nothing stored, the form stays.
     console_log.allow("HTTP 422 POST")
@@ -123,6 +125,7 @@ def test_esc_closes_the_form_and_the_symptoms_it_kept(page, live, tmp_path):
     _scan(page, city.certificate(OTHER_ID, name="赵小红", serial=2))
     expect(page.locator("[data-testid=register-form]")).to_be_visible()
     assert page.is_checked("#symptom-cough")  # what was typed for this arrival stays for the registration
+    expect(page.locator("[data-testid=register-reading]")).to_have_text("体温 36.5℃，症状：咳嗽")
     page.keyboard.press("Enter")  # nothing typed yet: said beside the fields, nothing sent
     expect(page.locator("#register-id-error")).to_have_text("请填写身份证号")
     expect(page.locator("#register-name-error")).to_have_text("请填写姓名")

@@ -67,6 +67,16 @@
     function setSymptoms(codes) {
       symptomBoxes().forEach(function (box) { box.checked = codes.indexOf(box.value) >= 0; });
     }
+    // The reading the registration will send, said in the form (the fields it comes from may be scrolled away).
+    function showReading() {
+      if (!pending) { return; }
+      var said = Array.prototype.map.call(ctx.form.querySelectorAll('input[name="symptom"]:checked'), function (box) {
+        var label = ctx.form.querySelector('label[for="' + box.id + '"]');
+        return label ? label.textContent : box.value;
+      });
+      $("register-reading").textContent = "体温 " + (ctx.temperature.value || "未填") + "℃，症状：" +
+        (said.length ? said.join("、") : "无");
+    }
     function clearErrors() {
       Object.keys(FIELDS).forEach(function (name) {
         $(FIELDS[name]).classList.remove("is-invalid");
@@ -91,6 +101,7 @@
       if (answer.reason !== config.unregistered || !answer.certificate) { return; }
       pending = { qr: scan.qr, id: null, at: null };
       setSymptoms(scan.symptoms);
+      showReading();
       clearErrors();
       ["register-id", "register-name", "register-mobile"].forEach(function (id) { $(id).value = ""; });
       form.hidden = false;
@@ -176,6 +187,8 @@
       });
     }
     form.addEventListener("submit", submit);
+    ctx.form.addEventListener("input", showReading);
+    ctx.form.addEventListener("change", showReading);
     // Esc cancels wherever the focus is (a click on the verdict sends it to the scan input).
     document.addEventListener("keydown", function (event) {
       if (event.key === "Escape" && pending) { event.preventDefault(); close(true); }
