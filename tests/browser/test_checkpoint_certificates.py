@@ -164,6 +164,12 @@ def test_a_revoked_certificate_is_red(page, live, tmp_path):
 def test_offline_a_certificate_is_neither_registered_nor_queued(page, live, tmp_path):
     city = _station(page, live, tmp_path)
     qr = city.certificate(HOLDER_ID)
+    # The network fails while the browser still thinks it is online: a trip QR would be queued, a certificate not.
+    page.route("**/api/checkin/v1/scans", lambda route: route.abort("internetdisconnected"))
+    shown = _scan(page, qr)
+    assert shown["state"] == "error" and "网络中断" in shown["text"] and "不存入待上传" in shown["text"], shown
+    assert text_of(page, "[data-testid=queue]") == "待上传 0 条"
+    page.unroute("**/api/checkin/v1/scans")
     _scan(page, qr)
     expect(page.locator("[data-testid=register-form]")).to_be_visible()
     page.context.set_offline(True)

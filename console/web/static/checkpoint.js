@@ -278,7 +278,8 @@
           return;
         }
         if (keepForLater(response.status, body) && certificate) {
-          certificates.needsNetwork(started, response.status === 401 ? "登录已失效，请重新登录" : "服务器暂时无法核验");
+          certificates.needsNetwork(started, response.status === 401 || response.status === 403
+            ? "登录已失效，请重新登录" : "服务器暂时无法核验");
           return;
         }
         if (keepForLater(response.status, body)) {
