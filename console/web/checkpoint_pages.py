@@ -4,6 +4,8 @@ The page itself judges nothing: its script posts each scan to the scanner API (P
 /api/checkin/v1/scans, offline queue through /scans/batch) with this session's cookie and CSRF
 token, so the station and the captains' phones share one route and one rule. The expected list is
 the service behind GET /api/checkin/v1/checkpoints/<id>/expected, for the staff member's own checkpoint.
+A health certificate (健康证明, another city's too) goes through the same scan route; the holder of a
+partner's certificate with no record here is registered in place (POST /certificates/register).
 """
 import json
 
@@ -13,6 +15,8 @@ from app.errors import NotFound
 from app.extensions import db
 from app.models import Checkpoint
 from app.models.base import utcnow
+from app.services.credentials.certificate_documents import OBSERVATION_WORDS, STATUS_WORDS
+from app.services.credentials.recognition import CERTIFICATE_PREFIX
 from app.services.people.health_rules import SYMPTOMS
 from app.services.platform import scope
 from app.services.scanning import manifests
@@ -43,6 +47,7 @@ def checkpoint():
         "checkpoint": place.id, "scans": url_for("checkin.scan"), "batch": url_for("checkin.scan_batch"),
         "recheck": list(RECHECK_REASONS), "health": HEALTH_NAMES,
         "zxing": url_for("console_web.vendor", name="zxing-browser.min.js"),
+        "certificate": _certificate_station(),
     }
     return render_page("console/checkpoint/station.html", place=place, symptoms=SYMPTOMS,
                        station=json.dumps(station, ensure_ascii=False), **_expected(place))
@@ -52,6 +57,17 @@ def checkpoint():
 def checkpoint_expected():
     """The expected arrivals fragment, flagged passengers first (the page refreshes it by itself)."""
     return render_template("console/checkpoint/_expected.html", **_expected(_own_checkpoint()))
+
+
+def _certificate_station():
+    """What the script needs for health certificates (互认): the register route, the prefix, the basis in words.
+
+    The prefix only tells the script that a text cannot wait in the offline queue (the batch upload judges
+    trip QR codes only); every certificate is judged by the server, through the scan route, like a trip QR.
+    """
+    return {"register": url_for("checkin.register_certificate_arrival"), "prefix": CERTIFICATE_PREFIX,
+            "unregistered": "certificate_unregistered", "status_words": STATUS_WORDS,
+            "observation_words": OBSERVATION_WORDS}
 
 
 def _expected(place):

@@ -84,7 +84,7 @@ def register_arrival(scanner, data):
                  checkpoint_id=checkpoint_id, issuer=verification.claims.issuer, serial=verification.claims.serial)
     extra = {"worker": {"id": worker.id, "name": mask_name(worker.name), "id_number": worker.id_number_mask,
                         "created": created}}
-    return _store(scanner, scan, checkpoint_id, verification, worker.id, status, decision, extra)
+    return _store(scanner, scan, checkpoint_id, verification, worker.id, status, decision, extra, id_checked=True)
 
 
 def verify_for(scanner, qr, id_number=None, name=None):
@@ -126,7 +126,8 @@ def basis_note(claims, issuer_name):
     return f"依据：{issuer_name or claims.issuer}健康证明 No.{claims.serial}（{said}）"
 
 
-def _store(scanner, scan, checkpoint_id, verification, worker_id, status, decision, extra=None, mode="online"):
+def _store(scanner, scan, checkpoint_id, verification, worker_id, status, decision, extra=None, mode="online",
+           id_checked=False):
     """Store the scan, its health event and isolation order when accepted; commit and answer."""
     claims = verification.claims
     event = SimpleNamespace(
@@ -137,7 +138,7 @@ def _store(scanner, scan, checkpoint_id, verification, worker_id, status, decisi
         reason=decision.reason, conflict=False, conflict_reason=None, boarded_seat_id=None, arrived_seat_id=None,
         certificate_issuer=claims.issuer if claims else None, certificate_serial=claims.serial if claims else None,
     )
-    event.answer = _answer(event, decision, verification, status, extra)
+    event.answer = _answer(event, decision, verification, status, extra, id_checked)
     row = ScanEvent(**vars(event))
     db.session.add(row)
     try:
@@ -165,7 +166,7 @@ def _record_health(event, decision, scanner, note):
         db.session.add(checkin.isolation_order(event))
 
 
-def _answer(event, decision, verification, status, extra):
+def _answer(event, decision, verification, status, extra, id_checked=False):
     """A scan's answer (as for a trip QR, passenger None) with the certificate and the trust data's age."""
     health_now = None
     if event.worker_id is not None:
@@ -173,7 +174,7 @@ def _answer(event, decision, verification, status, extra):
                       else {"status": status, "reason": None})
     return {"client_event_id": event.client_event_id, "verdict": decision.verdict, "reason": decision.reason,
             "message": decision.message, "conflict": False, "passenger": None, "health": health_now,
-            **{part: shown for part, shown in recognition.answer(verification).items()
+            **{part: shown for part, shown in recognition.answer(verification, id_checked).items()
                if part in ("certificate", "trust")},
             **(extra or {})}
 

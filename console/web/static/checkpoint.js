@@ -1,6 +1,7 @@
 // 卡口扫码: each scan goes to the scanner API (POST /api/checkin/v1/scans) with its own client_event_id;
 // without a network it waits in this browser (localStorage) and goes up through /scans/batch when the
 // network returns. The server judges every scan; this script only shows its answer. No green without one.
+// A health certificate takes the same route; checkpoint_certificates.js shows it and registers its holder.
 (function () {
   "use strict";
   var form = document.getElementById("scan-form");
@@ -15,6 +16,7 @@
   var WORDS = { allow: "放行", recheck: "复核", isolate: "隔离", deny: "拒绝", queued: "待上传" };
   var FIELD_NAMES = { temperature: "体温", qr: "二维码", symptoms: "症状", kind: "扫码类型" };
   var TIMEOUT_MS = 8000;
+  var certificates = null;  // the certificate part (checkpoint_certificates.js), wired once the helpers exist
   var seq = 0;
   var uploading = false;
 
@@ -145,6 +147,7 @@
     $("verdict-word").textContent = word;
     $("verdict-message").textContent = message;
     $("verdict-who").hidden = !passenger;
+    $("verdict-cert").hidden = true;  // a certificate's answer fills it after painting (showAnswer)
     if (passenger) {
       $("who-name").textContent = passenger.name || "—";
       $("who-id").textContent = passenger.id_last4 || "—";
@@ -166,6 +169,7 @@
     var state = tone(answer);
     var message = answer.message + (answer.replayed ? "（重复提交，沿用首次结果）" : "");
     paint(state, WORDS[state], message, answer.passenger, answer.health, started);
+    certificates.show(answer);
     verdict.setAttribute("data-client-event-id", answer.client_event_id);
   }
   function showQueued(scan, started, message) {
@@ -245,6 +249,7 @@
   }
   function submit(text) {
     var started = performance.now();
+    certificates.close(false);
     var scan = readScan(text);
     if (!scan) {
       paint("error", "未核验", "请先填写体温", null, null, started);
@@ -258,10 +263,25 @@
     $("verdict-word").textContent = "核验中…";
     $("verdict-message").textContent = "";
     $("verdict-who").hidden = true;
-    if (!navigator.onLine) { showQueued(scan, started); return; }
+    $("verdict-cert").hidden = true;
+    var certificate = certificates.isCertificate(text);
+    if (!navigator.onLine) {
+      if (certificate) { certificates.needsNetwork(started); } else { showQueued(scan, started); }
+      return;
+    }
     post(station.scans, scan).then(function (response) {
       return response.json().catch(function () { return null; }).then(function (body) {
-        if (response.status === 200 && body) { showAnswer(body, started); refreshExpected(); return; }
+        if (response.status === 200 && body) {
+          showAnswer(body, started);
+          certificates.offer(scan, body);
+          refreshExpected();
+          return;
+        }
+        if (keepForLater(response.status, body) && certificate) {
+          certificates.needsNetwork(started, response.status === 401 || response.status === 403
+            ? "登录已失效，请重新登录" : "服务器暂时无法核验");
+          return;
+        }
         if (keepForLater(response.status, body)) {
           showQueued(scan, started, response.status === 401 || response.status === 403
             ? "登录已失效：已保存在本机，请重新登录，之后自动上传" : undefined);
@@ -275,7 +295,9 @@
         }
         paint("error", "未核验", message, null, null, started);
       });
-    }).catch(function () { showQueued(scan, started); });
+    }).catch(function () {
+      if (certificate) { certificates.needsNetwork(started, "网络中断"); } else { showQueued(scan, started); }
+    });
   }
 
   form.addEventListener("submit", function (event) {
@@ -292,7 +314,9 @@
   kind.addEventListener("change", function () { store("fg-station-kind", kind.value); qr.focus(); });
   // A click on nothing in particular returns focus to the scan input, ready for the next person.
   document.addEventListener("click", function (event) {
-    if (!event.target.closest("input, select, button, a, summary, label, textarea, video, #expected")) { qr.focus(); }
+    if (!event.target.closest("input, select, button, a, summary, label, textarea, video, #expected, #register-form")) {
+      qr.focus();
+    }
   });
   temperature.value = stored("fg-station-temperature", temperature.value);
   kind.value = stored("fg-station-kind", kind.value) === "checkpoint" ? "checkpoint" : "arrive";
@@ -353,6 +377,10 @@
     });
   });
 
+  certificates = window.fgCertificateStation({
+    station: station, form: form, qr: qr, temperature: temperature, post: post, uuid: uuid, deviceId: deviceId,
+    keepForLater: keepForLater, paint: paint, showAnswer: showAnswer, refreshExpected: refreshExpected
+  });
   showNetwork();
   showQueue();
   qr.focus();
