@@ -40,7 +40,7 @@ def _station(page, live, tmp_path, **partner):
     return city
 
 
-def _register(page, id_number, name, mobile=""):
+def _register(page, id_number, name, mobile="13900000001"):
     """Type into the open registration form and press Enter, as the officer does from the ID card."""
     page.fill("#register-id", id_number)
     page.fill("#register-name", name)
@@ -78,7 +78,7 @@ def test_a_partner_certificate_is_registered_in_place_and_passes(page, live, tmp
     console_log.allow("HTTP 422 POST")
     console_log.allow("HTTP 409 POST")
     _register(page, OTHER_ID, "王小明")
-    expect(page.locator("#register-id-error")).to_have_text("身份证号与健康证明不符")
+    expect(page.locator("#register-id-error")).to_have_text("身份证号或姓名与健康证明不符")
     assert page.get_attribute("#register-id", "aria-invalid") == "true" and _focused(page) == "register-id"
     _register(page, HOLDER_ID, "李小明")
     expect(page.locator("#register-name-error")).to_have_text("与健康证明不符")

@@ -55,6 +55,6 @@ class PartnerCity:
         claims = CertificateClaims(
             issuer=PARTNER_ID, serial=serial, county=PARTNER_COUNTY, issued_at=issued,
             valid_until=issued + 7 * 86400, name=mask_name(name), id_last4=id_number[-4:], id_salt=salt,
-            id_hash=id_hash(id_number, salt), status=status, observation="completed", check_temperature=364,
+            id_hash=id_hash(id_number, name, salt), status=status, observation="completed", check_temperature=364,
             check_at=issued - 3600)
         return issue_certificate(self.key, claims)

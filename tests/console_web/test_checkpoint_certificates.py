@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import ScanEvent, Worker
 from app.services.scanning.scan_rules import RECHECK_REASONS
 from tests.builders import make_id_number, make_mobile, scan_body
-from tests.certificates.partner_city import PARTNER_COUNTY, PartnerCity
+from tests.certificates.partner_city import PARTNER_COUNTY, PARTNER_ID, PartnerCity
 from tests.console_web.checkpoint_helpers import SCANS, station_staff
 
 PAGE = "/console/checkpoint"
@@ -36,7 +36,7 @@ def _partner(tmp_path, **options):
 def _registration(qr, id_number=HOLDER_ID, name="王小明", **overrides):
     body = scan_body(qr, kind="arrive", device_id="station-1")
     body.pop("kind")
-    return {**body, "id_number": id_number, "name": name, **overrides}
+    return {**body, "id_number": id_number, "name": name, "mobile": "13912345678", **overrides}
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def test_the_page_carries_the_register_route_the_words_and_the_form(client, csrf
                   "register-name", "register-mobile", "register-error", "register-cancel", "register-id-error"):
         assert f'id="{field}"' in html, field
     assert re.search(r'<label for="register-id"[^>]*>身份证号</label>', html)
-    assert "手机（选填）" in html and "行程二维码 / 健康证明" in html
+    assert "手机（本人认领档案时核对）" in html and "行程二维码 / 健康证明" in html
     assert client.get("/console/static/checkpoint_certificates.js").status_code == 200
 
 
@@ -107,7 +107,7 @@ def test_registration_errors_name_the_field_the_script_marks(client, csrf, tmp_p
                            headers=csrf)
     assert wrong_id.status_code == 422 and wrong_id.json["error"]["code"] == "certificate_refused"
     assert wrong_id.json["error"]["details"]["reason"] == "id_mismatch"
-    assert wrong_id.json["error"]["message"] == "身份证号与健康证明不符"
+    assert wrong_id.json["error"]["message"] == "身份证号或姓名与健康证明不符"
     wrong_name = client.post(REGISTER, json=_registration(qr, name="李小明"), headers=csrf)
     assert wrong_name.status_code == 409 and wrong_name.json["error"]["code"] == "identity_mismatch"
     assert wrong_name.json["error"]["fields"] == {"name": "与健康证明不符"}
@@ -149,4 +149,4 @@ def test_an_uploaded_certificate_is_judged_as_one_though_the_station_never_queue
     assert upload.status_code == 200
     result = upload.json["results"][0]
     assert (result["verdict"], result["reason"]) == ("deny", "certificate_unregistered")
-    assert result["certificate"]["issuer"]["id"] == city.deployment_id
+    assert result["certificate"]["issuer"]["id"] == PARTNER_ID

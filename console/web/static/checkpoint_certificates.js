@@ -143,9 +143,10 @@
       var mobile = $("register-mobile").value.trim();
       if (!idNumber) { fieldError("id_number", "请填写身份证号"); }
       if (!name) { fieldError("name", "请填写姓名"); }
+      if (!mobile) { fieldError("mobile", "请填写手机号（本人认领档案时核对）"); }
       var degrees = parseFloat(ctx.temperature.value);
       if (isNaN(degrees)) { generalError("请先在上方填写体温"); }
-      if (!idNumber || !name || isNaN(degrees)) {
+      if (!idNumber || !name || !mobile || isNaN(degrees)) {
         (form.querySelector(".is-invalid") || ctx.temperature).focus();
         return;
       }
@@ -157,10 +158,9 @@
       // answers what it stored the first time. An answer that refused it stored nothing: the next try is new.
       if (!pending.id) { pending.id = ctx.uuid(); pending.at = new Date().toISOString(); }
       var body = { client_event_id: pending.id, scanned_at: pending.at, device_id: ctx.deviceId(), qr: pending.qr,
-        id_number: idNumber, name: name, temperature: Math.round(degrees * 10) / 10,
+        id_number: idNumber, name: name, mobile: mobile, temperature: Math.round(degrees * 10) / 10,
         symptoms: Array.prototype.map.call(ctx.form.querySelectorAll('input[name="symptom"]:checked'),
           function (box) { return box.value; }) };
-      if (mobile) { body.mobile = mobile; }
       var sent = pending;
       sent.busy = true;
       $("register-submit").disabled = true;
