@@ -36,6 +36,7 @@ def groups(fingerprint):
 def partner_rows():
     """Each partner as `partners.status` gives it, with source, short fingerprint and last error in words."""
     return [{**row, "source_text": SOURCE_WORDS.get(row["source"], row["source"]),
+             "fetchable": row["source"] != partners.UPLOADED,  # an uploaded list is refreshed by uploading again
              "fingerprint_short": " ".join(groups(row["fingerprint"])[:4]), **_error(row["last_error"])}
             for row in partners.status()]
 

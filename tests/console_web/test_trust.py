@@ -90,7 +90,8 @@ def test_admin_adds_a_partner_from_a_file_and_refreshes_it_by_upload(client, adm
     # The nightly `flask trust sync` of every partner leaves an uploaded one alone: nothing to fetch, no error.
     from app.services.credentials import partners
     assert partners.sync() == [] and _partner().last_error is None
-    # An uploaded partner has no address to fetch: 立即同步 says so and keeps the list.
+    # An uploaded partner has no address to fetch: its row has no 立即同步, and a sync posted anyway says so.
+    assert "立即同步" not in client.get(PAGE).text
     now = client.post(f"{PARTNER}/sync", data={"csrf_token": admin})
     assert now.status_code == 302
     html = client.get(PAGE).text
@@ -132,6 +133,7 @@ def test_admin_adds_by_url_and_syncs_now(client, admin):
         added = client.post(ADD, data={"csrf_token": admin, "source": PARTNER_URL,
                                        "fingerprint": partner_fingerprint()})
         assert added.status_code == 302 and _partner().source == PARTNER_URL
+        assert "立即同步" in client.get(PAGE).text  # a partner with an address can be fetched now
         mock.replace(responses.GET, PARTNER_URL, json=partner_list(issued=utcnow() + timedelta(minutes=1), revoked=[7]))
         synced = client.post(f"{PARTNER}/sync", data={"csrf_token": admin})
         assert synced.status_code == 302 and "已同步 兰州市（620100）" in client.get(PAGE).text
