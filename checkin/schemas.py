@@ -92,6 +92,8 @@ class ScanOut(Schema):
     certificate = Nested(lambda: CertificateOut(), allow_none=True,
                          metadata={"description": "扫的是健康证明（FGC1:）时：证明所载内容"})
     trust = Nested(lambda: TrustOut(), allow_none=True, metadata={"description": "签发地信任数据的新旧"})
+    registrable = Boolean(metadata={"description": "健康证明真实有效而持证人在本地无档案：可凭身份证登记"
+                                                   "（POST /certificates/register），复核时亦然"})
 
 
 class ScanBatchOut(Schema):

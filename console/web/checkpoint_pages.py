@@ -62,11 +62,12 @@ def checkpoint_expected():
 def _certificate_station():
     """What the script needs for health certificates (互认): the register route, the prefix, the basis in words.
 
-    The prefix only tells the script that a text cannot wait in the offline queue (the batch upload judges
-    trip QR codes only); every certificate is judged by the server, through the scan route, like a trip QR.
+    The prefix only tells the script that a text does not wait in the offline queue (a partner's holder is
+    registered online, ID card in hand); every certificate is judged by the server, through the scan route, like a
+    trip QR, whose answer says when the holder can be registered (`registrable`).
     """
     return {"register": url_for("checkin.register_certificate_arrival"), "prefix": CERTIFICATE_PREFIX,
-            "unregistered": "certificate_unregistered", "status_words": STATUS_WORDS,
+            "status_words": STATUS_WORDS,
             "observation_words": OBSERVATION_WORDS}
 
 

@@ -49,7 +49,6 @@ def test_the_page_carries_the_register_route_the_words_and_the_form(client, csrf
     station = _station(html)
     certificate = station["certificate"]
     assert certificate["register"] == REGISTER and certificate["prefix"] == "FGC1:"
-    assert certificate["unregistered"] == "certificate_unregistered"
     assert certificate["status_words"]["green"].startswith("绿码")
     assert "{until}" in certificate["observation_words"]["in_progress"]
     assert {"trust_stale", "not_green", "certificate_unregistered"} <= set(station["recheck"])  # amber, not red
@@ -71,6 +70,7 @@ def test_a_partner_certificate_scans_unregistered_then_registers_and_passes(clie
     first = client.post(SCANS, json=scan_body(qr, kind="arrive", temperature=36.6), headers=csrf)
     assert first.status_code == 200
     assert (first.json["verdict"], first.json["reason"]) == ("deny", "certificate_unregistered")
+    assert first.json["registrable"] is True
     shown = first.json["certificate"]
     assert shown["issuer"] == {"id": "620100", "name": "兰州市"}
     assert shown["county"] == {"code": PARTNER_COUNTY, "name": None}  # the script then shows the code
@@ -129,6 +129,7 @@ def test_a_stale_partner_is_amber_and_says_how_old_its_data_is(client, csrf, tmp
     assert answer["reason"] in RECHECK_REASONS  # the script paints it amber, 复核
     assert answer["trust"]["stale"] is True and 29.9 < answer["trust"]["age_hours"] < 31
     assert "30小时未更新" in answer["message"] and answer["certificate"]["issuer"]["name"] == "兰州市"
+    assert answer["registrable"] is True  # genuine, no record here: the form opens, the officer having looked
 
 
 def test_a_revoked_certificate_is_red(client, csrf, tmp_path):
@@ -138,6 +139,7 @@ def test_a_revoked_certificate_is_red(client, csrf, tmp_path):
     assert (answer["verdict"], answer["reason"]) == ("deny", "revoked")
     assert answer["reason"] not in RECHECK_REASONS and answer["message"] == "健康证明已被签发地撤销"
     assert answer["certificate"]["serial"] == 7
+    assert answer["registrable"] is False  # a refused certificate registers nobody
 
 
 def test_an_uploaded_certificate_is_judged_as_one_though_the_station_never_queues_one(client, csrf, tmp_path):

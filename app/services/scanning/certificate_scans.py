@@ -176,6 +176,8 @@ def _answer(event, decision, verification, status, extra, id_checked=False):
             "message": decision.message, "conflict": False, "passenger": None, "health": health_now,
             **{part: shown for part, shown in recognition.answer(verification, id_checked).items()
                if part in ("certificate", "trust")},
+            # A genuine certificate (even one to recheck: stale trust data) whose holder has no record here.
+            "registrable": verification.ok and event.worker_id is None,
             **(extra or {})}
 
 

@@ -97,9 +97,10 @@
       $("register-error").textContent = text;
       $("register-error").hidden = false;
     }
-    // The scan answered certificate_unregistered: the form opens in place, the temperature and symptoms typed stay.
+    // The scan answered that the holder can be registered (certificate_unregistered, or a genuine certificate to
+    // recheck, e.g. stale trust data, whose holder has no record): the form opens in place, the reading typed stays.
     function offer(scan, answer) {
-      if (answer.reason !== config.unregistered || !answer.certificate) { return; }
+      if (!answer.registrable || !answer.certificate) { return; }
       pending = { qr: scan.qr, id: null, at: null };
       setSymptoms(scan.symptoms);
       showReading();
