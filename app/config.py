@@ -79,6 +79,8 @@ def from_environment():
         "TRUST_LIST_VALID_DAYS": _env_int("TRUST_LIST_VALID_DAYS", 7),
         "TRUST_STALE_HOURS": _env_int("TRUST_STALE_HOURS", 24),
         "TRUST_SYNC_TIMEOUT": _env_float("TRUST_SYNC_TIMEOUT", 10.0),
+        # Matching a certificate to an ID card costs 0.1 s of scrypt on purpose: per scanner (or address), bounded.
+        "CERTIFICATE_ID_CHECK_RATE_LIMIT": os.environ.get("CERTIFICATE_ID_CHECK_RATE_LIMIT", "60 per minute"),
         "TOKEN_CACHE_SECONDS": _env_int("TOKEN_CACHE_SECONDS", 60),
         "SCAN_BATCH_MAX": _env_int("SCAN_BATCH_MAX", 500),
         "DB_CONNECT_TIMEOUT": _env_float("DB_CONNECT_TIMEOUT", 3.0),

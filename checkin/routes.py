@@ -1,10 +1,10 @@
 """Handlers of the scanner API."""
 import base64
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
 from app.errors import Forbidden
-from app.extensions import limiter
+from app.extensions import limiter, per_token
 from app.services.credentials import credentials, signing, trust
 from app.services.scanning import certificate_scans, checkin, checkin_batch, closing, manifests
 from checkin import bp
@@ -91,7 +91,17 @@ def _scan_fields(body):
     return {**body, "client_event_id": str(body["client_event_id"])}
 
 
+def _no_id_check():
+    """A verification without an ID number costs a signature check: only ID checks (scrypt, 0.1 s) are limited."""
+    return not (request.get_json(silent=True) or {}).get("id_number")
+
+
+_ID_CHECKS = limiter.shared_limit(lambda: current_app.config["CERTIFICATE_ID_CHECK_RATE_LIMIT"], scope="id_checks",
+                                  key_func=per_token, exempt_when=_no_id_check)
+
+
 @bp.post("/certificates/verify")
+@_ID_CHECKS
 @bp.auth_required(auth)
 @bp.input(s.CertificateVerifyIn, arg_name="body")
 @bp.output(s.CertificateVerifyOut)
@@ -103,6 +113,7 @@ def verify_certificate(body):
 
 
 @bp.post("/certificates/register")
+@_ID_CHECKS
 @bp.auth_required(auth)
 @bp.input(s.CertificateRegisterIn, arg_name="body")
 @bp.output(s.CertificateRegisterOut)

@@ -290,3 +290,20 @@ def test_the_published_list_is_kept_for_trust_list_cache_seconds(make_app):
     with app.app_context():
         app.extensions.pop("own_trust_list_cache")
     assert len(client.get(TRUST_LIST_PATH).json["keys"]) == len(first["keys"]) + 1
+
+
+def test_id_checks_are_rate_limited_plain_verifications_are_not(deployments, published):
+    """An ID check costs 0.1 s of scrypt on purpose: a scanner may make CERTIFICATE_ID_CHECK_RATE_LIMIT of them."""
+    a, b = deployments
+    _add_a(b, a, published)
+    id_number = make_id_number(sequence=241)
+    qr, _ = issue(a, make_local_worker(a, 41, id_number=id_number))
+    officer, _ = b.checkpoint_officer()
+    b.app.config["CERTIFICATE_ID_CHECK_RATE_LIMIT"] = "2 per minute"
+    for _ in range(2):
+        assert _verify(b, officer, qr, id_number=id_number, name="张三丰")["verdict"] == "accept"
+    limited = b.client.post(VERIFY, json={"qr": qr, "id_number": id_number, "name": "张三丰"}, headers=officer)
+    assert limited.status_code == 429 and limited.json["error"]["code"] == "rate_limited"
+    for _ in range(3):  # a check of the certificate alone is a signature: not limited
+        assert _verify(b, officer, qr)["verdict"] == "accept"
+
