@@ -9,7 +9,6 @@ from flask import url_for
 from marshmallow import EXCLUDE
 from sqlalchemy import select
 
-from app.errors import flatten_fields
 from app.extensions import db
 from app.models import Enterprise, Worker
 from app.services.people import health
@@ -38,9 +37,8 @@ def parse_filters(args):
 
 
 def error_text(error, lead):
-    """A schema's ValidationError as one Chinese sentence: `lead：状态 应为以下之一…；页码 …`."""
-    fields = flatten_fields(error.messages)
-    return lead + "：" + "；".join(f"{FIELD_LABELS.get(name.split('.')[0], name)} {text}" for name, text in fields.items())
+    """`forms.error_sentence` with this page's field names."""
+    return forms.error_sentence(error, lead, FIELD_LABELS)
 
 
 def list_url(args, **changes):

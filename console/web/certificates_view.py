@@ -7,7 +7,6 @@ issued is `certificates.issue_by_staff`, who holds an ID number is `certificates
 from flask import url_for
 from marshmallow import EXCLUDE
 
-from app.errors import flatten_fields
 from app.services.credentials import certificates
 from app.services.people.identity import mask_name
 from console import certificate_schemas as s
@@ -30,15 +29,8 @@ def parse_filters(args):
 
 
 def error_text(error, lead):
-    """A schema's ValidationError, or a domain error (its message, its fields the form has), as one Chinese sentence."""
-    if hasattr(error, "messages"):
-        fields = flatten_fields(error.messages)
-    else:
-        fields = {name: text for name, text in (error.fields or {}).items() if name in FIELD_LABELS}
-        if not fields:
-            return f"{lead}：{error.message}"
-    parts = (f"{FIELD_LABELS.get(name.split('.')[0], name)} {text}" for name, text in fields.items())
-    return lead + "：" + "；".join(parts)
+    """`forms.error_sentence` with this page's field names."""
+    return forms.error_sentence(error, lead, FIELD_LABELS)
 
 
 def list_url(args, **changes):

@@ -6,7 +6,7 @@ which accepts `²`), so bad or huge input is the page's Chinese message, never a
 from math import ceil
 from urllib.parse import urlsplit
 
-from app.errors import Invalid
+from app.errors import Invalid, flatten_fields
 from app.services.platform.ids import MAX_ID, parse_id
 
 __all__ = ["MAX_ID", "back_target", "given", "number", "page_or_first", "paging", "parse_id"]
@@ -50,3 +50,15 @@ def back_target(value, prefix, default):
     if not parts.path.startswith(prefix) or "\\" in parts.path:
         return default
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def error_sentence(error, lead, labels):
+    """A schema's ValidationError, or a domain error (its message, the fields the form has), as one Chinese sentence:
+    `lead：状态 应为以下之一…；页码 …`, each field named by `labels`."""
+    if hasattr(error, "messages"):
+        fields = flatten_fields(error.messages)
+    else:
+        fields = {name: text for name, text in (error.fields or {}).items() if name in labels}
+        if not fields:
+            return f"{lead}：{error.message}"
+    return lead + "：" + "；".join(f"{labels.get(name.split('.')[0], name)} {text}" for name, text in fields.items())

@@ -7,7 +7,6 @@ No rule lives here: which orders the officer sees is `isolation.list_orders`, wh
 from flask import url_for
 from marshmallow import EXCLUDE
 
-from app.errors import flatten_fields
 from app.services.employment import isolation
 from app.services.office import feeds
 from app.services.people import health
@@ -37,14 +36,8 @@ def parse_filters(args):
 
 
 def error_text(error, lead):
-    """A schema's ValidationError, or a domain error (its message, its fields the form has), as one Chinese sentence."""
-    if hasattr(error, "messages"):
-        fields = flatten_fields(error.messages)
-    else:
-        fields = {name: text for name, text in (error.fields or {}).items() if name in FIELD_LABELS}
-        if not fields:
-            return f"{lead}：{error.message}"
-    return lead + "：" + "；".join(f"{FIELD_LABELS.get(name.split('.')[0], name)} {text}" for name, text in fields.items())
+    """`forms.error_sentence` with this page's field names."""
+    return forms.error_sentence(error, lead, FIELD_LABELS)
 
 
 def list_url(args, **changes):

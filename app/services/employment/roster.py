@@ -22,7 +22,7 @@ from app.services.credentials import certificates
 from app.services.people import clearance, health
 from app.services.people.clearance import Clearance
 from app.services.people.health_rules import HealthStatus, assess
-from app.services.people.identity import InvalidIdentity, mask_id_number, mask_mobile, parse_id_number, parse_mobile
+from app.services.people.identity import mask_id_number, mask_mobile, parse_card_and_mobile
 from app.services.platform import audit, scope
 from app.services.platform.timeutil import local_day, local_today, utc_at
 
@@ -228,16 +228,7 @@ def register(staff, enterprise_id, data):
 
 
 def _parsed_identity(data):
-    errors = {}
-    id_number = mobile = None
-    try:
-        id_number = parse_id_number(data["id_number"])
-    except InvalidIdentity as error:
-        errors["id_number"] = str(error)
-    try:
-        mobile = parse_mobile(data["phone"])
-    except InvalidIdentity as error:
-        errors["phone"] = str(error)
+    id_number, mobile, errors = parse_card_and_mobile(data["id_number"], data["phone"], "phone")
     if data["arrival_date"] > local_today():
         errors["arrival_date"] = "返回日期不能晚于今天"
     if not data["name"].strip() or not data["origin"].strip():

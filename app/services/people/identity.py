@@ -71,6 +71,20 @@ def parse_mobile(raw):
     return value
 
 
+def parse_card_and_mobile(id_number, mobile, mobile_field="mobile"):
+    """An ID number and a mobile as a registration form takes them: (IdNumber or None, mobile or None, errors by field)."""
+    errors, parsed, normal = {}, None, None
+    try:
+        parsed = parse_id_number(id_number)
+    except InvalidIdentity as error:
+        errors["id_number"] = str(error)
+    try:
+        normal = parse_mobile(mobile or "")
+    except InvalidIdentity as error:
+        errors[mobile_field] = str(error)
+    return parsed, normal, errors
+
+
 def parse_phone(raw):
     """Validate a mobile or a landline with area code (0951-6017170) and return it normalized."""
     value = re.sub(r"\s", "", _ascii(raw))

@@ -20,8 +20,7 @@ from app.models import HealthCertificate, HealthEvent, IsolationOrder, ScanEvent
 from app.models.base import utcnow
 from app.services.credentials import certificates, recognition
 from app.services.people import health
-from app.services.people.identity import InvalidIdentity, mask_id_number, mask_mobile, mask_name, parse_id_number, \
-    parse_mobile
+from app.services.people.identity import mask_id_number, mask_mobile, mask_name, parse_card_and_mobile
 from app.services.platform import audit
 from app.services.scanning import checkin
 from app.services.scanning.scan_rules import decide_certificate
@@ -182,16 +181,7 @@ def _answer(event, decision, verification, status, extra, id_checked=False):
 
 
 def _identity(data):
-    errors = {}
-    id_number = mobile = None
-    try:
-        id_number = parse_id_number(data["id_number"])
-    except InvalidIdentity as error:
-        errors["id_number"] = str(error)
-    try:
-        mobile = parse_mobile(data.get("mobile") or "")
-    except InvalidIdentity as error:
-        errors["mobile"] = str(error)
+    id_number, mobile, errors = parse_card_and_mobile(data["id_number"], data.get("mobile"))
     if errors:
         raise Invalid("validation_error", "身份信息有误，请检查各字段", fields=errors)
     return id_number, mobile
