@@ -74,7 +74,7 @@ def add(source, fingerprint, now=None, actor=SYSTEM):
                            synced_at=_current_as_of(document, now), added_at=now, last_attempt_at=now)
     db.session.add(partner)
     db.session.flush()
-    audit.record(*actor, "trust.add", "trust_partner", partner.id, deployment_id=deployment_id,
+    audit.record(actor[0], actor[1], "trust.add", "trust_partner", partner.id, deployment_id=deployment_id,
                  name=partner.name, fingerprint=pin, source=partner.source, counties=counties)
     db.session.commit()
     return partner
@@ -111,7 +111,7 @@ def sync(deployment_id=None, file=None, now=None, actor=SYSTEM):
             error, message = refused.code, refused.message
             partner.last_error = f"{error}: {message}"[:255]
         partner.last_attempt_at = now
-        audit.record(*actor, "trust.sync", "trust_partner", partner.id, deployment_id=partner.deployment_id,
+        audit.record(actor[0], actor[1], "trust.sync", "trust_partner", partner.id, deployment_id=partner.deployment_id,
                      ok=error is None, error=error, source="file" if file is not None else partner.source)
         results.append({"deployment_id": partner.deployment_id, "name": partner.name, "ok": error is None,
                         "error": error, "message": message, "synced_at": partner.synced_at})
@@ -146,7 +146,7 @@ def remove(deployment_id, actor=SYSTEM):
     A captain's offline bundle downloaded before still carries the partner until its data is stale.
     """
     partner = _partner(deployment_id)
-    audit.record(*actor, "trust.remove", "trust_partner", partner.id, deployment_id=partner.deployment_id,
+    audit.record(actor[0], actor[1], "trust.remove", "trust_partner", partner.id, deployment_id=partner.deployment_id,
                  name=partner.name, fingerprint=partner.fingerprint)
     db.session.delete(partner)
     db.session.commit()
