@@ -10,7 +10,7 @@ import json
 import secrets
 
 from cryptography.fernet import Fernet, InvalidToken
-from flask import current_app, url_for
+from flask import current_app
 
 from app.errors import Invalid
 from app.models.staff import ROLES
@@ -90,9 +90,8 @@ def error_text(error):
 
 
 def list_url(args, **changes):
-    """The list URL with the current filters and some values changed (page=3)."""
-    values = {**given(args), **{key: str(value) for key, value in changes.items()}}
-    return url_for("console_web.accounts", **values)
+    """This list's URL with the current filters and some values changed (`forms.filtered_url`)."""
+    return forms.filtered_url("console_web.accounts", given(args), **changes)
 
 
 def list_paging(page, per_page, total):

@@ -5,7 +5,6 @@ No rule lives here: the filters are the API's `ApplicationFilterIn`, the decisio
 `BulkDecisionIn`, the health status comes from `health`, whether a decision is open from `review.can_decide`.
 """
 
-from flask import url_for
 from marshmallow import EXCLUDE
 from sqlalchemy import select
 
@@ -42,9 +41,8 @@ def error_text(error, lead):
 
 
 def list_url(args, **changes):
-    """The list URL with the current filters and some values changed (page=3, per_page=100)."""
-    values = {**given(args), **{key: str(value) for key, value in changes.items()}}
-    return url_for("console_web.applications", **values)
+    """This list's URL with the current filters and some values changed (`forms.filtered_url`)."""
+    return forms.filtered_url("console_web.applications", given(args), **changes)
 
 
 def paging(page, per_page, total):

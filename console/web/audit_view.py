@@ -80,9 +80,8 @@ def error_text(error):
 
 
 def list_url(args, **changes):
-    """This page's URL with the current filters and some values changed; a value of None drops that filter."""
-    values = {**given(args), **{key: value for key, value in changes.items()}}
-    return url_for("console_web.audit", **{key: str(value) for key, value in values.items() if value is not None})
+    """This list's URL with the current filters and some values changed (`forms.filtered_url`)."""
+    return forms.filtered_url("console_web.audit", given(args), **changes)
 
 
 def action_choices(admin):

@@ -4,7 +4,6 @@ basis in words, the status tabs' counts, and the forms parsed by the API's own s
 No rule lives here: who sees which certificate is `certificates.list_for_staff / find_for_staff`, whether one may be
 issued is `certificates.issue_by_staff`, who holds an ID number is `certificates.worker_by_id_number`.
 """
-from flask import url_for
 from marshmallow import EXCLUDE
 
 from app.services.credentials import certificates
@@ -34,12 +33,8 @@ def error_text(error, lead):
 
 
 def list_url(args, **changes):
-    """The list URL with the current filters and some values changed (page=2, status=valid); None drops one."""
-    values = {**given(args), **{key: str(value) for key, value in changes.items() if value is not None}}
-    for key, value in changes.items():
-        if value is None:
-            values.pop(key, None)
-    return url_for("console_web.certificates", **values)
+    """This list's URL with the current filters and some values changed (`forms.filtered_url`)."""
+    return forms.filtered_url("console_web.certificates", given(args), **changes)
 
 
 def paging(page, per_page, total):

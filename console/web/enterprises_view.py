@@ -5,7 +5,6 @@ No rule lives here: which fields a role may write comes from `field_rights`, who
 who sees a full phone from `vacancies`.
 """
 
-from flask import url_for
 from marshmallow import EXCLUDE
 from sqlalchemy import select
 
@@ -64,9 +63,8 @@ def field_errors(error):
 
 
 def list_url(args, **changes):
-    """The list URL with its filters and some values changed (page=3)."""
-    values = {**given(args), **{key: str(value) for key, value in changes.items()}}
-    return url_for("console_web.enterprises", **values)
+    """This list's URL with the current filters and some values changed (`forms.filtered_url`)."""
+    return forms.filtered_url("console_web.enterprises", given(args), **changes)
 
 
 def paging(page, per_page, total):

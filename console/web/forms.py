@@ -6,6 +6,8 @@ which accepts `²`), so bad or huge input is the page's Chinese message, never a
 from math import ceil
 from urllib.parse import urlsplit
 
+from flask import url_for
+
 from app.errors import Invalid, flatten_fields
 from app.services.platform.ids import MAX_ID, parse_id
 
@@ -62,3 +64,9 @@ def error_sentence(error, lead, labels):
         if not fields:
             return f"{lead}：{error.message}"
     return lead + "：" + "；".join(f"{labels.get(name.split('.')[0], name)} {text}" for name, text in fields.items())
+
+
+def filtered_url(endpoint, current, **changes):
+    """A list page's URL: its current filters with some values changed (page=2); a value of None drops that filter."""
+    values = {**current, **changes}
+    return url_for(endpoint, **{key: str(value) for key, value in values.items() if value is not None})

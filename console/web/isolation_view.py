@@ -41,12 +41,8 @@ def error_text(error, lead):
 
 
 def list_url(args, **changes):
-    """The list URL with the current filters and some values changed (page=2, status=active); None drops one."""
-    values = {**given(args), **{key: str(value) for key, value in changes.items() if value is not None}}
-    for key, value in changes.items():
-        if value is None:
-            values.pop(key, None)
-    return url_for("console_web.isolation", **values)
+    """This list's URL with the current filters and some values changed (`forms.filtered_url`)."""
+    return forms.filtered_url("console_web.isolation", given(args), **changes)
 
 
 def export_url(args, full_ids=False):
