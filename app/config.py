@@ -2,6 +2,7 @@
 
 Every variable is listed in README.md. Tests pass a mapping to `create_app` instead.
 """
+import json
 import os
 
 ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,6 +31,19 @@ def _env_list(name, default):
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def _env_json(name, default):
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        parsed = json.loads(value)
+    except ValueError as error:
+        raise ConfigError(f"{name} must be a JSON object: {error}") from None
+    if not isinstance(parsed, dict):
+        raise ConfigError(f"{name} must be a JSON object")
+    return parsed
+
+
 def from_environment():
     """Return the configuration mapping built from the process environment."""
     return {
@@ -41,6 +55,22 @@ def from_environment():
         "WECHAT_APP_ID": os.environ.get("WECHAT_APP_ID") or None,
         "WECHAT_APP_SECRET": os.environ.get("WECHAT_APP_SECRET") or None,
         "WECHAT_TIMEOUT": _env_float("WECHAT_TIMEOUT", 5.0),
+        # Where WeChat's server API answers; a local fake one in the benchmark and the sender's process tests.
+        "WECHAT_API_BASE_URL": os.environ.get("WECHAT_API_BASE_URL") or "https://api.weixin.qq.com/",
+        # Subscribe-message template ids by our key (README lists the templates): a JSON object.
+        "WECHAT_TEMPLATES": _env_json("WECHAT_TEMPLATES", {}),
+        # Which version of the mini-program a message opens: formal, trial or developer.
+        "WECHAT_MINIPROGRAM_STATE": os.environ.get("WECHAT_MINIPROGRAM_STATE", "formal"),
+        # The sender (flask notify run): retries with backoff up to NOTIFY_MAX_ATTEMPTS; a claimed message
+        # whose sender died is taken again after NOTIFY_LEASE_SECONDS.
+        "NOTIFY_BATCH": _env_int("NOTIFY_BATCH", 50),
+        "NOTIFY_POLL_SECONDS": _env_float("NOTIFY_POLL_SECONDS", 2.0),
+        "NOTIFY_LEASE_SECONDS": _env_int("NOTIFY_LEASE_SECONDS", 60),
+        "NOTIFY_MAX_ATTEMPTS": _env_int("NOTIFY_MAX_ATTEMPTS", 8),
+        "NOTIFY_RETRY_SECONDS": _env_int("NOTIFY_RETRY_SECONDS", 30),
+        # Departure reminders: the evening before at this Beijing hour, and this many minutes before.
+        "NOTIFY_EVENING_HOUR": _env_int("NOTIFY_EVENING_HOUR", 20),
+        "NOTIFY_LEAD_MINUTES": _env_int("NOTIFY_LEAD_MINUTES", 120),
         "TOKEN_TTL_SECONDS": _env_int("TOKEN_TTL_SECONDS", 7 * 24 * 3600),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "20 per minute"),
         "RETENTION_DAYS": _env_int("RETENTION_DAYS", 180),

@@ -36,6 +36,8 @@ CODES = {
     "wechat_busy": (503, "微信服务繁忙"),
     "wechat_unreachable": (503, "无法连接微信服务"),
     "wechat_error": (503, "微信登录失败"),
+    # Messages (订阅消息).
+    "subscription_invalid": (422, "订阅结果有误：模板不属于本小程序，或结果不是 accept/reject/ban/filter"),
     "invalid_credentials": (401, "用户名或密码错误"),
     "wrong_password": (422, "当前密码不正确（修改密码时）"),
     "csrf_failed": (403, "页面已过期或来源不明（CSRF 校验未通过），请刷新页面后重试"),

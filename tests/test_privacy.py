@@ -33,7 +33,7 @@ def test_secrets_appear_nowhere_in_plain_text(make_app, caplog):
         from app.services.office.reference_data import load_reference_data
 
         load_reference_data()
-        wechat.get("https://api.weixin.qq.com/cgi-bin/token", json={"access_token": "AT", "expires_in": 7200})
+        wechat.post("https://api.weixin.qq.com/cgi-bin/stable_token", json={"access_token": "AT", "expires_in": 7200})
         wechat.get("https://api.weixin.qq.com/sns/jscode2session",
                    json={"openid": "o-private", "session_key": SESSION_KEY})
         login_response = client.post("/api/mp/v1/session", json={"code": "0x1"})

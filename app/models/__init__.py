@@ -5,6 +5,7 @@ from app.models.certificates import HealthCertificate, TrustPartner
 from app.models.checkin import IsolationOrder, ScanEvent
 from app.models.employment import EnterpriseJob, LiaisonUnit, RosterEntry, VacancyInterest
 from app.models.health import HealthEvent
+from app.models.messages import Message, SubscriptionGrant
 from app.models.reference import Checkpoint, County, Enterprise, Park
 from app.models.staff import StaffUser
 from app.models.transport import Convoy, Plan, Revocation, Seat, SigningKey, Trip
@@ -32,6 +33,8 @@ __all__ = [
     "HealthCertificate",
     "TrustPartner",
     "IsolationOrder",
+    "Message",
+    "SubscriptionGrant",
     "ScanEvent",
     "Park",
     "Worker",

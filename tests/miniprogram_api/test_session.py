@@ -14,7 +14,7 @@ from app.models import AuthToken, Worker
 from app.models.base import utcnow
 from tests.builders import auth, login
 
-TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/token"
+TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/stable_token"
 CODE_URL = "https://api.weixin.qq.com/sns/jscode2session"
 SESSION_KEY = "tiihtNczf5v6AKRyjwEUhQ=="
 
@@ -31,7 +31,7 @@ def wechat_app(make_app):
 def wechat():
     """Intercept every call to api.weixin.qq.com; access token fetch always succeeds."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.get(TOKEN_URL, json={"access_token": "ACCESS_TOKEN", "expires_in": 7200})
+        mock.post(TOKEN_URL, json={"access_token": "ACCESS_TOKEN", "expires_in": 7200})
         yield mock
 
 
@@ -133,7 +133,7 @@ def test_production_has_no_dev_login(make_app, backend):
     app = make_app(**PRODUCTION, SQLALCHEMY_DATABASE_URI=database, WECHAT_APP_ID="wx1", WECHAT_APP_SECRET="s")
     app.extensions["wechat"].session = MemoryStorage()  # this test is about the code, not the token cache
     with app.app_context(), responses.RequestsMock() as mock:
-        mock.get(TOKEN_URL, json={"access_token": "AT", "expires_in": 7200})
+        mock.post(TOKEN_URL, json={"access_token": "AT", "expires_in": 7200})
         mock.get(CODE_URL, json={"errcode": 40029, "errmsg": "invalid code"})
         response = app.test_client().post("/api/mp/v1/session", json={"code": "dev:alice"})
         assert response.status_code == 401 and response.json["error"]["code"] == "wechat_code_invalid"
@@ -157,7 +157,7 @@ def test_access_token_is_cached_in_redis_when_configured(make_app, backend):
     app = make_app(WECHAT_APP_ID="wx0123456789abcdef", WECHAT_APP_SECRET="test-app-secret")
     client = app.test_client()
     with app.app_context(), responses.RequestsMock() as mock:
-        mock.get(TOKEN_URL, json={"access_token": "SHARED_TOKEN", "expires_in": 7200})
+        mock.post(TOKEN_URL, json={"access_token": "SHARED_TOKEN", "expires_in": 7200})
         mock.get(CODE_URL, json={"openid": "o-1", "session_key": SESSION_KEY})
         assert client.post("/api/mp/v1/session", json={"code": "a"}).status_code == 201
         assert client.post("/api/mp/v1/session", json={"code": "b"}).status_code == 201

@@ -1,16 +1,24 @@
 """The WeChat mini-program API, through wechatpy (`client.wxa`).
 
-The access token wechatpy fetches is cached in Redis (RedisStorage) when REDIS_URL is
-set, so every gunicorn host shares one; in process memory otherwise, and while Redis is down.
+The access token is cached in Redis (RedisStorage) when REDIS_URL is set, so every gunicorn host
+and the sender share one; in process memory otherwise, and while Redis is down. It is fetched from
+the `stable_token` endpoint with force_refresh=false, which answers every caller with the same token
+while it is valid: a host that refreshes does not invalidate the token the others hold (the plain
+`cgi-bin/token` wechatpy uses does). A lock (Redis, and one per process) lets one caller fetch while
+the others wait and then read what it stored.
 WeChat's answers become domain errors; session_key is never logged or returned.
 """
 import logging
 import re
+import threading
+import time
+from contextlib import contextmanager
 
 import requests
 from flask import current_app
 from redis import RedisError
 from wechatpy import WeChatClient
+from wechatpy.client.api import WeChatWxa
 from wechatpy.exceptions import WeChatClientException
 from wechatpy.session import SessionStorage
 from wechatpy.session.memorystorage import MemoryStorage
@@ -79,6 +87,100 @@ class TokenStorage(SessionStorage):
             pass
 
 
+class MiniProgramApi(WeChatWxa):
+    """wechatpy's `client.wxa`, with the calls its 1.8 lacks or sends in a retired form."""
+
+    def send_subscribe_message(self, user_id, template_id, data, page=None, miniprogram_state=None, lang="zh_CN"):
+        """subscribeMessage.send, with the mini-program version a tap opens (wechatpy's omits it)."""
+        body = {"touser": user_id, "template_id": template_id, "data": data, "lang": lang}
+        if page:
+            body["page"] = page
+        if miniprogram_state:
+            body["miniprogram_state"] = miniprogram_state
+        return self._post("cgi-bin/message/subscribe/send", data=body)
+
+    def get_user_phone_number(self, code):
+        """phonenumber.getPhoneNumber: the verified mobile for a getPhoneNumber code."""
+        return self._post("wxa/business/getuserphonenumber", data={"code": code})
+
+    def check_text(self, content, openid, scene):
+        """msgSecCheck 2.0 (version=2): WeChat's verdict on user text; wechatpy's sends the retired 1.0 form."""
+        return self._post("wxa/msg_sec_check",
+                          data={"content": content, "version": 2, "scene": scene, "openid": openid})
+
+
+class StableTokenClient(WeChatClient):
+    """wechatpy's client, at a configurable address, fetching its token from `cgi-bin/stable_token`."""
+
+    wxa = MiniProgramApi()
+
+    def __init__(self, appid, secret, session, timeout, base_url, redis_client=None, lock_name=None):
+        super().__init__(appid, secret, session=session, timeout=timeout)
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.API_BASE_URL = self.base_url + "cgi-bin/"
+        self.wxa.API_BASE_URL = self.base_url
+        self._redis = redis_client
+        self._lock_name = lock_name or f"wechat:{appid}:token-lock"
+        self._local_lock = threading.Lock()
+
+    def fetch_access_token(self):
+        """Fetch the shared token, unless another caller stored a new one while this one waited."""
+        seen = self.session.get(self.access_token_key)
+        with self._refresh_lock():
+            current = self.session.get(self.access_token_key)
+            if current and current != seen:
+                self.expires_at = None  # another host fetched it: trust the storage's expiry
+                return {"access_token": current}
+            return self._fetch_stable_token()
+
+    def _fetch_stable_token(self):
+        body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
+                "force_refresh": False}
+        response = self._http.post(self.API_BASE_URL + "stable_token", json=body, timeout=self.timeout)
+        try:
+            response.raise_for_status()
+            result = response.json()
+        except (requests.RequestException, ValueError) as error:
+            raise WeChatClientException(errcode=None, errmsg=type(error).__name__, client=self,
+                                        request=response.request, response=response) from None
+        if result.get("errcode") or not result.get("access_token"):
+            raise WeChatClientException(result.get("errcode"), result.get("errmsg"), client=self,
+                                        request=response.request, response=response)
+        expires_in = int(result.get("expires_in") or 7200)
+        self.session.set(self.access_token_key, result["access_token"], expires_in)
+        # Within its last minute wechatpy would fetch again on every call: keep it until it lapses,
+        # and let WeChat's 42001 (expired) make the client fetch the next one.
+        self.expires_at = int(time.time()) + max(expires_in, 61)
+        return result
+
+    @contextmanager
+    def _refresh_lock(self):
+        """One fetch at a time in this process, and across hosts through Redis when it answers."""
+        with self._local_lock:
+            lock = None
+            if self._redis is not None:
+                try:
+                    lock = self._redis.lock(self._lock_name, timeout=max(10, 2 * (self.timeout or 5)),
+                                            blocking_timeout=(self.timeout or 5) + 1)
+                    if not lock.acquire():
+                        lock = None  # the holder is slow or gone: fetch anyway, stable_token agrees
+                except RedisError:
+                    lock = None
+            try:
+                yield
+            finally:
+                if lock is not None:
+                    try:
+                        lock.release()
+                    except RedisError:
+                        pass  # it expired while held, or Redis went away: nothing to release
+
+
+def client():
+    """The app's WeChat client, or None when WeChat is not configured."""
+    return current_app.extensions.get("wechat")
+
+
 def init_app(app):
     """Build one wechatpy client per app when WeChat is configured."""
     app_id, secret = app.config.get("WECHAT_APP_ID"), app.config.get("WECHAT_APP_SECRET")
@@ -91,8 +193,11 @@ def init_app(app):
         if redis_client is not None
         else MemoryStorage()
     )
-    app.extensions["wechat"] = WeChatClient(
-        app_id, secret, session=storage, timeout=app.config["WECHAT_TIMEOUT"]
+    prefix = app.config["RATELIMIT_KEY_PREFIX"]
+    app.extensions["wechat"] = StableTokenClient(
+        app_id, secret, session=storage, timeout=app.config["WECHAT_TIMEOUT"],
+        base_url=app.config["WECHAT_API_BASE_URL"], redis_client=redis_client,
+        lock_name=f"{prefix}:wechat:{app_id}:token-lock",
     )
 
 

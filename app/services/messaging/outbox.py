@@ -1,0 +1,95 @@
+"""Writing messages (消息发件箱): called inside the transaction of the event that causes them.
+
+`to_worker` adds the message to the worker's in-app inbox and, when the worker holds an unused
+one-time grant for its template (and WeChat and the template are configured), spends that grant and
+queues the message for a sender (`flask notify run`). It never commits: the caller's commit writes
+the event and its message together, and a rollback drops both.
+"""
+from flask import current_app
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.models import Message, StaffUser, SubscriptionGrant, Worker
+from app.models.base import utcnow
+from app.services.messaging import templates
+
+
+def to_worker(worker_id, key, values, dedupe_key=None, title=None):
+    """Write template `key`'s message to a worker; queue it for WeChat if a grant allows.
+
+    With a `dedupe_key` already used the call does nothing and returns the earlier message. The caller
+    commits. Returns the Message (flushed only when it was queued).
+    """
+    if dedupe_key is not None:
+        earlier = _by_dedupe_key(dedupe_key)
+        if earlier is not None:
+            return earlier
+    rendered = templates.render(key, values, title=title)
+    message = Message(recipient_kind="worker", worker_id=worker_id, template=key, dedupe_key=dedupe_key,
+                      title=rendered.title, body=rendered.body, data=rendered.data, page=rendered.page,
+                      delivery="inbox", attempts=0)
+    grant_id = _spend_grant(worker_id, key)
+    if grant_id is not None:
+        message.delivery, message.grant_id, message.next_attempt_at = "queued", grant_id, utcnow()
+    db.session.add(message)
+    return message
+
+
+def to_staff(staff_ids, subject, note, at=None, kind=None, dedupe_key=None):
+    """Write a staff alert (待办提醒) to each of these staff members' console notification lists."""
+    messages = []
+    for staff_id in staff_ids:
+        key = None if dedupe_key is None else f"{dedupe_key}:s{staff_id}"
+        if key is not None and _by_dedupe_key(key) is not None:
+            continue
+        rendered = templates.render("staff_alert", {"subject": subject, "at": at or utcnow(), "note": note},
+                                    title=kind)
+        message = Message(recipient_kind="staff", staff_user_id=staff_id, template="staff_alert", dedupe_key=key,
+                          title=rendered.title, body=rendered.body, data=rendered.data, page=rendered.page,
+                          delivery="inbox", attempts=0)
+        db.session.add(message)
+        messages.append(message)
+    return messages
+
+
+def staff_for(roles, county_code=None):
+    """Active staff of these roles who cover a county: county-scoped ones of that county, and unscoped ones."""
+    statement = select(StaffUser.id).where(StaffUser.active.is_(True), StaffUser.role.in_(roles))
+    if county_code is not None:
+        statement = statement.where((StaffUser.county_code == county_code) | StaffUser.county_code.is_(None))
+    return db.session.scalars(statement.order_by(StaffUser.id)).all()
+
+
+def _by_dedupe_key(key):
+    return db.session.scalar(select(Message).where(Message.dedupe_key == key))
+
+
+def _spend_grant(worker_id, key):
+    """Mark one unused grant of this worker for this template used; its id, or None when none is left.
+
+    The conditional UPDATE is the claim: two events racing for one grant cannot both spend it (on
+    MariaDB the second waits for the first's commit and then finds it used). Without WeChat, without a
+    configured template id, or for a worker with no openid (registered by HR), nothing is spent.
+    """
+    if not _deliverable(worker_id, key):
+        return None
+    candidates = db.session.scalars(
+        select(SubscriptionGrant.id).where(SubscriptionGrant.worker_id == worker_id, SubscriptionGrant.template == key,
+                                           SubscriptionGrant.used_at.is_(None))
+        .order_by(SubscriptionGrant.id).limit(3)
+    ).all()
+    now = utcnow()
+    for grant_id in candidates:
+        claimed = db.session.execute(
+            update(SubscriptionGrant).where(SubscriptionGrant.id == grant_id, SubscriptionGrant.used_at.is_(None))
+            .values(used_at=now).execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed:
+            return grant_id
+    return None
+
+
+def _deliverable(worker_id, key):
+    if current_app.extensions.get("wechat") is None or templates.template_id(key) is None:
+        return False
+    return db.session.scalar(select(Worker.openid).where(Worker.id == worker_id)) is not None
