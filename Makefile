@@ -43,8 +43,18 @@ seed: migrate
 run: seed assets
 	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
 
+# With MariaDB configured (TEST_DATABASE_URL or REQUIRE_SERVICES=1) the suite runs once per backend, as two
+# processes at once on the two cores: the MariaDB run shows as it goes, the SQLite run's output follows it.
+# Tests that take no backend run in the SQLite process only (tests/conftest.py, TEST_BACKENDS).
 test: install-dev assets
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ] || [ "$$REQUIRE_SERVICES" = 1 ]; then \
+	  log=$$(mktemp); \
+	  TEST_BACKENDS=sqlite $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) >$$log 2>&1 & sqlite=$$!; \
+	  TEST_BACKENDS=mariadb $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS); maria=$$?; \
+	  wait $$sqlite; lite=$$?; echo "==== the SQLite run ===="; cat $$log; rm -f $$log; \
+	  [ $$maria -eq 5 ] && maria=0; \
+	  echo "make test: MariaDB run exit $$maria, SQLite run exit $$lite"; [ $$maria -eq 0 ] && [ $$lite -eq 0 ]; \
+	else $(BIN)/python -m pytest $(PYTEST_ARGS); fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis node_modules
