@@ -12,7 +12,7 @@ from app.services.people.identity import mask_name
 
 class ContentFilterIn(RequestSchema):
     status = String(validate=OneOf(VIEWS), metadata={
-        "description": "open 待处理（待人工审核或有风险、未处理）| review | risky | pending 待复查 | pass | handled 已处理"})
+        "description": "open 待处理（需人工审核或有风险、未处理）| review | risky | pending 待复查 | pass | handled 已处理"})
     worker_id = Integer(validate=Range(1, MAX_ID))
     page = Integer(load_default=1, validate=Range(1, 100000))
     per_page = Integer(load_default=50, validate=Range(1, 500))

@@ -19,7 +19,7 @@ from console.web.layout import flash, render_page
 from console.web.session import current_staff
 
 # The state tags (word, colour) and the tabs: 待处理 first, since that is the day's work; 全部 last.
-STATUS_TAGS = {"pending": ("待复查", "secondary"), "review": ("待人工审核", "warning"), "risky": ("有风险", "danger"),
+STATUS_TAGS = {"pending": ("待复查", "secondary"), "review": ("需人工审核", "warning"), "risky": ("有风险", "danger"),
                "pass": ("已通过", "success")}
 TABS = ("open", "review", "risky", "pending", "pass", "handled", "all")
 TAB_NAMES = {**reviews.VIEW_NAMES, "all": "全部"}

@@ -39,7 +39,7 @@ def test_the_office_sees_every_flag_and_counties_their_own(wechat_app, wechat):
     assert sorted(item["field"] for item in everything["items"]) == ["current_address", "employer_name",
                                                                      "job_intention"]
     review = next(item for item in everything["items"] if item["field"] == "job_intention")
-    assert review["content"] == "进老乡群" and review["status"] == "review" and review["status_name"] == "待人工审核"
+    assert review["content"] == "进老乡群" and review["status"] == "review" and review["status_name"] == "需人工审核"
     assert review["field_name"] == "求职意向" and review["label_name"] == "其他"
     assert review["worker"]["name"] == "张*丰" and review["worker"]["mobile"] == "139****0001"
     mine = client.get(LIST, headers=staff["yongning"]).json["items"]

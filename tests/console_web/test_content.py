@@ -40,7 +40,7 @@ def test_open_tab_first_with_the_text_and_the_worker_masked(wechat_app, wechat):
     assert page.status_code == 200
     html = page.text
     assert _rows(html) == [review]
-    assert "进老乡群" in html and "求职意向" in html and "待人工审核" in html
+    assert "进老乡群" in html and "求职意向" in html and "需人工审核" in html
     assert "张*丰" in html and "张三丰" not in html and "139****0001" in html and "13900000001" not in html
     assert re.search(r'data-tab="open">待处理 <span[^>]*>1</span>', html)
     assert re.search(r'data-tab="pending">待复查 <span[^>]*>1</span>', html)

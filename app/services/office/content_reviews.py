@@ -19,8 +19,8 @@ REVIEWERS = ("admin", "county_operator")
 # What the list can show: open = doubtful and not handled yet (the working list), then each status, and handled.
 VIEWS = ("open", "review", "risky", "pending", "pass", "handled")
 OUTCOME_NAMES = {"ok": "内容无问题", "edited": "已修改", "contacted": "已联系本人"}
-STATUS_NAMES = {"pending": "待复查", "review": "待人工审核", "risky": "有风险", "pass": "已通过"}
-VIEW_NAMES = {"open": "待处理", "review": "待人工审核", "risky": "有风险", "pending": "待复查", "pass": "已通过",
+STATUS_NAMES = {"pending": "待复查", "review": "需人工审核", "risky": "有风险", "pass": "已通过"}
+VIEW_NAMES = {"open": "待处理", "review": "需人工审核", "risky": "有风险", "pending": "待复查", "pass": "已通过",
               "handled": "已处理"}
 
 
