@@ -265,3 +265,35 @@ def test_nothing_is_rechecked_without_wechat(app):
     from app.services.people import content_security
 
     assert content_security.recheck_pending() == {"pass": 0, "review": 0, "risky": 0, "pending": 0, "dropped": 0}
+
+
+def test_flags_and_the_verified_mark_go_with_the_retention_purge(client, app):
+    """Flags quote the worker's texts: the purge erases them with the worker's data and with a purged application."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.models import AuthToken, HealthEvent
+    from app.models.base import utcnow
+    from app.services.office.retention import purge_expired
+    from app.services.people import content_security
+    from app.services.people.content_security import Verdict
+
+    headers = make_worker(client)
+    assert client.post("/api/mp/v1/me/phone", json={"code": "dev:13800001111"}, headers=headers).status_code == 200
+    created = client.post(APPLY, json=application(), headers=headers).json
+    client.post(f"{APPLY}/{created['id']}/cancel", headers=headers)
+    worker = db.session.scalar(select(Worker))
+    content_security.record(worker, [Verdict("job_intention", "电子厂普工", 1, "review")])
+    content_security.record(worker, [Verdict("destination_address", "北仑区", 1, "review")],
+                            db.session.get(Application, created["id"]))
+    db.session.commit()
+    assert len(_flags()) == 2
+    past = utcnow() - timedelta(days=app.config["RETENTION_DAYS"] + 1)
+    for model, values in ((HealthEvent, {"occurred_at": past}), (Application, {"updated_at": past}),
+                          (Worker, {"updated_at": past, "last_login_at": past}), (AuthToken, {"expires_at": past})):
+        db.session.execute(update(model).values(**values))
+    db.session.commit()
+    assert purge_expired()["workers"] == 1
+    assert _flags() == []
+    assert db.session.scalar(select(Worker.mobile_verified_at)) is None

@@ -48,6 +48,7 @@ def purge_expired(dry_run=False):
       Their scans stay as the trips' history, emptied of temperature, symptoms, location and the
       stored answer (masked name, ID last four, health status); what stays (kind, times, seat,
       verdict and its reason) belongs to a row that no longer says who it was.
+    - the content checks (内容审核) of those workers and of the purged applications: they quote the texts.
     """
     cutoff = utcnow() - timedelta(days=current_app.config["RETENTION_DAYS"])
     counts = _expire_applications(cutoff, dry_run)
