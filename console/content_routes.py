@@ -23,7 +23,7 @@ def list_content_checks(query):
 
 @bp.get(_CHECK)
 @bp.auth_required(auth)
-@bp.output(s.ContentCheckOut)
+@bp.output(s.ContentCheckDetailOut)
 @bp.doc(summary="内容审核详情", responses=_errors(401, 403, 404))
 def get_content_check(check_id):
     """One flagged text."""
@@ -34,7 +34,7 @@ def get_content_check(check_id):
 @bp.post(_CHECK + "/handle")
 @bp.auth_required(auth)
 @bp.input(s.ContentHandleIn, arg_name="body")
-@bp.output(s.ContentCheckOut)
+@bp.output(s.ContentCheckDetailOut)
 @bp.doc(summary="处理：内容无问题 / 已修改 / 已联系本人", responses=_errors(401, 403, 404, 409, 422))
 def handle_content_check(check_id, body):
     """Record what was done about a doubtful text."""

@@ -55,6 +55,10 @@ class ContentCheckOut(Schema):
     note = String(allow_none=True)
 
 
+class ContentCheckDetailOut(ContentCheckOut):
+    """One flag as a response of its own (ContentCheckOut is also nested in the list)."""
+
+
 class ContentPageOut(Schema):
     items = List(Nested(ContentCheckOut))
     total = Integer()
