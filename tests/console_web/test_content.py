@@ -58,8 +58,8 @@ def test_handle_with_an_outcome(wechat_app, wechat):
     client = wechat_app.test_client()
     review, _ = _flag_texts(client, wechat)
     token = make_web_staff(client, "yongning")
-    response = client.post(f"{PAGE}/{review}/handle", data={"csrf_token": token, "outcome": "contacted",
-                                                              "note": "已电话提醒修改", "back": "/console/content?status=open"})
+    form = {"csrf_token": token, "outcome": "contacted", "note": "已电话提醒修改", "back": "/console/content?status=open"}
+    response = client.post(f"{PAGE}/{review}/handle", data=form)
     assert response.status_code == 302 and response.headers["Location"].endswith("/console/content?status=open")
     follow = client.get(response.headers["Location"])
     assert "已处理：已联系本人" in follow.text and _rows(follow.text) == []

@@ -1,4 +1,4 @@
-"""WeChat intercepted at HTTP for the phone-number and content-security tests: a configured app, a worker with an openid."""
+"""WeChat intercepted at HTTP for the phone and content-security tests: a configured app, workers with an openid."""
 import json
 
 import pytest

@@ -85,7 +85,7 @@ def check_in_scope(staff, check_id, lock=False):
 
 
 def handle(staff, check_id, outcome, note=None):
-    """Record what staff did about a doubtful text and commit; pending / passed texts and handled ones are a Conflict."""
+    """Record what staff did about a doubtful text and commit; a pending, passed or handled one is a Conflict."""
     flag = check_in_scope(staff, check_id, lock=True)
     if flag.status not in ("review", "risky"):
         raise Conflict("content_check_not_open", "该内容尚在等待微信复查或已通过，无需处理")
