@@ -1,12 +1,17 @@
 """Content security (msgSecCheck 2.0) on a worker's free text: profile and applications. WeChat intercepted at HTTP."""
+import json
+from datetime import timedelta
+
+import pytest
 import requests
 import responses
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Application, ContentCheck, Message, Worker
+from app.models.base import utcnow
 from tests.builders import application, declare_health, login, make_staff, make_worker, profile
-from tests.miniprogram_api.wechat_helpers import CHECK_URL, check_calls, registered, verdicts, wechat_login
+from tests.miniprogram_api.wechat_helpers import CHECK_URL, TOKEN_URL, check_calls, registered, verdicts, wechat_login
 from tests.miniprogram_api.wechat_helpers import wechat, wechat_app  # noqa: F401  (fixtures)
 
 ME = "/api/mp/v1/me"
@@ -269,12 +274,7 @@ def test_nothing_is_rechecked_without_wechat(app):
 
 def test_flags_and_the_verified_mark_go_with_the_retention_purge(client, app):
     """Flags quote the worker's texts: the purge erases them with the worker's data and with a purged application."""
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
     from app.models import AuthToken, HealthEvent
-    from app.models.base import utcnow
     from app.services.office.retention import purge_expired
     from app.services.people import content_security
     from app.services.people.content_security import Verdict
@@ -297,3 +297,51 @@ def test_flags_and_the_verified_mark_go_with_the_retention_purge(client, app):
     assert purge_expired()["workers"] == 1
     assert _flags() == []
     assert db.session.scalar(select(Worker.mobile_verified_at)) is None
+
+
+def test_two_runners_at_once_check_each_pending_text_once(make_app, backend):
+    """Two `flask notify run` hosts rechecking together: the claim (a conditional UPDATE) gives each text to one."""
+    import threading
+    import time
+    from collections import Counter
+
+    from app.services.people import content_security
+    from app.services.people.content_security import Verdict
+
+    if backend["BACKEND"] == "sqlite":
+        pytest.skip("concurrent writers only race on MariaDB")
+    app = make_app(WECHAT_APP_ID="wx0123456789abcdef", WECHAT_APP_SECRET="test-app-secret")
+    with app.app_context():
+        for n in range(12):
+            worker = Worker(openid=f"o-{n}", current_address=f"永宁县望远镇{n}号")
+            db.session.add(worker)
+            db.session.flush()
+            content_security.record(worker, [Verdict("current_address", worker.current_address, 1, "pending")])
+        db.session.execute(update(ContentCheck).values(next_check_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    seen, start = Counter(), threading.Barrier(2)
+
+    def answer(request):
+        seen[json.loads(request.body)["content"]] += 1
+        time.sleep(0.02)  # long enough for the other runner to reach the same rows
+        return 200, {}, json.dumps({"errcode": 0, "result": {"suggest": "pass", "label": 100}})
+
+    def runner(results):
+        with app.app_context():
+            start.wait()
+            results.append(content_security.recheck_pending(limit=50))
+            db.session.remove()
+
+    results = []
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.post(TOKEN_URL, json={"access_token": "ACCESS_TOKEN", "expires_in": 7200})
+        mock.add_callback(responses.POST, CHECK_URL, callback=answer)
+        threads = [threading.Thread(target=runner, args=(results,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    assert sum(result["pass"] for result in results) == 12
+    assert len(seen) == 12 and set(seen.values()) == {1}
+    with app.app_context():
+        assert set(db.session.scalars(select(ContentCheck.status))) == {"pass"}
