@@ -59,6 +59,10 @@ CODES = {
     "profile_incomplete": (422, "请先完善个人信息"),
     "id_number_taken": (409, "该身份证号已被其他账号登记"),
     "id_number_registered_by_employer": (409, "该身份证号已由企业登记，请核对"),
+    "phone_code_invalid": (422, "手机号授权已失效，请重新点击获取手机号"),
+    "phone_quota_exhausted": (503, "微信手机号快速验证额度已用完，请手动填写手机号"),
+    "phone_not_mainland": (422, "微信绑定的不是中国大陆手机号，请手动填写"),
+    "content_risky": (422, "提交的文字含有不适宜的内容（fields 指明字段），请修改后再提交"),
     "declaration_required": (422, "请先进行健康申报"),
     "health_red": (409, "健康状态为红色，暂不能出行"),
     # Travel applications and review.
@@ -114,6 +118,9 @@ CODES = {
     "isolation_order_open": (409, "已有未结束的隔离单"),
     "isolation_order_not_pending": (409, "隔离单不是待处理状态"),
     "isolation_order_not_active": (409, "隔离单不是隔离中状态"),
+    "content_check_not_found": (404, "没有找到该内容审核记录"),
+    "content_check_not_open": (409, "该内容无需处理（待复查或已通过）"),
+    "content_check_handled": (409, "该内容已处理"),
     # Health certificates (健康证明).
     "certificate_not_eligible": (409, "不符合出具健康证明的条件（details.missing 逐项说明）"),
     "certificate_not_available": (404, "暂无有效的健康证明（details.missing 说明缺少什么）"),

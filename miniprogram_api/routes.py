@@ -75,6 +75,18 @@ def put_me(body):
     return workers.update_profile(current_worker(), dict(body))
 
 
+@bp.post("/me/phone")
+@limiter.limit(lambda: current_app.config["PROFILE_RATE_LIMIT"], key_func=per_token)
+@bp.auth_required(auth)
+@bp.input(s.PhoneIn, arg_name="body")
+@bp.output(s.WorkerOut)
+@bp.doc(summary="用微信手机号快速验证填写手机号（getPhoneNumber 的 code）",
+        responses={k: ERRORS[k] for k in (401, 422, 429, 503)})
+def verify_phone(body):
+    """Exchange a getPhoneNumber code for the worker's verified mobile; typing it (PUT /me) stays the fallback."""
+    return workers.verify_mobile(current_worker(), body["code"])
+
+
 @bp.post("/health-declarations")
 @limiter.limit(lambda: current_app.config["PROFILE_RATE_LIMIT"], key_func=per_token)
 @bp.auth_required(auth)

@@ -41,6 +41,7 @@ class WorkerOut(Schema):
     name = String(allow_none=True)
     id_number = String(attribute="id_number_mask", allow_none=True, metadata={"description": "脱敏"})
     mobile = String(attribute="mobile_mask", allow_none=True, metadata={"description": "脱敏"})
+    mobile_verified = Boolean(metadata={"description": "手机号是否经微信验证（手动填写为 false）"})
     gender = String(allow_none=True)
     birth_date = Date(allow_none=True)
     hometown_county = String(allow_none=True)
@@ -97,6 +98,11 @@ class ProfileIn(RequestSchema):
     job_intention = String(validate=Length(max=255), allow_none=True)
     employer_id = Integer(validate=Range(1, MAX_ID), allow_none=True)
     employer_name = String(validate=Length(max=128), allow_none=True)
+
+
+class PhoneIn(RequestSchema):
+    code = String(required=True, validate=Length(1, 128),
+                  metadata={"description": "getPhoneNumber 得到的 code；未配置微信时可用 dev:<11位手机号>"})
 
 
 # --- health ------------------------------------------------------------------

@@ -3,6 +3,7 @@ from app.models.application import Application
 from app.models.audit import AuditLog
 from app.models.certificates import HealthCertificate, TrustPartner
 from app.models.checkin import IsolationOrder, ScanEvent
+from app.models.content import ContentCheck
 from app.models.employment import EnterpriseJob, LiaisonUnit, RosterEntry, VacancyInterest
 from app.models.health import HealthEvent
 from app.models.messages import Message, SubscriptionGrant
@@ -23,6 +24,7 @@ __all__ = [
     "Trip",
     "AuthToken",
     "Checkpoint",
+    "ContentCheck",
     "County",
     "Enterprise",
     "EnterpriseJob",

@@ -51,6 +51,8 @@ class Worker(db.Model):
     mobile_cipher: Mapped[bytes | None] = mapped_column(LargeBinary(128))
     mobile_index: Mapped[str | None] = mapped_column(String(64), index=True)
     mobile_mask: Mapped[str | None] = mapped_column(String(11))
+    # When WeChat vouched for the mobile (getPhoneNumber); None for a typed one.
+    mobile_verified_at: Mapped[datetime | None]
 
     hometown_county: Mapped[str | None] = mapped_column(String(64))
     hometown_township: Mapped[str | None] = mapped_column(String(64))
@@ -71,6 +73,11 @@ class Worker(db.Model):
     def birth_date(self, value):
         self.birth_date_cipher = None if value is None else crypto.cipher().encrypt(value.isoformat(),
                                                                                     BIRTH_DATE_CONTEXT)
+
+    @property
+    def mobile_verified(self):
+        """Whether the stored mobile is the one WeChat vouched for (not typed)."""
+        return self.mobile_verified_at is not None
 
     @property
     def id_last4(self):

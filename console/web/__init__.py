@@ -18,6 +18,7 @@ from console.web import (  # noqa: E402,F401  (routes attach to bp)
     auth_pages,
     certificates_pages,
     checkpoint_pages,
+    content_pages,
     dashboard_pages,
     enterprises_pages,
     errors,

@@ -32,6 +32,7 @@ MENU = [
     ("console_web.certificates", "健康证明", ("admin", "health_officer")),
     ("console_web.roster", "花名册 · 每日随访", ("admin", "county_operator", "park_operator", "enterprise_hr")),
     ("console_web.enterprises", "企业与岗位（附件2）", ("admin", "county_operator", "park_operator", "enterprise_hr")),
+    ("console_web.content", "内容审核", ("admin", "county_operator")),
     ("console_web.liaison", "联络员（附件1）", ("admin",)),
     ("console_web.trust", "互认城市", ("admin", "health_officer")),
     ("console_web.accounts", "账号", ("admin",)),

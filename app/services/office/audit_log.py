@@ -33,6 +33,8 @@ ACTION_NAMES = {
     "roster.register": "零散返岗登记", "roster.identity_mismatch": "登记时身份证与姓名不符",
     "worker.claim_registered": "认领企业或卡口登记的档案",
     "worker.register_at_checkpoint": "卡口凭外地健康证明登记",
+    "worker.mobile_verified": "微信验证手机号",
+    "content_check.handle": "处理内容审核",
     "trust.add": "导入互认城市信任列表", "trust.sync": "更新互认城市信任列表", "trust.remove": "删除互认城市",
     "isolation.open": "开立隔离单", "isolation.activate": "开始隔离", "isolation.release": "解除隔离",
     "isolation.dismiss": "撤销隔离单",
@@ -58,13 +60,14 @@ ACTION_GROUPS = {
     "employment": ("企业、岗位与花名册", ("enterprise.", "enterprise_job.", "vacancy.", "roster.", "worker.")),
     "liaison": ("联络员", ("liaison.",)),
     "trust": ("互认城市", ("trust.",)),
+    "content": ("内容审核", ("content_check.",)),
 }
 OBJECT_NAMES = {
     "application": "报名", "plan": "编班方案", "trip": "车次", "seat": "座位", "enterprise": "企业",
     "enterprise_job": "岗位", "vacancy_interest": "岗位报名", "roster_entry": "花名册记录", "worker": "务工人员",
     "isolation_order": "隔离单", "liaison_unit": "联络单位", "staff_user": "账号", "export": "导出",
     "health_certificate": "健康证明",
-    "trust_partner": "互认城市",
+    "trust_partner": "互认城市", "content_check": "内容审核",
 }
 ACTOR_NAMES = {"staff": "工作人员", "worker": "务工人员", "system": "系统"}
 MAX_DAYS = 366  # the longest day range one query reads

@@ -8,6 +8,7 @@ from app.extensions import db
 from app.models import (
     Application,
     AuthToken,
+    ContentCheck,
     HealthCertificate,
     HealthEvent,
     IsolationOrder,
@@ -23,7 +24,7 @@ from app.models.base import utcnow
 # Erased from an idle worker's row; the openid too: one who comes back is a new worker, not this row reattached.
 _PERSONAL_FIELDS = (
     "openid", "name", "id_number_cipher", "id_number_index", "id_number_mask", "gender", "birth_date_cipher",
-    "mobile_cipher", "mobile_index", "mobile_mask", "hometown_county", "hometown_township",
+    "mobile_cipher", "mobile_index", "mobile_mask", "mobile_verified_at", "hometown_county", "hometown_township",
     "current_address", "skills", "job_intention", "employer_id", "employer_name",
     "session_key_cipher", "consent_version", "consent_at",
 )
@@ -47,6 +48,7 @@ def purge_expired(dry_run=False):
       Their scans stay as the trips' history, emptied of temperature, symptoms, location and the
       stored answer (masked name, ID last four, health status); what stays (kind, times, seat,
       verdict and its reason) belongs to a row that no longer says who it was.
+    - the content checks (内容审核) of those workers and of the purged applications: they quote the texts.
     """
     cutoff = utcnow() - timedelta(days=current_app.config["RETENTION_DAYS"])
     counts = _expire_applications(cutoff, dry_run)
@@ -71,6 +73,9 @@ def _expire_applications(cutoff, dry_run):
     counts = {"applications": _count(Application, closed & ~seated),
               "applications_emptied": _count(Application, closed & seated & (Application.destination_address != ""))}
     if not dry_run:
+        # The checked texts of those applications go with them (they quote the addresses).
+        db.session.execute(delete(ContentCheck).where(ContentCheck.application_id.in_(
+            select(Application.id).where(closed))))
         db.session.execute(delete(Application).where(closed & ~seated))
         # updated_at kept: an emptied application stays closed and old, so its worker can still be erased.
         db.session.execute(update(Application).where(closed & seated).values(
@@ -106,7 +111,7 @@ def _erase_idle_workers(cutoff, dry_run):
               "scan_events": _count(ScanEvent, ScanEvent.worker_id.in_(idle_ids))}
     if not dry_run:
         # Orders point at health events, so they go first.
-        for model in (IsolationOrder, RosterEntry, VacancyInterest, HealthEvent, HealthCertificate):
+        for model in (IsolationOrder, RosterEntry, VacancyInterest, HealthEvent, HealthCertificate, ContentCheck):
             db.session.execute(delete(model).where(model.worker_id.in_(idle_ids)))
         db.session.execute(update(ScanEvent).where(ScanEvent.worker_id.in_(idle_ids))
                            .values(temperature=None, symptoms=null(), location=None, answer={}))

@@ -17,6 +17,7 @@ from app.models import (
     Worker,
 )
 from app.models.base import utcnow
+from app.services.people import content_security, wechat_phone
 from app.services.people.identity import (
     InvalidIdentity,
     mask_id_number,
@@ -113,17 +114,20 @@ def update_profile(worker, changes):
         _apply_id_number(worker, changes.pop("id_number"), errors, changes)
     if "mobile" in changes:
         try:
-            crypto.seal(worker, "mobile", parse_mobile(changes.pop("mobile")), "worker.mobile", mask_mobile,
-                        indexed=True)
+            _seal_mobile(worker, parse_mobile(changes.pop("mobile")), verified=False)
         except InvalidIdentity as error:
             errors["mobile"] = str(error)
     if changes.get("employer_id") is not None and db.session.get(Enterprise, changes["employer_id"]) is None:
         errors["employer_id"] = "没有这家企业"
     if errors:
         raise Invalid("validation_error", "个人信息有误，请检查各字段", fields=errors)
+    # Checked once the request is otherwise valid, before anything is set: a risky text saves nothing.
+    fields = content_security.PROFILE_FIELDS
+    verdicts = content_security.screen(worker, content_security.changed_texts(worker, changes, fields), fields)
     for name in _PLAIN_FIELDS:
         if name in changes:
             setattr(worker, name, changes[name])
+    content_security.record(worker, verdicts)
     try:
         db.session.commit()
     except IntegrityError as error:
@@ -133,6 +137,31 @@ def update_profile(worker, changes):
             raise _id_number_taken() from None
         raise
     return worker
+
+
+def verify_mobile(worker, code):
+    """Store the mobile WeChat vouches for (getPhoneNumber code), encrypted as a typed one, marked verified; commit.
+
+    Needs consent to the current notice, as every personal field does. Raises what
+    `wechat_phone.verified_mobile` raises; nothing stored changes on an error.
+    """
+    if not has_current_consent(worker):
+        raise Invalid("consent_required", "请先阅读并同意最新的隐私说明，再填写个人信息",
+                      fields={"consent_version": "必填"})
+    _seal_mobile(worker, wechat_phone.verified_mobile(code), verified=True)
+    audit.record("worker", worker.id, "worker.mobile_verified", "worker", worker.id)
+    db.session.commit()
+    return worker
+
+
+def _seal_mobile(worker, mobile, verified):
+    """Store a mobile encrypted, masked and indexed; a typed number other than the stored one loses the mark."""
+    index = crypto.cipher().blind_index(mobile, "worker.mobile")
+    if verified:
+        worker.mobile_verified_at = utcnow()
+    elif index != worker.mobile_index:
+        worker.mobile_verified_at = None
+    crypto.seal(worker, "mobile", mobile, "worker.mobile", mask_mobile, indexed=True)
 
 
 def _apply_id_number(worker, raw, errors, changes):

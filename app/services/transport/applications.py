@@ -9,7 +9,7 @@ from app import crypto
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
 from app.models import Application, County, Enterprise
-from app.services.people import health, workers
+from app.services.people import content_security, health, workers
 from app.services.people.identity import InvalidIdentity, mask_phone, parse_phone
 from app.services.platform.timeutil import local_today
 from app.services.transport import trips
@@ -42,12 +42,17 @@ def submit(worker, data):
     active = active_application_id(worker.id)
     if active is not None:
         raise _already_active(active)
+    fields = content_security.APPLICATION_FIELDS
+    verdicts = content_security.screen(worker, content_security.changed_texts(None, data, fields), fields)
     contact = data.pop("employer_contact", None)
     application = Application(worker_id=worker.id, **data)
     application.move_to("submitted")
     crypto.seal(application, "employer_contact", contact, "application.employer_contact", mask_phone)
     db.session.add(application)
     try:
+        if verdicts:
+            db.session.flush()  # the flags name the application by its id
+            content_security.record(worker, verdicts, application)
         db.session.commit()
     except IntegrityError as error:
         # Two submissions raced past the check above; the unique index let one through.
