@@ -7,3 +7,4 @@ from console import routes  # noqa: E402,F401  (routes attach to bp)
 from console import enterprise_routes, isolation_routes, office_routes, roster_routes  # noqa: E402,F401
 from console import manifest_routes  # noqa: E402,F401
 from console import certificate_routes  # noqa: E402,F401
+from console import message_routes  # noqa: E402,F401
