@@ -28,8 +28,8 @@ def messages():
     values = forms.given(request.args, FILTERS)
     delivery, template = values.get("delivery", "failed"), values.get("template")
     number = forms.page_or_first(values.get("page", "1"))
-    page = {"summary": summary, "delivery": delivery, "template": template, "states": DELIVERIES,
-            "state_names": deliveries.DELIVERY_NAMES, "templates": templates.TEMPLATES,
+    page = {"summary": summary, "delivery": delivery, "chosen": template, "states": DELIVERIES,
+            "state_names": deliveries.DELIVERY_NAMES, "template_choices": templates.TEMPLATES,
             "list_url": lambda **changes: _url(request.args, **changes)}
     try:
         rows, total = deliveries.list_messages(staff, delivery, template, number, deliveries.PER_PAGE)
