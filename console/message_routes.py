@@ -1,5 +1,5 @@
 """Handlers of the console's notifications (通知), subscribe-message deliveries (消息发送) and mini-program link."""
-from app.services.accounts import staff_link
+from app.services.messaging import staff_link
 from app.services.messaging import deliveries, inbox
 from console import bp
 from console import message_schemas as s

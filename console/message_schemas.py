@@ -1,12 +1,13 @@
 """Request and response schemas of the console's notifications (通知), deliveries (消息发送) and mini-program link."""
 from apiflask import Schema
-from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, Integer, List, Method, Nested, String
 from apiflask.validators import Length, OneOf, Range
 from marshmallow import ValidationError, validates_schema
 
 from app.models.messages import DELIVERIES
 from app.schema_fields import MAX_ID, RequestSchema, UtcDateTime
 from app.services.messaging.templates import TEMPLATES
+from app.services.people.identity import mask_name
 
 
 class NotificationsQueryIn(RequestSchema):
@@ -59,7 +60,7 @@ class DeliveryOut(Schema):
     template_title = String(metadata={"description": "模板标题"})
     title = String()
     recipient_kind = String(metadata={"description": "worker | staff"})
-    recipient = String(metadata={"description": "收件人（姓名脱敏）"})
+    recipient = Method("_recipient", metadata={"description": "收件人（姓名脱敏；工作人员前加“工作人员”）"})
     delivery = String(metadata={"description": "inbox | queued | sending | sent | failed"})
     delivery_name = String()
     failure = String(allow_none=True, metadata={"description": "失败原因代码：no_grant、bad_data、gave_up…"})
@@ -70,6 +71,9 @@ class DeliveryOut(Schema):
     created_at = UtcDateTime()
     sent_at = UtcDateTime(allow_none=True)
     next_attempt_at = UtcDateTime(allow_none=True)
+
+    def _recipient(self, row):
+        return recipient_text(row)
 
 
 class DeliveriesOut(Schema):
@@ -103,4 +107,13 @@ class LinkCodeOut(Schema):
 
 class LinkStatusOut(Schema):
     linked = Boolean()
-    worker_name = String(allow_none=True, metadata={"description": "绑定的小程序用户姓名（脱敏）"})
+    worker_name = Method("_worker_name", metadata={"description": "绑定的小程序用户姓名（脱敏；未填姓名时为空）"})
+
+    def _worker_name(self, status):
+        return mask_name(status["worker_name"]) or None
+
+
+def recipient_text(row):
+    """A delivery's recipient as the office sees it: 张*丰, or 工作人员 刘*任 (the page says the same)."""
+    name = mask_name(row["recipient_name"]) or "未填姓名"
+    return f"工作人员 {name}" if row["recipient_kind"] == "staff" else name

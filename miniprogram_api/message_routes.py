@@ -2,7 +2,7 @@
 from flask import current_app
 
 from app.extensions import limiter, per_token
-from app.services.accounts import staff_link
+from app.services.messaging import staff_link
 from app.services.messaging import consent, inbox, subscriptions
 from miniprogram_api import bp
 from miniprogram_api import message_schemas as s

@@ -1,10 +1,11 @@
 """Request and response schemas of the mini-program's messages, subscriptions and staff link (消息与订阅)."""
 from apiflask import Schema
-from apiflask.fields import Boolean, Dict, Integer, List, Nested, String
+from apiflask.fields import Boolean, Dict, Integer, List, Method, Nested, String
 from apiflask.validators import Length, Range, Regexp
 from marshmallow import ValidationError, validates_schema
 
 from app.schema_fields import MAX_ID, RequestSchema, UtcDateTime
+from app.services.people.identity import mask_name
 
 MAX_RESULTS = 20  # wx.requestSubscribeMessage takes at most 3 ids at a time; room for a few calls' results
 
@@ -79,5 +80,8 @@ class StaffLinkIn(RequestSchema):
 
 class StaffLinkOut(Schema):
     linked = Boolean()
-    staff_name = String(allow_none=True, metadata={"description": "绑定的控制台账号姓名（脱敏）"})
+    staff_name = Method("_staff_name", metadata={"description": "绑定的控制台账号姓名（脱敏）"})
     role = String(allow_none=True)
+
+    def _staff_name(self, status):
+        return mask_name(status["staff_name"]) or None

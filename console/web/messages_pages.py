@@ -9,6 +9,7 @@ from app.errors import Invalid
 from app.models.messages import DELIVERIES
 from app.services.messaging import deliveries, templates
 from app.services.platform.ids import parse_id
+from console.message_schemas import recipient_text
 from console.web import bp, forms
 from console.web.layout import flash, go, render_page
 from console.web.session import current_staff
@@ -37,6 +38,8 @@ def messages():
         return render_page("console/messages/list.html", status=422, rows=[], total=0, paging=None,
                            error=forms.error_sentence(error, "筛选条件有误", {"delivery": "状态", "template": "模板"}),
                            **page)
+    for row in rows:
+        row["recipient"] = recipient_text(row)
     return render_page("console/messages/list.html", rows=rows, total=total,
                        paging=forms.paging(number, deliveries.PER_PAGE, total), **page)
 

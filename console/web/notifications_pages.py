@@ -6,7 +6,7 @@ account (no id reaches another's alerts), `staff_link` for the code and the link
 """
 from flask import request
 
-from app.services.accounts import staff_link
+from app.services.messaging import staff_link
 from app.services.messaging import inbox
 from app.services.platform.ids import parse_id
 from console.web import bp, forms

@@ -4,9 +4,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import AuditLog, Message, StaffUser, SubscriptionGrant
-from app.services.accounts import staff_link
+from app.services.messaging import staff_link
 from app.services.messaging import outbox
-from tests.builders import login, make_staff
+from tests.builders import login, make_staff, make_worker
 from tests.messaging.helpers import TEMPLATE_IDS, WECHAT, alert, worker_id
 
 LINK = "/api/mp/v1/me/staff-link"
@@ -28,11 +28,13 @@ def _linked(client, staff_headers, worker_headers):
 
 def test_a_code_links_the_login_to_the_account(client):
     staff_headers = make_staff(client, "yongning")
-    worker = login(client, "zhang")
+    _staff().display_name = "刘建国"
+    db.session.commit()
+    worker = make_worker(client, "zhang")
     assert client.get(LINK, headers=worker).json == {"linked": False, "staff_name": None, "role": None}
-    assert _linked(client, staff_headers, worker)["linked"] is True
-    assert client.get(LINK, headers=worker).json["role"] == "county_operator"
-    assert client.get(STATUS, headers=staff_headers).json == {"linked": True, "worker_name": "未填姓名"}
+    assert client.get(STATUS, headers=staff_headers).json == {"linked": False, "worker_name": None}
+    assert _linked(client, staff_headers, worker) == {"linked": True, "staff_name": "刘*国", "role": "county_operator"}
+    assert client.get(STATUS, headers=staff_headers).json == {"linked": True, "worker_name": "张*丰"}
     assert _staff().worker_id == worker_id(client, worker)
     entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "staff.link_miniprogram")).one()
     assert entry.object_id == _staff().id and entry.actor_kind == "worker"

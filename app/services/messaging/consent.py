@@ -8,7 +8,7 @@ template that is not this mini-program's.
 from app.errors import Invalid
 from app.extensions import db
 from app.models import SubscriptionGrant
-from app.services.accounts import staff_link
+from app.services.messaging import staff_link
 from app.services.messaging import subscriptions, templates
 
 STAFF_TEMPLATE = "staff_alert"

@@ -15,7 +15,6 @@ from app.models.base import utcnow
 from app.models.messages import DELIVERIES
 from app.services.messaging import templates
 from app.services.messaging.outbox import _spend_grant
-from app.services.people.identity import mask_name
 from app.services.platform import audit, scope
 
 READERS = ("admin",)
@@ -48,7 +47,7 @@ def summary(staff):
 
 
 def list_messages(staff, delivery="failed", template=None, page=1, per_page=PER_PAGE):
-    """One page of messages in a delivery state, newest first, recipients masked: (rows, total).
+    """One page of messages in a delivery state, newest first: (rows, total); names unmasked, for the serializer.
 
     Raises Invalid for an unknown state or template.
     """
@@ -111,7 +110,7 @@ def _why_not(message):
 
 
 def _views(rows):
-    """Rows as the office reads them: template title, masked recipient, failure in words."""
+    """Rows as the office reads them: template title, recipient (the serializer masks the name), failure in words."""
     worker_ids = {m.worker_id for m in rows if m.recipient_kind == "worker" and m.worker_id}
     staff_ids = {m.staff_user_id for m in rows if m.staff_user_id}
     names = dict(db.session.execute(select(Worker.id, Worker.name).where(Worker.id.in_(worker_ids))).all()) \
@@ -122,8 +121,7 @@ def _views(rows):
     return [{
         "id": m.id, "template": m.template, "template_title": _title(m.template), "title": m.title,
         "recipient_kind": m.recipient_kind,
-        "recipient": (f"工作人员 {mask_name(staff_names.get(m.staff_user_id)) or '—'}" if m.recipient_kind == "staff"
-                      else mask_name(names.get(m.worker_id)) or "未填姓名"),
+        "recipient_name": staff_names.get(m.staff_user_id) if m.recipient_kind == "staff" else names.get(m.worker_id),
         "delivery": m.delivery, "delivery_name": DELIVERY_NAMES.get(m.delivery, m.delivery),
         "failure": m.failure, "failure_name": failure_name(m.failure), "errcode": m.errcode,
         "attempts": m.attempts, "last_error": m.last_error, "created_at": m.created_at, "sent_at": m.sent_at,

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
 from app.models import StaffUser, Worker
-from app.services.people.identity import mask_name
 from app.services.platform import audit, cache
 
 LINK_CODE_SECONDS = 600
@@ -98,16 +97,16 @@ def linked_staff(worker):
 
 
 def status_for_worker(worker):
-    """What the mini-program shows: whether this login is linked, and to whom (name masked, role)."""
+    """What the mini-program shows: whether this login is linked, and to whom (name and role; the serializer masks)."""
     staff = linked_staff(worker)
     if staff is None:
         return {"linked": False, "staff_name": None, "role": None}
-    return {"linked": True, "staff_name": mask_name(staff.display_name), "role": staff.role}
+    return {"linked": True, "staff_name": staff.display_name, "role": staff.role}
 
 
 def status_for_staff(staff):
-    """What the console shows: whether this account is linked, and the login's name (masked)."""
+    """What the console shows: whether this account is linked, and the login's name (the serializer masks it)."""
     if staff.worker_id is None:
         return {"linked": False, "worker_name": None}
     name = db.session.scalar(select(Worker.name).where(Worker.id == staff.worker_id))
-    return {"linked": True, "worker_name": mask_name(name) or "未填姓名"}
+    return {"linked": True, "worker_name": name}
