@@ -125,6 +125,7 @@ def test_a_linked_login_subscribes_to_staff_alerts_and_receives_them(client, mak
             ("queued", "staff", staff_id, linked_worker)
         assert db.session.get(SubscriptionGrant, queued.grant_id).used_at is not None
         assert db.session.get(Message, second[0]).delivery == "inbox"  # one accept, one message
+    db.session.rollback()  # end this session's snapshot (MariaDB's repeatable read) to see the other app's writes
     # The alert stays the staff member's: in the console's list, never in that login's worker inbox.
     assert client.get("/api/mp/v1/messages", headers=worker).json["items"] == []
     assert client.get("/api/console/v1/notifications", headers=staff_headers).json["unread"] == 2
