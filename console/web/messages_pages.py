@@ -41,7 +41,7 @@ def messages():
     for row in rows:
         row["recipient"] = recipient_text(row)
     return render_page("console/messages/list.html", rows=rows, total=total,
-                       paging=forms.paging(number, deliveries.PER_PAGE, total), **page)
+                       paging=forms.paging(number, deliveries.PER_PAGE, total, choices=(deliveries.PER_PAGE,)), **page)
 
 
 @bp.post("/messages/retry")
