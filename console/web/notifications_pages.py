@@ -26,9 +26,10 @@ def _page(code=None, status=200):
     number = forms.page_or_first(request.args.get("page", "1"))
     rows, total = inbox.page_of(staff, number, PER_PAGE, unread_only)
     return render_page("console/notifications/list.html", status=status, rows=[inbox.view(m) for m in rows],
-                       total=total, unread_only=unread_only, paging=forms.paging(number, PER_PAGE, total, choices=(PER_PAGE,)),
-                       list_url=lambda **changes: _url(request.args, **changes), link=staff_link.status_for_staff(staff),
-                       code=code)
+                       total=total, unread_only=unread_only,
+                       paging=forms.paging(number, PER_PAGE, total, choices=(PER_PAGE,)),
+                       list_url=lambda **changes: _url(request.args, **changes),
+                       link=staff_link.status_for_staff(staff), code=code)
 
 
 @bp.get("/notifications")

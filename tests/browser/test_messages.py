@@ -12,7 +12,7 @@ from app.models import Message, StaffUser
 from app.services.accounts import staff
 from tests.browser.helpers import check_a11y, shoot, sign_in
 from tests.builders import STAFF_PASSWORD, login, make_worker
-from tests.messaging.helpers import alert, decided, worker_id
+from tests.messaging.message_helpers import alert, decided, worker_id
 
 
 def _post(live, path, body, headers):

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import AuditLog, Message, StaffUser, SubscriptionGrant
 from app.models.base import utcnow
 from tests.builders import make_staff, make_worker
-from tests.messaging.helpers import TEMPLATE_IDS, WECHAT, alert, decided, worker_id
+from tests.messaging.message_helpers import TEMPLATE_IDS, WECHAT, alert, decided, worker_id
 
 NOTIFICATIONS = "/api/console/v1/notifications"
 MESSAGES = "/api/console/v1/messages"

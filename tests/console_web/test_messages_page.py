@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import AuditLog, Message
 from tests.builders import make_worker
 from tests.console_web.helpers import make_web_staff
-from tests.messaging.helpers import decided, worker_id
+from tests.messaging.message_helpers import decided, worker_id
 
 PAGE = "/console/messages"
 

@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import StaffUser
 from tests.builders import login
 from tests.console_web.helpers import make_web_staff, web_login
-from tests.messaging.helpers import alert
+from tests.messaging.message_helpers import alert
 
 PAGE = "/console/notifications"
 

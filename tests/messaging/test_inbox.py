@@ -5,7 +5,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Message, StaffUser
 from tests.builders import login, make_staff
-from tests.messaging.helpers import alert, decided, worker_id
+from tests.messaging.message_helpers import alert, decided, worker_id
+from tests.messaging.message_helpers import templated_app  # noqa: F401  (this module's `app` fixture)
 
 MESSAGES = "/api/mp/v1/messages"
 

@@ -6,7 +6,8 @@ from app.extensions import db
 from app.models import SubscriptionGrant
 from app.services.messaging import subscriptions
 from tests.builders import login
-from tests.messaging.helpers import TEMPLATE_IDS
+from tests.messaging.message_helpers import TEMPLATE_IDS
+from tests.messaging.message_helpers import templated_app  # noqa: F401  (this module's `app` fixture)
 
 SUBSCRIPTIONS = "/api/mp/v1/subscriptions"
 

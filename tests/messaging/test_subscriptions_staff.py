@@ -7,7 +7,8 @@ from app.models import AuditLog, Message, StaffUser, SubscriptionGrant
 from app.services.messaging import staff_link
 from app.services.messaging import outbox
 from tests.builders import login, make_staff, make_worker
-from tests.messaging.helpers import TEMPLATE_IDS, WECHAT, alert, worker_id
+from tests.messaging.message_helpers import TEMPLATE_IDS, WECHAT, alert, worker_id
+from tests.messaging.message_helpers import templated_app  # noqa: F401  (this module's `app` fixture)
 
 LINK = "/api/mp/v1/me/staff-link"
 CODE = "/api/console/v1/me/miniprogram-link/code"

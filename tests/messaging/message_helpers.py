@@ -1,8 +1,11 @@
 """Messages for tests: written through the outbox as an event would, templates configured as WeChat's console gives them."""
 from datetime import datetime
 
+import pytest
+
 from app.extensions import db
 from app.services.messaging import outbox
+from app.services.office.reference_data import load_reference_data
 
 TEMPLATE_IDS = {key: f"tmpl-{key.replace('_', '-')}-0123456789" for key in (
     "application_decided", "trip_assigned", "trip_changed", "departure_reminder", "arrival_recorded",
@@ -35,3 +38,15 @@ def alert(staff_ids, subject="新的出行报名待审核", note="永宁县 3 �
     ids = [m.id for m in messages]
     db.session.commit()
     return ids
+
+
+@pytest.fixture(name="app")
+def templated_app(make_app):
+    """The app with template ids configured (WeChat itself is not: dev logins work), in an app context.
+
+    A module that imports this fixture gets it as its `app` (and so its `client`).
+    """
+    app = make_app(WECHAT_TEMPLATES=TEMPLATE_IDS)
+    with app.app_context():
+        load_reference_data()
+        yield app
