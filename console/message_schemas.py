@@ -91,7 +91,7 @@ class RetryIn(RequestSchema):
 
 class SkippedOut(Schema):
     id = Integer()
-    reason = String(metadata={"description": "not_found | not_failed | no_grant"})
+    reason = String(metadata={"description": "not_found | not_failed | no_grant | unlinked"})
     message = String()
 
 

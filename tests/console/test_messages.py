@@ -136,3 +136,23 @@ def test_delivery_queries_are_checked(client):
         assert client.get(MESSAGES, query_string=query, headers=office).status_code == 422, query
     for body in ({}, {"ids": []}, {"ids": ["x"]}, {"ids": list(range(1, 202))}):
         assert client.post(f"{MESSAGES}/retry", json=body, headers=office).status_code == 422, body
+
+
+def test_a_staff_alert_is_resent_only_to_the_login_still_linked(client):
+    office = make_staff(client, "office", role="admin")
+    make_staff(client, "yongning")
+    linked = worker_id(client, make_worker(client, "zhang"))
+    clerk = db.session.get(StaffUser, _staff_id("yongning"))
+    clerk.worker_id, clerk.display_name = linked, "王永宁"
+    db.session.commit()
+    first, second = alert([clerk.id]) + alert([clerk.id])
+    for message_id in (first, second):
+        db.session.get(Message, message_id).worker_id = linked  # as to_staff queues it for the linked login
+        _fail(message_id)
+    assert client.post(f"{MESSAGES}/retry", json={"ids": [first]}, headers=office).json["retried"] == [first]
+    db.session.get(StaffUser, clerk.id).worker_id = None  # the clerk unlinks
+    db.session.commit()
+    answer = client.post(f"{MESSAGES}/retry", json={"ids": [second]}, headers=office).json
+    assert answer["retried"] == [] and answer["skipped"][0]["reason"] == "unlinked"
+    listed = client.get(MESSAGES, headers=office).json["items"]
+    assert [(item["id"], item["recipient"]) for item in listed] == [(second, "工作人员 王*宁")]

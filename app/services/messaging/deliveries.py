@@ -29,7 +29,8 @@ FAILURE_NAMES = {
 }
 # Why a message could not be sent again, as `retry` reports it.
 SKIP_REASONS = {"not_found": "未找到该消息", "not_failed": "不是发送失败的消息",
-                "no_grant": "用户尚未重新授权该模板，暂不能重发"}
+                "no_grant": "用户尚未重新授权该模板，暂不能重发",
+                "unlinked": "该工作人员已解除或更换小程序绑定，提醒只在控制台显示"}
 
 
 def failure_name(failure):
@@ -78,10 +79,13 @@ def retry(staff, ids):
     wanted = list(dict.fromkeys(int(i) for i in ids))[:MAX_RETRY]
     found = {m.id: m for m in db.session.scalars(select(Message).where(Message.id.in_(wanted))
                                                  .with_for_update())} if wanted else {}
+    staff_ids = {m.staff_user_id for m in found.values() if m.recipient_kind == "staff"}
+    links = dict(db.session.execute(select(StaffUser.id, StaffUser.worker_id)
+                                    .where(StaffUser.id.in_(staff_ids))).all()) if staff_ids else {}
     retried, skipped, now = [], [], utcnow()
     for message_id in wanted:
         message = found.get(message_id)
-        reason = _why_not(message)
+        reason = _why_not(message, links)
         if reason is None and message.failure == "no_grant":
             grant_id = _spend_grant(message.worker_id, message.template) if message.worker_id else None
             if grant_id is None:
@@ -101,11 +105,14 @@ def retry(staff, ids):
     return {"retried": retried, "skipped": skipped}
 
 
-def _why_not(message):
+def _why_not(message, links):
     if message is None:
         return "not_found"
     if message.delivery != "failed":
         return "not_failed"
+    # A staff alert went to the mini-program login linked then; after an unlink or relink it must not follow.
+    if message.recipient_kind == "staff" and links.get(message.staff_user_id) != message.worker_id:
+        return "unlinked"
     return None
 
 
