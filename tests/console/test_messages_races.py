@@ -1,13 +1,13 @@
-"""Races on MariaDB: admins sending the same failed message again at once put it back in the queue once."""
+"""Races on MariaDB: admins sending one failed message again at once queue it once; one login linked once."""
 import threading
 import time
 
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditLog, Message
-from app.services.messaging import deliveries
-from tests.builders import make_staff, make_worker
+from app.models import AuditLog, Message, StaffUser
+from app.services.messaging import deliveries, staff_link
+from tests.builders import login, make_staff, make_worker
 from tests.messaging.message_helpers import decided, worker_id
 
 
@@ -46,3 +46,35 @@ def test_one_failed_message_retried_six_times_at_once_is_queued_once(mariadb_app
         assert db.session.scalar(select(func.count()).select_from(AuditLog)
                                  .where(AuditLog.action == "message.retry")) == 1
         assert db.session.get(Message, message_id).delivery == "queued"
+
+
+def test_one_login_posting_two_accounts_codes_at_once_links_one(mariadb_app, monkeypatch):
+    record = staff_link.audit.record
+
+    def slow_record(*args, **kwargs):
+        time.sleep(0.2)  # after both requests found the login unlinked: the unique index decides
+        return record(*args, **kwargs)
+
+    monkeypatch.setattr(staff_link.audit, "record", slow_record)
+    with mariadb_app.app_context():
+        client = mariadb_app.test_client()
+        codes = [client.post("/api/console/v1/me/miniprogram-link/code", headers=make_staff(client, name)).json["code"]
+                 for name in ("yongning", "helan")]
+        worker = login(client, "zhang")
+    statuses, barrier = [], threading.Barrier(2)
+
+    def link(code):
+        with mariadb_app.app_context():
+            barrier.wait()
+            statuses.append(mariadb_app.test_client().post("/api/mp/v1/me/staff-link", json={"code": code},
+                                                           headers=worker).status_code)
+
+    threads = [threading.Thread(target=link, args=(code,)) for code in codes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201, 409]
+    with mariadb_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(StaffUser)
+                                 .where(StaffUser.worker_id.is_not(None))) == 1

@@ -12,6 +12,7 @@ import secrets
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
@@ -61,12 +62,16 @@ def link(worker, code):
     holder = db.session.scalar(select(StaffUser).where(StaffUser.worker_id == worker.id))
     if holder is not None and holder.id != staff.id:
         raise Conflict("staff_link_taken", "该微信已绑定另一个控制台账号，请先在该账号或小程序中解除绑定")
-    cache.delete(f"staff-link:{digest}", f"staff-link-of:{staff.id}")
     if staff.worker_id != worker.id:
         audit.record("worker", worker.id, "staff.link_miniprogram", "staff_user", staff.id, worker_id=worker.id,
                      replaced=staff.worker_id is not None)
         staff.worker_id = worker.id
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # this login was linked to another account a moment ago (staff_users.worker_id unique)
+        db.session.rollback()
+        raise Conflict("staff_link_taken", "该微信已绑定另一个控制台账号，请先在该账号或小程序中解除绑定") from None
+    cache.delete(f"staff-link:{digest}", f"staff-link-of:{staff.id}")
     return status_for_worker(worker)
 
 
