@@ -47,7 +47,9 @@ def messages():
 @bp.post("/messages/retry")
 def messages_retry():
     """Send the ticked failed messages (or one, from its row's button) again; a flash says what happened."""
-    ids = [value for value in (parse_id(text) for text in request.form.getlist("ids")) if value]
+    # A row's own button sends `one` (the ticked boxes travel in the same form, and must not go with it).
+    texts = [request.form["one"]] if request.form.get("one") else request.form.getlist("ids")
+    ids = [value for value in (parse_id(text) for text in texts) if value]
     if not ids:
         flash("请先勾选要重新发送的消息", "warning")
         return go("console_web.messages", **forms.given(request.form, FILTERS))

@@ -49,10 +49,12 @@ def test_tabs_counts_and_the_failed_list(client):
 def test_retry_one_and_bulk(client):
     csrf = make_web_staff(client, "office", role="admin")
     ids = _seeded(client)
-    answer = client.post(f"{PAGE}/retry", data={"csrf_token": csrf, "ids": str(ids[1])})
+    # A row's button sends only its own message, even with other rows ticked.
+    answer = client.post(f"{PAGE}/retry", data={"csrf_token": csrf, "one": str(ids[1]), "ids": str(ids[0])})
     assert answer.status_code == 302
     page = client.get(PAGE)
     assert "已将 1 条消息放回发送队列" in page.text and _rows(page.text) == [ids[0]]
+    assert "未重发" not in page.text  # the ticked one was not sent along
     client.post(f"{PAGE}/retry", data={"csrf_token": csrf, "ids": [str(ids[0]), str(ids[2])]})
     page = client.get(PAGE)
     assert "用户尚未重新授权该模板" in page.text and "不是发送失败的消息" in page.text
