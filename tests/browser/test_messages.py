@@ -87,7 +87,6 @@ def test_the_office_sends_failed_messages_again(page, live):
     check_a11y(page)
     shoot(page, "messages-failed")
 
-    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name=f"重新发送 消息 #{ids[1]}").click()
     expect(page.locator("#alerts")).to_contain_text("已将 1 条消息放回发送队列")
     expect(page.locator("[data-count=failed]")).to_have_text("2")
