@@ -38,6 +38,10 @@ CODES = {
     "wechat_error": (503, "微信登录失败"),
     # Messages (订阅消息).
     "subscription_invalid": (422, "订阅结果有误：模板不属于本小程序，或结果不是 accept/reject/ban/filter"),
+    "link_code_invalid": (422, "小程序绑定码不正确或已过期（在控制台“通知”页重新生成）"),
+    "link_code_attempts": (422, "小程序绑定码错误次数过多，10 分钟后再试"),
+    "staff_link_taken": (409, "该微信已绑定另一个控制台账号"),
+    "staff_link_missing": (404, "未绑定（控制台账号与小程序之间）"),
     "invalid_credentials": (401, "用户名或密码错误"),
     "wrong_password": (422, "当前密码不正确（修改密码时）"),
     "csrf_failed": (403, "页面已过期或来源不明（CSRF 校验未通过），请刷新页面后重试"),

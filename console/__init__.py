@@ -8,3 +8,4 @@ from console import enterprise_routes, isolation_routes, office_routes, roster_r
 from console import manifest_routes  # noqa: E402,F401
 from console import certificate_routes  # noqa: E402,F401
 from console import content_routes  # noqa: E402,F401
+from console import message_routes  # noqa: E402,F401

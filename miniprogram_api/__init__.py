@@ -5,3 +5,4 @@ bp = APIBlueprint("mp", __name__, url_prefix="/api/mp/v1", tag="小程序（务�
 
 from miniprogram_api import routes, trip_routes, vacancy_routes  # noqa: E402,F401  (routes attach to bp)
 from miniprogram_api import certificate_routes  # noqa: E402,F401
+from miniprogram_api import message_routes  # noqa: E402,F401

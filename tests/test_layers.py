@@ -11,7 +11,7 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-DOMAINS = ["platform", "accounts", "people", "credentials", "transport", "scanning", "employment", "office"]
+DOMAINS = ["platform", "accounts", "messaging", "people", "credentials", "transport", "scanning", "employment", "office"]
 FACES = ("miniprogram_api", "checkin", "console")
 
 

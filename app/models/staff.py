@@ -47,3 +47,5 @@ class StaffUser(db.Model):
     locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # The mini-program login this staff member linked (员工绑定小程序): their alerts may also reach WeChat.
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"), unique=True)

@@ -25,6 +25,8 @@ from console.web import (  # noqa: E402,F401  (routes attach to bp)
     isolation_pages,
     layout,
     liaison_pages,
+    messages_pages,
+    notifications_pages,
     planning_pages,
     roster_pages,
     session,

@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 
 from flask import current_app, g, redirect, render_template, request, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models import Checkpoint, County, Enterprise, Park
+from app.services.messaging import inbox
 from app.services.people.identity import mask_name
 from app.services.platform.timeutil import LOCAL_ZONE
 from console.web import bp
@@ -35,6 +37,7 @@ MENU = [
     ("console_web.content", "内容审核", ("admin", "county_operator")),
     ("console_web.liaison", "联络员（附件1）", ("admin",)),
     ("console_web.trust", "互认城市", ("admin", "health_officer")),
+    ("console_web.messages", "消息发送", ("admin",)),
     ("console_web.accounts", "账号", ("admin",)),
     ("console_web.audit", "审计日志", ("admin",)),
 ]
@@ -130,7 +133,20 @@ def _layout_context():
         return {"csrf_token": csrf_token, "staff": None, "menu": [], "take_flashes": take_flashes}
     return {"csrf_token": csrf_token, "staff": staff, "menu": menu_for(staff), "take_flashes": take_flashes,
             "role_label": ROLE_LABELS.get(staff.role, staff.role), "scope_label": scope_label(staff),
+            "unread_notifications": lambda: _unread(staff),
             "htmx_headers": json.dumps({"X-CSRF-Token": csrf_token()})}
+
+
+def _unread(staff):
+    """The header badge's count of unread alerts, asked only by pages that draw the header.
+
+    None (no badge) when the database fails: the error page drawn for that failure must still render.
+    """
+    try:
+        return inbox.unread_count(staff)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None
 
 
 @bp.after_request

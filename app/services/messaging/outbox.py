@@ -36,7 +36,15 @@ def to_worker(worker_id, key, values, dedupe_key=None, title=None):
 
 
 def to_staff(staff_ids, subject, note, at=None, kind=None, dedupe_key=None):
-    """Write a staff alert (待办提醒) to each of these staff members' console notification lists."""
+    """Write a staff alert (待办提醒) to each of these staff members' console notification lists.
+
+    A staff member who linked their mini-program login (员工绑定小程序) and holds an unused "staff_alert"
+    grant there also gets it queued as a subscribe message: the message keeps recipient_kind "staff"
+    (it is theirs in the console, never in that login's worker inbox) and carries the linked login's
+    worker_id, whose openid the sender sends to.
+    """
+    linked = dict(db.session.execute(select(StaffUser.id, StaffUser.worker_id).where(
+        StaffUser.id.in_(staff_ids), StaffUser.worker_id.is_not(None))).all()) if staff_ids else {}
     messages = []
     for staff_id in staff_ids:
         key = None if dedupe_key is None else f"{dedupe_key}:s{staff_id}"
@@ -47,6 +55,11 @@ def to_staff(staff_ids, subject, note, at=None, kind=None, dedupe_key=None):
         message = Message(recipient_kind="staff", staff_user_id=staff_id, template="staff_alert", dedupe_key=key,
                           title=rendered.title, body=rendered.body, data=rendered.data, page=rendered.page,
                           delivery="inbox", attempts=0)
+        worker_id = linked.get(staff_id)
+        grant_id = _spend_grant(worker_id, "staff_alert") if worker_id is not None else None
+        if grant_id is not None:
+            message.worker_id, message.grant_id = worker_id, grant_id
+            message.delivery, message.next_attempt_at = "queued", utcnow()
         db.session.add(message)
         messages.append(message)
     return messages

@@ -47,6 +47,8 @@ ACTION_NAMES = {
     "export.enterprise_sheet": "导出附件2（企业用工）", "export.liaison_units": "导出附件1（联络员）",
     "staff.create": "新建账号", "staff.update": "修改角色与范围", "staff.reset_password": "重置密码",
     "staff.deactivate": "停用账号", "staff.activate": "启用账号",
+    "staff.link_miniprogram": "绑定小程序", "staff.unlink_miniprogram": "解除小程序绑定",
+    "message.retry": "重新发送消息",
 }
 # Groups of actions to filter on at once, by the start of their names: the office asks "who exported
 # or saw full personal data" far more often than for one kind of export.
@@ -61,12 +63,13 @@ ACTION_GROUPS = {
     "liaison": ("联络员", ("liaison.",)),
     "trust": ("互认城市", ("trust.",)),
     "content": ("内容审核", ("content_check.",)),
+    "messages": ("消息发送", ("message.",)),
 }
 OBJECT_NAMES = {
     "application": "报名", "plan": "编班方案", "trip": "车次", "seat": "座位", "enterprise": "企业",
     "enterprise_job": "岗位", "vacancy_interest": "岗位报名", "roster_entry": "花名册记录", "worker": "务工人员",
     "isolation_order": "隔离单", "liaison_unit": "联络单位", "staff_user": "账号", "export": "导出",
-    "health_certificate": "健康证明",
+    "health_certificate": "健康证明", "message": "消息",
     "trust_partner": "互认城市", "content_check": "内容审核",
 }
 ACTOR_NAMES = {"staff": "工作人员", "worker": "务工人员", "system": "系统"}
