@@ -39,6 +39,10 @@ _ERRORS = {
 }
 
 
+# access token invalid (40001, 40014) or expired (42001)
+TOKEN_REFUSED = (40001, 40014, 42001)
+
+
 class WeChatSession:
     """What jscode2session gives back for a login code."""
 
@@ -115,7 +119,9 @@ class StableTokenClient(WeChatClient):
     wxa = MiniProgramApi()
 
     def __init__(self, appid, secret, session, timeout, base_url, redis_client=None, lock_name=None):
-        super().__init__(appid, secret, session=session, timeout=timeout)
+        # wechatpy's own retry on a refused token has no bound: a server that keeps answering 40001
+        # made it recurse until RecursionError. `_request` below retries once instead.
+        super().__init__(appid, secret, session=session, timeout=timeout, auto_retry=False)
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.API_BASE_URL = self.base_url + "cgi-bin/"
         self.wxa.API_BASE_URL = self.base_url
@@ -123,9 +129,27 @@ class StableTokenClient(WeChatClient):
         self._lock_name = lock_name or f"wechat:{appid}:token-lock"
         self._local_lock = threading.Lock()
 
-    def fetch_access_token(self):
-        """Fetch the shared token, unless another caller stored a new one while this one waited."""
-        seen = self.session.get(self.access_token_key)
+    def _request(self, method, url_or_endpoint, **kwargs):
+        """One call; after 40001/40014/42001 (token invalid or expired), the token again and one retry."""
+        # wechatpy writes the token into the params it is given: each try gets its own copy.
+        params = dict(kwargs.pop("params", None) or {})
+        given_token = "access_token" in params
+        used = self.session.get(self.access_token_key)
+        try:
+            return super()._request(method, url_or_endpoint, params=dict(params), **kwargs)
+        except WeChatClientException as error:
+            if error.errcode not in TOKEN_REFUSED or given_token:
+                raise
+        log.info("WeChat refused the access token; fetching it again and retrying once")
+        self.fetch_access_token(refused=used)
+        return super()._request(method, url_or_endpoint, params=dict(params), **kwargs)
+
+    def fetch_access_token(self, refused=None):
+        """Fetch the shared token, unless another caller stored a new one while this one waited.
+
+        `refused` is a token WeChat just refused: a stored token other than it is a newer one.
+        """
+        seen = refused if refused is not None else self.session.get(self.access_token_key)
         with self._refresh_lock():
             current = self.session.get(self.access_token_key)
             if current and current != seen:
