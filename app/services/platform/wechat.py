@@ -131,18 +131,19 @@ class StableTokenClient(WeChatClient):
 
     def _request(self, method, url_or_endpoint, **kwargs):
         """One call; after 40001/40014/42001 (token invalid or expired), the token again and one retry."""
-        # wechatpy writes the token into the params it is given: each try gets its own copy.
         params = dict(kwargs.pop("params", None) or {})
-        given_token = "access_token" in params
-        used = self.session.get(self.access_token_key)
+        if "access_token" in params:  # a caller's own token: not ours to replace
+            return super()._request(method, url_or_endpoint, params=params, **kwargs)
+        token = self.access_token
         try:
-            return super()._request(method, url_or_endpoint, params=dict(params), **kwargs)
+            return super()._request(method, url_or_endpoint, params={**params, "access_token": token}, **kwargs)
         except WeChatClientException as error:
-            if error.errcode not in TOKEN_REFUSED or given_token:
+            if error.errcode not in TOKEN_REFUSED:
                 raise
         log.info("WeChat refused the access token; fetching it again and retrying once")
-        self.fetch_access_token(refused=used)
-        return super()._request(method, url_or_endpoint, params=dict(params), **kwargs)
+        self.fetch_access_token(refused=token)
+        return super()._request(method, url_or_endpoint, params={**params, "access_token": self.access_token},
+                                **kwargs)
 
     def fetch_access_token(self, refused=None):
         """Fetch the shared token, unless another caller stored a new one while this one waited.
