@@ -50,6 +50,7 @@ def run(once):
         signal.signal(signum, lambda *_: stopping.set())
     click.echo(f"sender {sender.sender_id()} running; batch {current_app.config['NOTIFY_BATCH']}, "
                f"poll {current_app.config['NOTIFY_POLL_SECONDS']} s")
+    totals = {"sent": 0, "retry": 0, "failed": 0, "claimed": 0}
     while not stopping.is_set():
         try:
             counts = _pass(stopping)
@@ -58,10 +59,12 @@ def run(once):
             log.warning("sender pass failed: %s", type(error).__name__)
             db.session.rollback()
             counts = {"claimed": 0}
+        for key in counts:
+            totals[key] += counts[key]
         if counts["claimed"] < current_app.config["NOTIFY_BATCH"]:
             stopping.wait(current_app.config["NOTIFY_POLL_SECONDS"])
     db.session.remove()
-    click.echo("sender stopped")
+    click.echo(f"sender stopped: {_line(totals)}")
 
 
 def _pass(stopping):

@@ -13,12 +13,22 @@ GET /_fake/state and /_fake/deliveries tell what it saw, POST /_fake/control cha
 """
 import argparse
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 PHONE = "13800138000"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """A client killed mid-request (the kill test's sender) is expected: stay quiet about it."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class FakeWeChat:
@@ -33,8 +43,7 @@ class FakeWeChat:
         self.refused = []  # (errcode or HTTP status, body) of each refused send
         self.script = []  # what the next sends answer, in order: an errcode, "http:502" or "close"
         self.token_serial, self.token, self.token_expires = 0, None, 0.0
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", port), _Handler)
         self.server.fake = self
         self.thread = None
 

@@ -23,11 +23,13 @@ import os
 import random
 import secrets
 import socket
+import time
 from datetime import timedelta
 
 import requests
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import OperationalError
 from wechatpy.exceptions import WeChatClientException
 
 from app.extensions import db
@@ -52,6 +54,7 @@ REFUSED = {
 # Quota answers hold for every message: the rest of the batch waits as well.
 OUTAGE = (45009, 45011, 45047)
 MAX_BACKOFF_SECONDS = 3600
+MARK_TRIES = 5
 _sender_ids = {}
 
 
@@ -286,14 +289,25 @@ def _mark_failed(message, failure, errcode, last_error, tried=True):
 
 
 def _mark(message, delivery, outcome, **values):
-    """Record the outcome where this sender still holds the message, and commit at once."""
+    """Record the outcome where this sender still holds the message, and commit at once.
+
+    A lock conflict (MariaDB deadlock, Galera certification, SQLite busy) is tried again: a mark lost
+    after WeChat took the message would leave it to be sent a second time.
+    """
     values.setdefault("attempts", message.attempts + 1)
-    db.session.execute(
-        update(Message).where(*_held(message.id))
-        .values(delivery=delivery, claimed_by=None, claimed_until=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    statement = (update(Message).where(*_held(message.id))
+                 .values(delivery=delivery, claimed_by=None, claimed_until=None, **values)
+                 .execution_options(synchronize_session=False))
+    for attempt in range(MARK_TRIES):
+        try:
+            db.session.execute(statement)
+            db.session.commit()
+            return outcome
+        except OperationalError:
+            db.session.rollback()
+            if attempt == MARK_TRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
     return outcome
 
 
