@@ -75,7 +75,7 @@ def send_due(limit=None, stop=None):
     counts = {"sent": 0, "retry": 0, "failed": 0, "claimed": 0}
     ids, lease_until = claim(limit or current_app.config["NOTIFY_BATCH"])
     counts["claimed"] = len(ids)
-    pending = list(ids)
+    held, pending = _load(ids), list(ids)
     while pending:
         if stop is not None and stop():
             release(pending)
@@ -83,9 +83,8 @@ def send_due(limit=None, stop=None):
         lease_until, pending = _keep_lease(lease_until, pending)
         if not pending:
             break
-        outcome, outage_until = _send_one(pending.pop(0))
-        if outcome is not None:
-            counts[outcome] += 1
+        outcome, outage_until = _send_one(held[pending.pop(0)])
+        counts[outcome] += 1
         if outage_until is not None:
             # WeChat is unreachable or out of quota: the rest wait with it instead of each paying a timeout.
             release(pending, later=outage_until)
@@ -192,43 +191,49 @@ def _keep_lease(lease_until, pending):
 
 
 class _Held:
-    """What a sender needs of a claimed message, read before the call to WeChat (no transaction stays open)."""
+    """What a sender needs of a claimed message, read once per batch (no transaction stays open while sending)."""
 
-    __slots__ = ("id", "template", "data", "page", "attempts")
+    __slots__ = ("id", "template", "data", "page", "attempts", "openid", "granted_template_id")
 
-    def __init__(self, message):
+    def __init__(self, message, openid, granted_template_id):
         self.id, self.template, self.data = message.id, message.template, message.data
         self.page, self.attempts = message.page, message.attempts
+        self.openid, self.granted_template_id = openid, granted_template_id
 
 
-def _send_one(message_id):
-    """Send one held message and mark it in its own commit.
-
-    Returns (outcome: "sent" | "retry" | "failed" | None when no longer held, when WeChat as a whole
-    may take messages again or None).
-    """
-    row = db.session.execute(
+def _load(ids):
+    """{id: _Held} of the claimed messages, with each worker's openid and the template id the grant was for."""
+    if not ids:
+        return {}
+    rows = db.session.execute(
         select(Message, Worker.openid, SubscriptionGrant.template_id)
         .join(Worker, Worker.id == Message.worker_id, isouter=True)
         .join(SubscriptionGrant, SubscriptionGrant.id == Message.grant_id, isouter=True)
-        .where(*_held(message_id))
-    ).first()
-    if row is None:
-        db.session.rollback()
-        return None, None
-    message, openid, granted_template_id = _Held(row[0]), row[1], row[2]
+        .where(Message.id.in_(ids))
+    ).all()
+    held = {message.id: _Held(message, openid, granted) for message, openid, granted in rows}
     db.session.rollback()
+    return held
+
+
+def _send_one(message):
+    """Send one held message and mark it in its own commit.
+
+    Returns (outcome: "sent" | "retry" | "failed", when WeChat as a whole may take messages again or None).
+    No other sender can have taken it: leases are renewed before they could lapse (_keep_lease), and
+    the mark only writes where this sender still holds the row.
+    """
     client, template_id = wechat.client(), templates.template_id(message.template)
-    unsendable = _unsendable(client, template_id, granted_template_id, openid)
+    unsendable = _unsendable(client, template_id, message.granted_template_id, message.openid)
     if unsendable:
         return _mark_failed(message, unsendable, None, "not sent", tried=False), None
     try:
         client.wxa.send_subscribe_message(
-            openid, template_id, fields.fit_all(message.data), page=message.page,
+            message.openid, template_id, fields.fit_all(message.data), page=message.page,
             miniprogram_state=current_app.config["WECHAT_MINIPROGRAM_STATE"],
         )
     except WeChatClientException as error:
-        return _after_refusal(message, error, openid)
+        return _after_refusal(message, error, message.openid)
     except requests.RequestException as error:
         # Never str(error): a connection error's text holds the URL, and the URL the access token.
         return _retry(message, None, f"network: {type(error).__name__}", outage=True)
