@@ -9,6 +9,7 @@ import importlib.util
 import logging
 import signal
 import threading
+from contextlib import contextmanager
 
 import click
 from flask import current_app
@@ -42,12 +43,26 @@ def run(once):
         click.echo("warning: WECHAT_APP_ID / WECHAT_APP_SECRET unset: queued messages will be marked failed "
                    "(no_wechat)", err=True)
     stopping = threading.Event()
-    if once:
-        totals = _drain(stopping)
-        click.echo(_line(totals))
-        return
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
+    with _stopped_by_signals(stopping):
+        if once:
+            click.echo(_line(_drain(stopping)))
+        else:
+            _run_until_stopped(stopping)
+
+
+@contextmanager
+def _stopped_by_signals(stopping):
+    """SIGTERM and SIGINT set `stopping` instead of interrupting a send; the previous handlers come back after."""
+    previous = {signum: signal.signal(signum, lambda *_: stopping.set())
+                for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run_until_stopped(stopping):
     click.echo(f"sender {sender.sender_id()} running; batch {current_app.config['NOTIFY_BATCH']}, "
                f"poll {current_app.config['NOTIFY_POLL_SECONDS']} s")
     totals = {"sent": 0, "retry": 0, "failed": 0, "claimed": 0}
@@ -68,7 +83,11 @@ def run(once):
 
 
 def _pass(stopping):
-    _tick(utcnow())
+    try:
+        _tick(utcnow())
+    except Exception:  # noqa: BLE001  (a fault in the reminders must not stop delivery of the rest)
+        log.exception("scheduled messages failed; sending what is queued")
+        db.session.rollback()
     return sender.send_due(stop=stopping.is_set)
 
 
@@ -79,7 +98,7 @@ def _drain(stopping):
         counts = _pass(stopping)
         for key in totals:
             totals[key] += counts[key]
-        if counts["claimed"] < current_app.config["NOTIFY_BATCH"]:
+        if counts["claimed"] < current_app.config["NOTIFY_BATCH"] or stopping.is_set():
             return totals
 
 

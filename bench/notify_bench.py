@@ -93,7 +93,8 @@ def load(app, count):
                 rendered = templates.render("application_decided", {
                     "subject": f"m{n} 外出务工报名", "result": "通过", "note": "请按时出发", "decided_at": now,
                     "application_id": n})
-                rows.append({"recipient_kind": "worker", "worker_id": ids[n % WORKERS], "template": "application_decided",
+                rows.append({"recipient_kind": "worker", "worker_id": ids[n % WORKERS],
+                             "template": "application_decided",
                              "title": rendered.title, "body": rendered.body, "data": rendered.data,
                              "page": rendered.page, "delivery": "queued", "attempts": 0, "next_attempt_at": now,
                              "created_at": now})

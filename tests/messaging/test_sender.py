@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import requests
 import responses
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Message, SubscriptionGrant
@@ -258,3 +258,22 @@ def test_notify_run_once_sends_everything_due_and_status_counts_it(wechat_app, w
     assert status.exit_code == 0
     assert "queued 0" in status.output and "sent 24" in status.output and "no_grant 1" in status.output
     assert "oldest queued: none" in status.output
+
+
+def test_each_pass_runs_the_schedule_first_and_a_failing_schedule_does_not_stop_delivery(wechat_app, wechat,
+                                                                                         monkeypatch):
+    from app import cli_notify
+
+    wechat.post(SEND_URL, json={"errcode": 0, "errmsg": "ok"})
+    queue(2, openid="o-tick")
+    ticks = []
+
+    def failing_tick(now):
+        ticks.append(now)
+        raise RuntimeError("reminders broke")
+
+    monkeypatch.setattr(cli_notify, "_tick", failing_tick)
+    result = wechat_app.test_cli_runner().invoke(args=["notify", "run", "--once"])
+    assert result.exit_code == 0, result.output
+    assert len(ticks) == 1 and abs((ticks[0] - utcnow()).total_seconds()) < 60
+    assert "sent 2," in result.output

@@ -19,10 +19,12 @@ import responses
 from wechatpy.exceptions import WeChatClientException
 
 from app.crypto import generate_key
+from app.extensions import db
+from app.models import Message
 from app.services.messaging import sender
 from app.services.platform import wechat
 from tests.fake_wechat import FakeWeChat
-from tests.messaging.sender_helpers import APP_ID, queue, wechat_settings
+from tests.messaging.sender_helpers import queue, wechat_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/stable_token"
@@ -97,9 +99,6 @@ def test_the_sender_queues_again_a_message_whose_token_keeps_being_refused(wecha
         mock.post(TOKEN_URL, json={"access_token": "TOKEN-A", "expires_in": 7200})
         mock.post(SEND_URL, json={"errcode": 40001, "errmsg": "invalid credential"})
         assert sender.send_due()["retry"] == 1
-    from app.extensions import db
-    from app.models import Message
-
     stored = db.session.get(Message, message_id)
     assert (stored.delivery, stored.errcode, stored.attempts) == ("queued", 40001, 1)
 
@@ -163,4 +162,3 @@ def test_the_fake_server_hands_out_one_token_until_forced(tmp_path):
     with FakeWeChat() as fake:
         assert fake.issue_token(force=False)[0] == fake.issue_token(force=False)[0] == "TOKEN-1"
         assert fake.issue_token(force=True)[0] == "TOKEN-2"
-        assert APP_ID  # the app id the tests configure

@@ -28,7 +28,7 @@ from datetime import timedelta
 
 import requests
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from wechatpy.exceptions import WeChatClientException
 
@@ -318,8 +318,6 @@ def _mark(message, delivery, outcome, **values):
 
 def status():
     """The queue at a glance: counts by delivery, the oldest queued message's age, failures by word."""
-    from sqlalchemy import func
-
     by_delivery = dict(db.session.execute(select(Message.delivery, func.count()).group_by(Message.delivery)).all())
     oldest = db.session.scalar(select(func.min(Message.created_at)).where(Message.delivery == "queued"))
     failures = dict(db.session.execute(
