@@ -5,7 +5,8 @@ and the sender share one; in process memory otherwise, and while Redis is down. 
 the `stable_token` endpoint with force_refresh=false, which answers every caller with the same token
 while it is valid: a host that refreshes does not invalidate the token the others hold (the plain
 `cgi-bin/token` wechatpy uses does). A lock (Redis, and one per process) lets one caller fetch while
-the others wait and then read what it stored.
+the others wait and then read what it stored. A call WeChat answers with 40001/40014/42001 (token
+invalid or expired) takes a newer stored token, or fetches one, and is tried once more.
 WeChat's answers become domain errors; session_key is never logged or returned.
 """
 import logging
