@@ -5,8 +5,8 @@
 - SIGTERM: the message in hand is finished, the rest of the batch given back; exit 0; no duplicate.
 - Two senders at once: both send, none twice.
 
-MariaDB only: these are races between processes, and SQLite serializes writers across processes with a
-file lock and no SKIP LOCKED (its claim is tested in process, tests/messaging/test_sender.py).
+On both backends: MariaDB claims with SKIP LOCKED, SQLite (its file shared by the processes) with a
+conditional UPDATE under its database-wide write lock.
 """
 import json
 import os
@@ -37,17 +37,14 @@ def fake():
 
 
 @pytest.fixture
-def queued(mariadb_app, fake):
+def queued(make_app, fake):
     """COUNT messages queued to 20 workers, with an app pointed at the fake WeChat; (app, ids)."""
-    mariadb_app.config.update(wechat_settings(fake.url))
-    from app.services.platform import wechat
-
-    wechat.init_app(mariadb_app)
-    with mariadb_app.app_context():
+    app = make_app(**wechat_settings(fake.url))
+    with app.app_context():
         ids = []
         for worker in range(20):
             ids += queue(COUNT // 20, openid=f"o-kill-{worker}", start=worker * (COUNT // 20))
-    return mariadb_app, ids
+    return app, ids
 
 
 def start_sender(app, fake, *args):
