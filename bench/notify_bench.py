@@ -3,7 +3,7 @@
 Run from the repository root:
 
     .venv/bin/python bench/notify_bench.py [--count 10000] [--senders 1,4] [--db mariadb,sqlite]
-                                           [--latency 0] [--samples 2000]
+                                           [--latency 0] [--samples 2000] [--enqueue-only]
 
 For each database (MariaDB: the database `fangang_notify_bench` on 127.0.0.1:3306, root, dropped and
 rebuilt; SQLite: a file in a temporary directory) it migrates the schema, queues --count messages
@@ -231,7 +231,7 @@ def run(database, args, tmp):
         env = settings(url, fake_url, args.redis_url)
         app = make_app(env)
         worker_ids = load(app, args.count)
-        for senders in args.senders:
+        for senders in [] if args.enqueue_only else args.senders:
             requeue(app)
             result = drain(env, fake_url, senders, args.count)
             print(f"{database}: {args.count} messages, {senders} sender(s): {result['rate']:.0f} messages/s "
@@ -258,6 +258,7 @@ def main():
     parser.add_argument("--latency", type=float, default=0.0, help="the fake WeChat's answer time, seconds")
     parser.add_argument("--samples", type=int, default=2000)
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/2")
+    parser.add_argument("--enqueue-only", action="store_true", help="measure only the enqueue cost")
     args = parser.parse_args()
     print(f"notify_bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()}: {machine()}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
