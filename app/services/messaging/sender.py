@@ -83,7 +83,10 @@ def send_due(limit=None, stop=None):
         lease_until, pending = _keep_lease(lease_until, pending)
         if not pending:
             break
-        outcome, outage_until = _send_one(held[pending.pop(0)])
+        message = held.get(pending.pop(0))
+        if message is None:
+            continue  # erased since the claim (retention)
+        outcome, outage_until = _send_one(message)
         counts[outcome] += 1
         if outage_until is not None:
             # WeChat is unreachable or out of quota: the rest wait with it instead of each paying a timeout.
