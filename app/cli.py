@@ -1,5 +1,5 @@
 """Command-line tasks: seed, purge-expired, errors, staff create/reset-password/deactivate/activate, keys rotate/ensure/retire/list (by purpose),
-trust add/sync/list/remove (app/cli_trust.py)."""
+trust add/sync/list/remove (app/cli_trust.py), notify run/status (app/cli_notify.py)."""
 import os
 
 import click
@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app import error_codes, simulate
+from app.cli_notify import notify_cli
 from app.cli_trust import trust_cli
 from app.errors import DomainError
 from app.extensions import db
@@ -28,6 +29,7 @@ def register(app):
     app.cli.add_command(staff_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(trust_cli)
+    app.cli.add_command(notify_cli)
 
     @app.cli.command("seed")
     def seed():

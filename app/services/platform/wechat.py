@@ -5,7 +5,8 @@ and the sender share one; in process memory otherwise, and while Redis is down. 
 the `stable_token` endpoint with force_refresh=false, which answers every caller with the same token
 while it is valid: a host that refreshes does not invalidate the token the others hold (the plain
 `cgi-bin/token` wechatpy uses does). A lock (Redis, and one per process) lets one caller fetch while
-the others wait and then read what it stored.
+the others wait and then read what it stored. A call WeChat answers with 40001/40014/42001 (token
+invalid or expired) takes a newer stored token, or fetches one, and is tried once more.
 WeChat's answers become domain errors; session_key is never logged or returned.
 """
 import logging
@@ -37,6 +38,10 @@ _ERRORS = {
     45011: (Unavailable, "wechat_rate_limited", "微信登录过于频繁，请稍后再试"),
     -1: (Unavailable, "wechat_busy", "微信服务繁忙，请稍后再试"),
 }
+
+
+# access token invalid (40001, 40014) or expired (42001)
+TOKEN_REFUSED = (40001, 40014, 42001)
 
 
 class WeChatSession:
@@ -115,7 +120,9 @@ class StableTokenClient(WeChatClient):
     wxa = MiniProgramApi()
 
     def __init__(self, appid, secret, session, timeout, base_url, redis_client=None, lock_name=None):
-        super().__init__(appid, secret, session=session, timeout=timeout)
+        # wechatpy's own retry on a refused token has no bound: a server that keeps answering 40001
+        # made it recurse until RecursionError. `_request` below retries once instead.
+        super().__init__(appid, secret, session=session, timeout=timeout, auto_retry=False)
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.API_BASE_URL = self.base_url + "cgi-bin/"
         self.wxa.API_BASE_URL = self.base_url
@@ -123,9 +130,28 @@ class StableTokenClient(WeChatClient):
         self._lock_name = lock_name or f"wechat:{appid}:token-lock"
         self._local_lock = threading.Lock()
 
-    def fetch_access_token(self):
-        """Fetch the shared token, unless another caller stored a new one while this one waited."""
-        seen = self.session.get(self.access_token_key)
+    def _request(self, method, url_or_endpoint, **kwargs):
+        """One call; after 40001/40014/42001 (token invalid or expired), the token again and one retry."""
+        params = dict(kwargs.pop("params", None) or {})
+        if "access_token" in params:  # a caller's own token: not ours to replace
+            return super()._request(method, url_or_endpoint, params=params, **kwargs)
+        token = self.access_token
+        try:
+            return super()._request(method, url_or_endpoint, params={**params, "access_token": token}, **kwargs)
+        except WeChatClientException as error:
+            if error.errcode not in TOKEN_REFUSED:
+                raise
+        log.info("WeChat refused the access token; fetching it again and retrying once")
+        self.fetch_access_token(refused=token)
+        return super()._request(method, url_or_endpoint, params={**params, "access_token": self.access_token},
+                                **kwargs)
+
+    def fetch_access_token(self, refused=None):
+        """Fetch the shared token, unless another caller stored a new one while this one waited.
+
+        `refused` is a token WeChat just refused: a stored token other than it is a newer one.
+        """
+        seen = refused if refused is not None else self.session.get(self.access_token_key)
         with self._refresh_lock():
             current = self.session.get(self.access_token_key)
             if current and current != seen:

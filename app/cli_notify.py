@@ -1,0 +1,118 @@
+"""`flask notify …`: the sender of subscribe messages (消息发送), and the queue's state.
+
+`flask notify run` runs until stopped (deploy/systemd/fangang-notify.service): each pass first runs
+what is scheduled (departure reminders), then sends what is due, straight on while there is work,
+every NOTIFY_POLL_SECONDS while idle. SIGTERM or SIGINT lets it finish the message in hand, give back
+the rest of its batch, and exit 0. `--once` makes one pass over what is due now (cron, tests).
+"""
+import importlib.util
+import logging
+import signal
+import threading
+from contextlib import contextmanager
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.extensions import db
+from app.models.base import utcnow
+from app.services.messaging import sender
+from app.services.platform import wechat
+
+log = logging.getLogger(__name__)
+
+notify_cli = AppGroup("notify", help="Subscribe messages to workers: the sender and its queue (消息).")
+
+
+def _tick(now):
+    """What is scheduled before each pass: departure reminders and the like (schedule.run_due)."""
+    if importlib.util.find_spec("app.services.messaging.schedule") is None:
+        return
+    from app.services.messaging import schedule
+
+    schedule.run_due(now)
+
+
+@notify_cli.command("run")
+@click.option("--once", is_flag=True, help="One pass over what is due now, then exit (for cron and tests).")
+def run(once):
+    """Send queued messages to WeChat until stopped (SIGTERM/SIGINT finish the message in hand)."""
+    if wechat.client() is None:
+        click.echo("warning: WECHAT_APP_ID / WECHAT_APP_SECRET unset: queued messages will be marked failed "
+                   "(no_wechat)", err=True)
+    stopping = threading.Event()
+    with _stopped_by_signals(stopping):
+        if once:
+            click.echo(_line(_drain(stopping)))
+        else:
+            _run_until_stopped(stopping)
+
+
+@contextmanager
+def _stopped_by_signals(stopping):
+    """SIGTERM and SIGINT set `stopping` instead of interrupting a send; the previous handlers come back after."""
+    previous = {signum: signal.signal(signum, lambda *_: stopping.set())
+                for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _run_until_stopped(stopping):
+    click.echo(f"sender {sender.sender_id()} running; batch {current_app.config['NOTIFY_BATCH']}, "
+               f"poll {current_app.config['NOTIFY_POLL_SECONDS']} s")
+    totals = {"sent": 0, "retry": 0, "failed": 0, "claimed": 0}
+    while not stopping.is_set():
+        try:
+            counts = _pass(stopping)
+        except SQLAlchemyError as error:
+            # The database went away or a claim deadlocked: nothing is lost (rows stay queued or leased).
+            log.warning("sender pass failed: %s", type(error).__name__)
+            db.session.rollback()
+            counts = {"claimed": 0}
+        for key in counts:
+            totals[key] += counts[key]
+        if counts["claimed"] < current_app.config["NOTIFY_BATCH"]:
+            stopping.wait(current_app.config["NOTIFY_POLL_SECONDS"])
+    db.session.remove()
+    click.echo(f"sender stopped: {_line(totals)}")
+
+
+def _pass(stopping):
+    try:
+        _tick(utcnow())
+    except Exception:  # noqa: BLE001  (a fault in the reminders must not stop delivery of the rest)
+        log.exception("scheduled messages failed; sending what is queued")
+        db.session.rollback()
+    return sender.send_due(stop=stopping.is_set)
+
+
+def _drain(stopping):
+    """Passes until one claims less than a full batch: everything due now is sent or rescheduled."""
+    totals = {"sent": 0, "retry": 0, "failed": 0, "claimed": 0}
+    while True:
+        counts = _pass(stopping)
+        for key in totals:
+            totals[key] += counts[key]
+        if counts["claimed"] < current_app.config["NOTIFY_BATCH"] or stopping.is_set():
+            return totals
+
+
+def _line(counts):
+    return f"sent {counts['sent']}, retry later {counts['retry']}, failed {counts['failed']}"
+
+
+@notify_cli.command("status")
+def status():
+    """Messages by delivery state, the oldest queued message's age, and failures (the dead letters) by reason."""
+    state = sender.status()
+    click.echo("  ".join(f"{delivery} {count}" for delivery, count in state["by_delivery"].items()))
+    age = state["oldest_queued_seconds"]
+    click.echo("oldest queued: " + ("none" if age is None else f"{age} s ago"))
+    click.echo(f"failed: {state['by_delivery']['failed']}"
+               + "".join(f"  {word or '-'} {count}" for word, count in sorted(state["failures"].items(),
+                                                                             key=lambda item: str(item[0]))))

@@ -1,0 +1,31 @@
+"""deploy/systemd's sender units run `flask notify run` as the service does, and stop it gently."""
+from pathlib import Path
+
+import pytest
+
+UNITS = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
+
+
+def unit(name):
+    """{(section, key): value} of a unit file."""
+    section, values = None, {}
+    for line in (UNITS / name).read_text().splitlines():
+        line = line.strip()
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1]
+        elif line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            values[(section, key.strip())] = value.strip()
+    return values
+
+
+@pytest.mark.parametrize("name", ["fangang-notify.service", "fangang-notify@.service"])
+def test_sender_units_run_the_sender_like_the_app_and_stop_it_with_sigterm(name):
+    sender, app = unit(name), unit("fangang.service")
+    assert sender[("Service", "ExecStart")] == "/opt/fangang/.venv/bin/flask --app wsgi notify run"
+    for key in ("User", "Group", "WorkingDirectory", "EnvironmentFile"):
+        assert sender[("Service", key)] == app[("Service", key)]
+    # SIGTERM lets it finish the message in hand; the stop timeout outlasts one send (WECHAT_TIMEOUT, 5 s).
+    assert sender[("Service", "KillSignal")] == "SIGTERM" and int(sender[("Service", "TimeoutStopSec")]) >= 15
+    assert sender[("Service", "Restart")] == "always"
+    assert sender[("Install", "WantedBy")] == "multi-user.target"
