@@ -24,8 +24,8 @@ DELIVERY_NAMES = {"inbox": "仅站内", "queued": "待发送", "sending": "发�
 # Why the sender gave up on a message (Message.failure), as the office reads it.
 FAILURE_NAMES = {
     "no_grant": "用户未授权", "bad_data": "数据不合规", "gave_up": "已放弃重试", "invalid_openid": "用户标识无效",
-    "no_openid": "无微信身份", "no_template": "模板未配置", "template_invalid": "模板无效",
-    "not_configured": "微信未配置", "page_invalid": "跳转页面无效", "rejected": "微信拒绝",
+    "no_openid": "无微信身份", "no_template": "模板未配置", "invalid_template": "模板无效",
+    "template_changed": "模板已更换（用户授权的是旧模板）", "no_wechat": "微信未配置", "invalid_page": "跳转页面无效",
 }
 # Why a message could not be sent again, as `retry` reports it.
 SKIP_REASONS = {"not_found": "未找到该消息", "not_failed": "不是发送失败的消息",
