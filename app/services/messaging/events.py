@@ -76,15 +76,15 @@ def trip_updated(trip, before):
     """Tell a published trip's passengers what changed of its time, place or plate; `before` = {field: old}."""
     changes = []
     if before["departure_time"] != trip.departure_time:
-        changes.append(f"出发时间改为{trip.departure_time:%H:%M}")
+        changes.append("出发时间调整")  # the new time is the message's departure field
     if before["departure_place"] != trip.departure_place:
-        changes.append(f"上车地点改为{place_of(trip)}")
+        changes.append(f"上车点改为{place_of(trip)}")
     if before["plate"] != trip.plate:
         changes.append(f"车牌改为{trip.plate or NO_PLATE}")
     if not changes or trip.status != "published":
         return []
     note = "乘车码不变，请以最新安排为准"
-    return [_changed(seat.worker_id, trip, "；".join(changes), note) for seat in live_seats(trip.id)]
+    return [_changed(seat.worker_id, trip, "，".join(changes), note) for seat in live_seats(trip.id)]
 
 
 def _changed(worker_id, trip, change, note):
