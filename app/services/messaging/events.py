@@ -46,13 +46,14 @@ def trip_published(trip, seats):
     for seat in seats:
         values = {"departure": departure_of(trip), "place": place_of(trip), "vehicle": vehicle_of(trip, seat),
                   "captain_phone": captain_phone, "note": note_of(trip), "trip_id": trip.id}
-        outbox.to_worker(seat.worker_id, "trip_assigned", values, dedupe_key=f"assigned:seat:{seat.id}")
+        # No dedupe key: a plan is published once, and a lookup per seat would flush the inserts one by one.
+        outbox.to_worker(seat.worker_id, "trip_assigned", values)
     for role, worker_id in (("captain", trip.captain_worker_id), ("vice_captain", trip.vice_captain_worker_id)):
         if worker_id is None:
             continue
         values = {"role": f"您被指定为{ROLE_NAMES[role]}", "departure": departure_of(trip),
                   "vehicle": f"{trip.plate or NO_PLATE} 乘客{len(seats)}人", "note": CREW_NOTE, "trip_id": trip.id}
-        outbox.to_worker(worker_id, "crew_published", values, dedupe_key=f"crew:{role}:trip:{trip.id}")
+        outbox.to_worker(worker_id, "crew_published", values)
 
 
 def seat_moved(seat, trip):

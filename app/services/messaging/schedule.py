@@ -168,7 +168,7 @@ def _recent_arrivals(now, observation_days):
 
 
 def _employer_of(worker_id):
-    """Where the returnee is to work: the enterprise of their roster entry or latest inbound application, else theirs."""
+    """Where the returnee works: their roster entry's enterprise, their inbound application's, else their own."""
     name = db.session.scalar(select(Enterprise.name).join(RosterEntry, RosterEntry.enterprise_id == Enterprise.id)
                              .where(RosterEntry.worker_id == worker_id).order_by(RosterEntry.arrival_date.desc())
                              .limit(1))
