@@ -2,9 +2,9 @@
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Checkpoint
+from app.models import Checkpoint, Worker
 from app.services.credentials import partners
-from tests.builders import make_id_number, make_mobile, scan_body
+from tests.builders import login, make_id_number, make_mobile, profile, scan_body
 from tests.certificates.conftest import A_URL, backend_b, deployments, issue, make_local_worker, published  # noqa: F401
 from tests.messaging.event_helpers import assert_fitted, messages
 
@@ -34,3 +34,10 @@ def test_registering_a_certificate_holder_tells_them_once(deployments, published
         assert told[0].delivery == "inbox"  # registered at the gate: no openid, no WeChat message
         for message in told:
             assert_fitted(message)
+    # When they sign up with the same ID number, name and mobile, the record and its messages become theirs.
+    headers = login(b.client, "zhang")
+    claimed = b.client.put("/api/mp/v1/me", json=profile(7, id_number=id_number), headers=headers)
+    assert claimed.status_code == 200, claimed.json
+    with b.ctx():
+        owner = db.session.scalar(select(Worker.id).where(Worker.openid == "dev-zhang"))
+        assert len(messages(owner, "arrival_recorded")) == 2 and messages(worker_id) == []
