@@ -88,7 +88,7 @@ def test_a_fever_at_arrival_isolates_tells_the_worker_and_alerts_the_county_offi
     alert = alerted["yongning"][0]
     assert (alert.recipient_kind, alert.template, alert.title, alert.delivery) == ("staff", "staff_alert", "隔离待办",
                                                                                      "inbox")
-    assert alert.data["thing1"] == "隔离单待处理" and "38.4" in alert.data["thing3"]
+    assert alert.data["thing1"] == "隔离单待处理" and alert.data["thing3"].startswith("张*丰：体温异常（38.4")
     assert_fitted(alert)
 
 

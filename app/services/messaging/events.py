@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Application, Checkpoint, Enterprise, Message, RosterEntry, Seat, StaffUser, Worker
 from app.models.base import utcnow
 from app.services.messaging import outbox, templates
+from app.services.people.identity import mask_name
 
 DIRECTION_NAMES = {"outbound": "外出务工报名", "inbound": "返岗出行报名"}
 NO_PLATE = "车牌待定"
@@ -150,7 +151,12 @@ def isolation_pending(order, why, alert_key):
 
 
 def isolation_alert(worker_id, subject, note, dedupe_key):
-    """A staff alert to the health officers covering the worker's county (their console notification list)."""
+    """A staff alert to the health officers covering the worker's county (their console notification list).
+
+    The note names the worker masked (张*丰), as the officers' lists show them.
+    """
+    name = db.session.scalar(select(Worker.name).where(Worker.id == worker_id))
+    note = f"{mask_name(name)}：{note}" if name else note
     return outbox.to_staff(health_officers_of(worker_id), subject, note, kind="隔离待办", dedupe_key=dedupe_key)
 
 
