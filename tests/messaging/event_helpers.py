@@ -22,7 +22,7 @@ def messages(worker_id=None, template=None, staff_id=None):
         statement = statement.where(Message.staff_user_id == staff_id)
     if template is not None:
         statement = statement.where(Message.template == template)
-    db.session.expire_all()
+    db.session.commit()  # a new transaction: on MariaDB, see what another app's requests committed meanwhile
     return db.session.scalars(statement).all()
 
 
