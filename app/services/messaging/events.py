@@ -234,5 +234,3 @@ def captain_phone_of(trip):
     if trip.responsible_phone_cipher:
         return crypto.cipher().decrypt(trip.responsible_phone_cipher, "trip.responsible_phone")
     return "-"
-
-
