@@ -156,3 +156,18 @@ def test_a_trip_under_way_or_a_draft_cannot_be_cancelled(client):
     draft = propose(client, staff)["trips"][0]
     refused = client.post(f"{TRIPS}/{draft['id']}/cancel", json={"reason": "x"}, headers=staff)
     assert refused.status_code == 409 and "方案" in refused.json["error"]["message"]
+
+
+def test_reopening_a_closed_trip_tells_the_restored_no_shows_of_their_new_qr(client):
+    from tests.checkin.test_closing import closed_with_no_shows
+
+    made = publish_trip(client, passengers=4)
+    absent, _ = closed_with_no_shows(client, made)
+    reopened = client.post(f"{TRIPS}/{made['trip']['id']}/reopen", headers=made["staff"])
+    assert reopened.status_code == 200, reopened.json
+    for rider in absent:
+        [message] = messages(rider["worker_id"], "trip_changed")
+        assert message.data["thing1"].startswith("座位已恢复：车牌待定 ")
+        assert message.data["thing3"] == "新的乘车码已生成，旧码作废"
+    boarded = [r for r in made["riders"] if r not in absent]
+    assert all(messages(r["worker_id"], "trip_changed") == [] for r in boarded)

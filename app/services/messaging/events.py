@@ -68,6 +68,12 @@ def seat_cancelled(seat, trip):
     return _changed(seat.worker_id, trip, "您已被移出该车次", "原乘车码已作废，待重新编班")
 
 
+def seats_restored(trip, seats):
+    """Tell each no-show whose seat a reopened trip restored: a new QR for it, the old one stays void."""
+    for seat in seats:
+        _changed(seat.worker_id, trip, f"座位已恢复：{vehicle_of(trip, seat)}", "新的乘车码已生成，旧码作废")
+
+
 def trip_cancelled(trip, seats, reason):
     """Tell every passenger of a cancelled trip, with the reason."""
     for seat in seats:
