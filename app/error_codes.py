@@ -83,6 +83,7 @@ CODES = {
     "plan_changed": (409, "该方案已被他人修改，请刷新后再操作"),
     "trip_not_found": (404, "没有找到该车次"),
     "trip_not_editable": (409, "车次当前不能修改"),
+    "trip_not_cancellable": (409, "车次不能取消：草稿车次请在方案中调整，已出发或已取消的车次不能取消"),
     "trip_full": (409, "车次已满"),
     "same_trip": (409, "乘客已在该车次"),
     "different_route": (409, "只能调到同一出发地、目的地的车次"),

@@ -189,6 +189,16 @@ def cancel_seat(trip_id, seat_id):
     return presenters.trips_view([db.session.get(Trip, trip_id)])[0]
 
 
+@bp.post("/trips/<int(max=2147483647):trip_id>/cancel")
+@bp.auth_required(auth)
+@bp.input(s.TripCancelIn, arg_name="body")
+@bp.output(s.StaffTripOut)
+@bp.doc(summary="取消已发布的车次：全部乘车码作废，报名恢复为已审核，逐一通知乘客", responses=_errors(401, 403, 404, 409, 422))
+def cancel_trip(trip_id, body):
+    """Cancel a published trip that has not left, with the reason told to its passengers."""
+    return presenters.trips_view([trips.cancel_trip(current_staff(), trip_id, body["reason"])])[0]
+
+
 @bp.post("/trips/<int(max=2147483647):trip_id>/reopen")
 @bp.auth_required(auth)
 @bp.output(s.TripReopenedOut)

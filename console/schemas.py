@@ -70,6 +70,10 @@ class DecisionIn(RequestSchema):
     reason = String(validate=Length(1, 255))
 
 
+class TripCancelIn(RequestSchema):
+    reason = String(required=True, validate=Length(1, 255), metadata={"description": "取消原因，告知每位乘客"})
+
+
 class BulkDecisionIn(RequestSchema):
     ids = List(Integer(validate=_ID), required=True, validate=Length(1, 500))
     decision = String(required=True, validate=OneOf(("approve", "reject")))

@@ -14,6 +14,7 @@ from app.models import HealthEvent, IsolationOrder, Worker
 from app.models.base import utcnow
 from app.services.credentials import certificates
 from app.services.employment import roster
+from app.services.messaging import events
 from app.services.people import health
 from app.services.people.clearance import OPEN_ORDER_STATUSES
 from app.services.people.health_rules import SYMPTOMS, assess
@@ -92,11 +93,11 @@ def _record_one(staff, enterprise, row, data):
                         actor_kind="staff", actor_id=staff.id, location=enterprise.name[:128])
     db.session.add(event)
     db.session.flush()
-    status, reason, _ = assess(health.to_observation(event), health.rules())
+    status, reason, details = assess(health.to_observation(event), health.rules())
     order = None
     if status == "red":
         certificates.withdraw(worker_id, "positive_finding")
-        order = _open_pending(worker_id, reason, event)
+        order = _open_pending(worker_id, reason, event, _FINDINGS.get(reason, "健康状况异常").format(**details))
     return event, day, status == "red", order
 
 
@@ -128,8 +129,11 @@ def _on_day(worker_id, day):
         .limit(1).with_for_update())
 
 
-def _open_pending(worker_id, reason, event):
-    """A pending isolation order for an abnormal follow-up, unless one is open already (then that one)."""
+def _open_pending(worker_id, reason, event, finding):
+    """A pending isolation order for an abnormal follow-up, unless one is open already (then that one).
+
+    A new one is told to the worker and to the health officers covering them (`finding` says why, in Chinese).
+    """
     open_order = db.session.scalar(select(IsolationOrder).where(
         IsolationOrder.worker_id == worker_id, IsolationOrder.status.in_(OPEN_ORDER_STATUSES)).with_for_update())
     if open_order is not None:
@@ -137,7 +141,11 @@ def _open_pending(worker_id, reason, event):
     order = IsolationOrder(worker_id=worker_id, reason=reason, health_event_id=event.id)
     db.session.add(order)
     db.session.flush()
+    events.isolation_pending(order, f"随访异常：{finding}", f"alert:isolation:{order.id}")
     return order
+
+
+_FINDINGS = {"fever": "体温{temperature}℃", "symptoms": "有{symptoms}症状", "contact": "有接触史"}
 
 
 def list_for(staff, enterprise_id, worker_id):

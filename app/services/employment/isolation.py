@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import Application, Enterprise, HealthEvent, IsolationOrder, RosterEntry, Worker
 from app.models.base import utcnow
 from app.services.credentials import certificates
+from app.services.messaging import events
 from app.services.people import health
 from app.services.people.clearance import OPEN_ORDER_STATUSES
 from app.services.platform import audit, scope
@@ -142,6 +143,7 @@ def open_order(staff, data):
     db.session.add(order)
     _start(order, staff, data)
     audit.record("staff", staff.id, "isolation.open", "isolation_order", order.id, worker_id=worker_id)
+    events.isolation_started(order)
     db.session.commit()
     return order
 
@@ -153,6 +155,7 @@ def activate(staff, order_id, data):
         raise Conflict("isolation_order_not_pending", "只有待处理的隔离单可以开始隔离")
     _start(order, staff, data)
     audit.record("staff", staff.id, "isolation.activate", "isolation_order", order.id, worker_id=order.worker_id)
+    events.isolation_started(order)
     db.session.commit()
     return order
 
@@ -170,6 +173,7 @@ def release(staff, order_id, note=None):
                                note=f"解除{KIND_NAMES.get(order.kind, '隔离')}", actor_kind="staff",
                                actor_id=staff.id, location=order.place))
     audit.record("staff", staff.id, "isolation.release", "isolation_order", order.id, worker_id=order.worker_id)
+    events.isolation_closed(order)
     db.session.commit()
     return order
 
@@ -181,6 +185,7 @@ def dismiss(staff, order_id, note):
         raise Conflict("isolation_order_not_pending", "只有待处理的隔离单可以撤销")
     order.status, order.closed_at, order.closed_by, order.note = "dismissed", utcnow(), staff.id, note
     audit.record("staff", staff.id, "isolation.dismiss", "isolation_order", order.id, worker_id=order.worker_id)
+    events.isolation_closed(order)
     db.session.commit()
     return order
 

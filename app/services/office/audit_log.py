@@ -26,6 +26,7 @@ ACTION_NAMES = {
     "application.travelled_after_all": "缺乘后补记已出行",
     "plan.create": "生成编班方案", "plan.publish": "发布编班方案", "plan.discard": "放弃编班方案",
     "trip.crew": "任命车长", "trip.update": "修改车次", "trip.close": "结束车次", "trip.reopen": "重开车次",
+    "trip.cancel": "取消车次",
     "seat.move": "调车", "seat.cancel": "取消座位",
     "enterprise.create": "新增企业", "enterprise.update": "修改企业",
     "enterprise_job.create": "新增岗位", "enterprise_job.update": "修改岗位", "enterprise_job.delete": "删除岗位",

@@ -12,9 +12,11 @@ from app.models import (
     HealthCertificate,
     HealthEvent,
     IsolationOrder,
+    Message,
     RosterEntry,
     ScanEvent,
     Seat,
+    SubscriptionGrant,
     VacancyInterest,
     Worker,
 )
@@ -47,8 +49,10 @@ def purge_expired(dry_run=False):
       certificate still valid is not idle: it is in use, and its revocation must stay published.
       Their scans stay as the trips' history, emptied of temperature, symptoms, location and the
       stored answer (masked name, ID last four, health status); what stays (kind, times, seat,
-      verdict and its reason) belongs to a row that no longer says who it was.
-    - the content checks (内容审核) of those workers and of the purged applications: they quote the texts.
+      verdict and its reason) belongs to a row that no longer says who it was. Their messages and
+      subscription grants go with them;
+    - the content checks (内容审核) of those workers and of the purged applications: they quote the texts;
+    - messages (to workers and staff) older than the period, and the used grants no message refers to any more.
     """
     cutoff = utcnow() - timedelta(days=current_app.config["RETENTION_DAYS"])
     counts = _expire_applications(cutoff, dry_run)
@@ -57,6 +61,7 @@ def purge_expired(dry_run=False):
     if not dry_run:
         db.session.execute(delete(AuthToken).where(dead_tokens))
     counts.update(_erase_idle_workers(cutoff, dry_run))
+    counts.update(_expire_messages(cutoff, dry_run))
     if not dry_run:
         db.session.commit()
     return counts
@@ -110,12 +115,26 @@ def _erase_idle_workers(cutoff, dry_run):
               "health_certificates": _count(HealthCertificate, HealthCertificate.worker_id.in_(idle_ids)),
               "scan_events": _count(ScanEvent, ScanEvent.worker_id.in_(idle_ids))}
     if not dry_run:
-        # Orders point at health events, so they go first.
-        for model in (IsolationOrder, RosterEntry, VacancyInterest, HealthEvent, HealthCertificate, ContentCheck):
+        # Orders point at health events, and messages at the grants they spent, so they go first.
+        for model in (Message, SubscriptionGrant, IsolationOrder, RosterEntry, VacancyInterest, HealthEvent,
+                      HealthCertificate, ContentCheck):
             db.session.execute(delete(model).where(model.worker_id.in_(idle_ids)))
         db.session.execute(update(ScanEvent).where(ScanEvent.worker_id.in_(idle_ids))
                            .values(temperature=None, symptoms=null(), location=None, answer={}))
         db.session.execute(update(Worker).where(Worker.id.in_(idle_ids)).values(dict.fromkeys(_PERSONAL_FIELDS)))
+    return counts
+
+
+def _expire_messages(cutoff, dry_run):
+    """Messages older than the period, then the used grants no message refers to (a spent consent says nothing)."""
+    old = Message.created_at < cutoff
+    spent_by = select(Message.grant_id).where(Message.grant_id.is_not(None), ~old)
+    spent = SubscriptionGrant.used_at.is_not(None) & (SubscriptionGrant.used_at < cutoff) & \
+        SubscriptionGrant.id.not_in(spent_by)
+    counts = {"messages": _count(Message, old), "subscription_grants": _count(SubscriptionGrant, spent)}
+    if not dry_run:
+        db.session.execute(delete(Message).where(old))
+        db.session.execute(delete(SubscriptionGrant).where(spent))
     return counts
 
 

@@ -11,6 +11,7 @@ from app.models import (
     HealthCertificate,
     HealthEvent,
     IsolationOrder,
+    Message,
     RosterEntry,
     ScanEvent,
     VacancyInterest,
@@ -184,7 +185,7 @@ def _take_over_registered(worker, owner, changes):
     Someone HR registered (零散返岗), or a checkpoint registered from another city's health
     certificate and their ID card (互认), has no openid; when they open the mini-program and give the
     same ID number, name and mobile, the
-    record's events, certificates, roster rows and orders move to their account and the registered
+    record's events, certificates, roster rows, orders and messages move to their account and the registered
     row goes. Any mismatch is refused like a taken ID number.
     """
     by_employer, by_checkpoint = owner.registered_by is not None, owner.registered_checkpoint_id is not None
@@ -206,7 +207,8 @@ def _take_over_registered(worker, owner, changes):
         raise Conflict("id_number_registered_at_checkpoint",
                        "该身份证号已在卡口登记，请填写与登记一致的姓名和手机号，或联系卡口核对",
                        fields={"id_number": "已在卡口登记"})
-    for model in (HealthEvent, HealthCertificate, IsolationOrder, RosterEntry, ScanEvent, VacancyInterest):
+    # Messages too: the arrival and isolation messages written while the record had no account are theirs to read.
+    for model in (HealthEvent, HealthCertificate, IsolationOrder, Message, RosterEntry, ScanEvent, VacancyInterest):
         db.session.execute(update(model).where(model.worker_id == owner.id).values(worker_id=worker.id))
     db.session.execute(delete(Worker).where(Worker.id == owner.id))
     db.session.flush()

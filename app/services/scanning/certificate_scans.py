@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import HealthCertificate, HealthEvent, IsolationOrder, ScanEvent, Worker
 from app.models.base import utcnow
 from app.services.credentials import certificates, recognition
+from app.services.messaging import events
 from app.services.people import health
 from app.services.people.identity import mask_id_number, mask_mobile, mask_name, parse_card_and_mobile
 from app.services.platform import audit
@@ -150,19 +151,23 @@ def _store(scanner, scan, checkpoint_id, verification, worker_id, status, decisi
         return replay
     event.id = row.id
     if decision.accepted:
-        _record_health(event, decision, scanner, basis_note(claims, verification.issuer.name))
+        _record_health(event, decision, scanner, basis_note(claims, verification.issuer.name),
+                       rechecked=id_checked and verification.verdict == "recheck")
     db.session.commit()
     return {**event.answer, "event_id": row.id}
 
 
-def _record_health(event, decision, scanner, note):
+def _record_health(event, decision, scanner, note, rechecked=False):
     db.session.add(HealthEvent(**{**checkin.health_event(event, scanner), "note": note}))
     if decision.verdict == "isolate":
         # A fever at the door voids any certificate this deployment issued the worker, as a trip scan's does.
         certificates.withdraw(event.worker_id, "positive_finding")
+    order = None
     if decision.verdict == "isolate" and not db.session.scalar(select(IsolationOrder.id).where(
             IsolationOrder.worker_id == event.worker_id, IsolationOrder.status.in_(("pending", "active"))).limit(1)):
-        db.session.add(checkin.isolation_order(event))
+        order = checkin.isolation_order(event)
+        db.session.add(order)
+    events.scans_accepted([(event, decision, order)], rechecked=rechecked)
 
 
 def _answer(event, decision, verification, status, extra, id_checked=False):

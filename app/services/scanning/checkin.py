@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent, StaffUser, Trip
 from app.models.base import utcnow
 from app.services.credentials import certificates, credentials, recognition, signing
+from app.services.messaging import events
 from app.services.people import health
 from app.services.people.health_rules import Observation, assess
 from app.services.people.identity import mask_name
@@ -298,15 +299,20 @@ def record_health(accepted):
     else:
         db.session.execute(_INSERT_HEALTH_EVENT, rows)
     rules = health.rules()
+    told = []  # (event, decision, order opened): their messages
     for event, decision, seen, _ in accepted:
         # A fever or symptoms at the door, or a new isolation order, revokes the worker's health certificates.
         if assess(observation(event), rules)[0] == "red":
             certificates.withdraw(event.worker_id, "positive_finding")
+        order = None
         if decision.verdict == "isolate" and event.worker_id not in open_orders:
             open_orders.add(event.worker_id)
             certificates.withdraw(event.worker_id, "isolation")
-            db.session.add(isolation_order(event))
+            order = isolation_order(event)
+            db.session.add(order)
+        told.append((event, decision, order))
         seen.trip.advance(event.kind)
+    events.scans_accepted(told)
     no_shows.travelled_after_all(accepted)
 
 

@@ -25,6 +25,7 @@ from app.extensions import db
 from app.models import Application, Revocation, ScanEvent, Seat, Trip
 from app.models.base import utcnow
 from app.services.credentials import signing
+from app.services.messaging import events
 from app.services.platform import audit, scope
 from app.services.platform.timeutil import LOCAL_ZONE, iso_local
 from app.services.scanning.checkin import departure_utc
@@ -143,6 +144,7 @@ def reopen_trip(staff, trip_id, now=None):
     db.session.flush()
     audit.record("staff", staff.id, "trip.reopen", "trip", trip.id, restored=[seat.id for seat in restored],
                  left_out=left_out)
+    events.seats_restored(trip, restored)
     db.session.commit()
     return trip, restored, left_out
 

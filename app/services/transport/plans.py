@@ -8,6 +8,7 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import Application, Convoy, County, Enterprise, Park, Plan, Seat, Trip, Worker
 from app.models.base import utcnow
+from app.services.messaging import events
 from app.services.platform import audit, scope
 from app.services.platform.timeutil import local_today
 from app.services.transport import planning, trips
@@ -246,11 +247,23 @@ def publish(staff, plan_id, expected_version=None):
     passengers = trips.seat_counts([trip.id for trip in plan_trips])
     for trip in plan_trips:
         trip.status = "published" if passengers.get(trip.id) else "cancelled"
+    _tell_published(plan_trips, seats)
     plan.status, plan.published_by, plan.published_at = "published", staff.id, now
     audit.record("staff", staff.id, "plan.publish", "plan", plan.id, seats=len(seats) - len(dropped),
                  dropped=dropped)
     db.session.commit()
     return plan, dropped
+
+
+def _tell_published(plan_trips, seats):
+    """Each passenger of each published trip learns their seat, and its captain and vice-captain their task."""
+    issued = {}
+    for seat in seats:
+        if seat.status == "assigned":
+            issued.setdefault(seat.trip_id, []).append(seat)
+    for trip in plan_trips:
+        if trip.status == "published":
+            events.trip_published(trip, sorted(issued.get(trip.id, []), key=lambda seat: seat.seat_no))
 
 
 def _lock_approved(application_ids):

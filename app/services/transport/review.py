@@ -5,6 +5,7 @@ from app.errors import Conflict, DomainError, Invalid
 from app.extensions import db
 from app.models import Application
 from app.models.base import utcnow
+from app.services.messaging import events
 from app.services.platform import audit, scope
 from app.services.transport import trips
 
@@ -93,4 +94,5 @@ def _decide_one(staff, application_id, decision, reason):
     application.decided_by = staff.id
     application.decided_at = utcnow()
     audit.record("staff", staff.id, f"application.{decision}", "application", application.id, reason=reason)
+    events.application_decided(application)
     return application, True

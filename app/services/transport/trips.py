@@ -9,6 +9,7 @@ from app.extensions import db
 from app.models import Application, Checkpoint, Convoy, Plan, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.services.credentials import signing
+from app.services.messaging import events
 from app.services.people.identity import InvalidIdentity, mask_phone, parse_phone
 from app.services.platform import audit, field_rights, scope
 from app.services.transport import crew, planning
@@ -17,6 +18,7 @@ EDITABLE = ("draft", "published")
 _PLAIN = ("plate", "driver_name", "responsible_name", "medic_name", "departure_time", "departure_place",
           "route", "notice", "arrival_checkpoint_id", "expected_arrival_at")
 _PHONES = ("driver_phone", "responsible_phone", "medic_phone")
+_TOLD = ("departure_time", "departure_place", "plate")  # a change passengers of a published trip are told of
 
 
 def live_seats(trip_id, lock=False):
@@ -85,10 +87,12 @@ def update_trip(staff, trip_id, changes):
         changes["expected_arrival_at"] = changes["expected_arrival_at"].astimezone(UTC).replace(tzinfo=None)
     if errors:
         raise Invalid("validation_error", "车次信息有误", fields=errors)
+    before = {name: getattr(trip, name) for name in _TOLD}
     for name in _PLAIN:
         if name in changes:
             setattr(trip, name, changes[name])
     audit.record("staff", staff.id, "trip.update", "trip", trip.id, fields=sorted(changes))
+    events.trip_updated(trip, before)
     db.session.commit()
     return trip
 
@@ -134,9 +138,11 @@ def move_passenger(staff, plan_id, application_id, to_trip_id):
     else:
         _revoke(seat, "moved")
         db.session.flush()
-        db.session.add(Seat(trip_id=target.id, worker_id=seat.worker_id, application_id=application_id,
-                            seat_no=_free_seat_no(target), status="assigned", live_application_id=application_id,
-                            issued_at=utcnow()))
+        moved = Seat(trip_id=target.id, worker_id=seat.worker_id, application_id=application_id,
+                     seat_no=_free_seat_no(target), status="assigned", live_application_id=application_id,
+                     issued_at=utcnow())
+        db.session.add(moved)
+        events.seat_moved(moved, target)
     db.session.flush()
     _repick_crew(source, seat.worker_id)
     audit.record("staff", staff.id, "seat.move", "application", application_id, from_trip=source.id,
@@ -222,6 +228,8 @@ def cancel_seat(staff, trip_id, seat_id):
     if trip.status not in EDITABLE:
         raise Conflict("trip_not_editable", "车次已出发或已取消，不能调整")
     application = db.session.get(Application, seat.application_id)
+    if seat.status == "assigned":  # an issued seat: the passenger was told of it, and is told it is gone
+        events.seat_cancelled(seat, trip)
     _revoke(seat, "cancelled")
     if application.status == "assigned":
         application.move_to("approved", "已从车次移出，待重新编班")
@@ -230,6 +238,46 @@ def cancel_seat(staff, trip_id, seat_id):
     audit.record("staff", staff.id, "seat.cancel", "seat", seat.id)
     db.session.commit()
     return seat
+
+
+def cancel_trip(staff, trip_id, reason):
+    """Cancel a published trip and commit: every seat is revoked (its QR too), its applications go back to approved.
+
+    Each passenger is told (trip_changed). Raises NotFound outside the planner's scope, Invalid without a
+    reason, Conflict (trip_not_cancellable) for a draft (changed through its plan), or a trip already
+    cancelled or under way.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("reason_required", "取消车次时请填写原因", fields={"reason": "必填"})
+    trip = scope.trip_in_scope(staff, trip_id, roles=scope.PLANNERS)
+    count_plan_change(trip.plan_id)
+    db.session.refresh(trip, with_for_update=True)
+    if trip.status != "published":
+        raise Conflict("trip_not_cancellable", _NOT_CANCELLABLE.get(trip.status, "车次已出发，不能取消"))
+    seats = live_seats(trip.id, lock=True)
+    issued = [seat for seat in seats if seat.status == "assigned"]
+    applications = _locked_applications([seat.application_id for seat in seats])
+    for seat in seats:
+        _revoke(seat, "trip_cancelled")
+        application = applications.get(seat.application_id)
+        if application is not None and application.status == "assigned":
+            application.move_to("approved", "车次已取消，待重新编班")
+    trip.status = "cancelled"
+    audit.record("staff", staff.id, "trip.cancel", "trip", trip.id, reason=reason, seats=len(seats))
+    events.trip_cancelled(trip, issued, reason)
+    db.session.commit()
+    return trip
+
+
+_NOT_CANCELLABLE = {"draft": "草稿车次请在编班方案中调整或作废", "cancelled": "车次已取消"}
+
+
+def _locked_applications(application_ids):
+    if not application_ids:
+        return {}
+    return {application.id: application for application in db.session.scalars(
+        select(Application).where(Application.id.in_(application_ids)).with_for_update())}
 
 
 def seat_counts(trip_ids):
