@@ -5,10 +5,10 @@ what is scheduled (departure reminders), then sends what is due, straight on whi
 every NOTIFY_POLL_SECONDS while idle. SIGTERM or SIGINT lets it finish the message in hand, give back
 the rest of its batch, and exit 0. `--once` makes one pass over what is due now (cron, tests).
 """
-import importlib.util
 import logging
 import signal
 import threading
+import time
 from contextlib import contextmanager
 
 import click
@@ -19,6 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.extensions import db
 from app.models.base import utcnow
 from app.services.messaging import sender
+from app.services.notices import schedule
+from app.services.people import content_security
 from app.services.platform import wechat
 
 log = logging.getLogger(__name__)
@@ -27,12 +29,28 @@ notify_cli = AppGroup("notify", help="Subscribe messages to workers: the sender 
 
 
 def _tick(now):
-    """What is scheduled before each pass: departure reminders and the like (schedule.run_due)."""
-    if importlib.util.find_spec("app.services.messaging.schedule") is None:
-        return
-    from app.services.messaging import schedule
-
+    """What is scheduled before a pass: reminders and clearance (notices.schedule), then the worker texts
+    WeChat could not check when they were saved (content_security.recheck_pending)."""
     schedule.run_due(now)
+    content_security.recheck_pending()
+
+
+class _Ticker:
+    """Runs `_tick` at most once every NOTIFY_POLL_SECONDS, however many passes a busy sender makes."""
+
+    def __init__(self):
+        self.last = None
+
+    def __call__(self):
+        started = time.monotonic()
+        if self.last is not None and started - self.last < current_app.config["NOTIFY_POLL_SECONDS"]:
+            return
+        self.last = started
+        try:
+            _tick(utcnow())
+        except Exception:  # noqa: BLE001  (a fault in the reminders must not stop delivery of the rest)
+            log.exception("scheduled messages failed; sending what is queued")
+            db.session.rollback()
 
 
 @notify_cli.command("run")
@@ -66,9 +84,10 @@ def _run_until_stopped(stopping):
     click.echo(f"sender {sender.sender_id()} running; batch {current_app.config['NOTIFY_BATCH']}, "
                f"poll {current_app.config['NOTIFY_POLL_SECONDS']} s")
     totals = {"sent": 0, "retry": 0, "failed": 0, "claimed": 0}
+    ticker = _Ticker()
     while not stopping.is_set():
         try:
-            counts = _pass(stopping)
+            counts = _pass(stopping, ticker)
         except SQLAlchemyError as error:
             # The database went away or a claim deadlocked: nothing is lost (rows stay queued or leased).
             log.warning("sender pass failed: %s", type(error).__name__)
@@ -82,20 +101,17 @@ def _run_until_stopped(stopping):
     click.echo(f"sender stopped: {_line(totals)}")
 
 
-def _pass(stopping):
-    try:
-        _tick(utcnow())
-    except Exception:  # noqa: BLE001  (a fault in the reminders must not stop delivery of the rest)
-        log.exception("scheduled messages failed; sending what is queued")
-        db.session.rollback()
+def _pass(stopping, ticker):
+    ticker()
     return sender.send_due(stop=stopping.is_set)
 
 
 def _drain(stopping):
     """Passes until one claims less than a full batch: everything due now is sent or rescheduled."""
     totals = {"sent": 0, "retry": 0, "failed": 0, "claimed": 0}
+    ticker = _Ticker()
     while True:
-        counts = _pass(stopping)
+        counts = _pass(stopping, ticker)
         for key in totals:
             totals[key] += counts[key]
         if counts["claimed"] < current_app.config["NOTIFY_BATCH"] or stopping.is_set():

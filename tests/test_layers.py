@@ -1,9 +1,10 @@
 """Imports flow one way: faces → domain services → models, and among the domains from the higher to the lower.
 
 The order of the domain packages under app/services is the order of the notice's work: the shared
-platform pieces first, then people and their health, the messages that tell them (which the domains
-above write in their own transactions), credentials, transport, check-in, employment, and the office
-on top. A module may import its own package and the packages before it, never one after it, so a
+platform pieces first, then the messages channel (outbox, templates, grants, sender, inbox), people and
+their health, the notices (what each event tells people, and the scheduled reminders; the domains above
+write them in their own transactions), credentials, transport, check-in, employment, and the office on
+top. A module may import its own package and the packages before it, never one after it, so a
 newcomer can read the domains bottom-up and no import cycle can form.
 """
 import ast
@@ -12,8 +13,8 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-DOMAINS = ["platform", "accounts", "people", "messaging", "credentials", "transport", "scanning", "employment",
-           "office"]
+DOMAINS = ["platform", "accounts", "messaging", "people", "notices", "credentials", "transport", "scanning",
+           "employment", "office"]
 FACES = ("miniprogram_api", "checkin", "console")
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from app.errors import Conflict
 from app.extensions import db
 from app.models import Application, Message, SubscriptionGrant
-from app.services.messaging import events
+from app.services.notices import events
 from app.services.platform.timeutil import local_today
 from tests.builders import application, make_staff, make_worker, submit_application
 from tests.messaging.event_helpers import assert_fitted, grant, messages, wechat_app

@@ -3,7 +3,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Application, AuditLog, Revocation, Seat, Trip
-from app.services.messaging import events
+from app.services.notices import events
 from app.services.platform.timeutil import local_today
 from tests.builders import approved_applications, make_mobile, make_staff, publish_trip
 from tests.console.test_plans import propose

@@ -4,7 +4,7 @@ from datetime import time, timedelta
 
 from app.extensions import db
 from app.models import Trip
-from app.services.messaging import schedule
+from app.services.notices import schedule
 from app.services.platform.timeutil import local_today, utc_at
 from tests.builders import publish_trip
 from tests.console.roster_helpers import ROSTER, YONGNING, hr, register

@@ -277,3 +277,21 @@ def test_each_pass_runs_the_schedule_first_and_a_failing_schedule_does_not_stop_
     assert result.exit_code == 0, result.output
     assert len(ticks) == 1 and abs((ticks[0] - utcnow()).total_seconds()) < 60
     assert "sent 2," in result.output
+
+
+def test_a_pass_runs_the_reminders_and_rechecks_pending_texts_at_most_once_per_poll(wechat_app, wechat, monkeypatch):
+    from app import cli_notify
+    from app.services.notices import schedule
+    from app.services.people import content_security
+
+    calls = []
+    monkeypatch.setattr(schedule, "run_due", lambda now: calls.append("schedule"))
+    monkeypatch.setattr(content_security, "recheck_pending", lambda: calls.append("recheck"))
+    wechat_app.config["NOTIFY_POLL_SECONDS"] = 60
+    ticker = cli_notify._Ticker()
+    ticker()
+    ticker()  # a busy sender's next pass, within the poll interval
+    assert calls == ["schedule", "recheck"]
+    ticker.last -= 61
+    ticker()
+    assert calls == ["schedule", "recheck", "schedule", "recheck"]

@@ -14,7 +14,7 @@ from app.models import HealthEvent, IsolationOrder, Worker
 from app.models.base import utcnow
 from app.services.credentials import certificates
 from app.services.employment import roster
-from app.services.messaging import events
+from app.services.notices import events
 from app.services.people import health
 from app.services.people.clearance import OPEN_ORDER_STATUSES
 from app.services.people.health_rules import SYMPTOMS, assess

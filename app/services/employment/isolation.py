@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import Application, Enterprise, HealthEvent, IsolationOrder, RosterEntry, Worker
 from app.models.base import utcnow
 from app.services.credentials import certificates
-from app.services.messaging import events
+from app.services.notices import events
 from app.services.people import health
 from app.services.people.clearance import OPEN_ORDER_STATUSES
 from app.services.platform import audit, scope

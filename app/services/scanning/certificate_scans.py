@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import HealthCertificate, HealthEvent, IsolationOrder, ScanEvent, Worker
 from app.models.base import utcnow
 from app.services.credentials import certificates, recognition
-from app.services.messaging import events
+from app.services.notices import events
 from app.services.people import health
 from app.services.people.identity import mask_id_number, mask_mobile, mask_name, parse_card_and_mobile
 from app.services.platform import audit

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import HealthEvent, IsolationOrder, ScanEvent, StaffUser, Trip
 from app.models.base import utcnow
 from app.services.credentials import certificates, credentials, recognition, signing
-from app.services.messaging import events
+from app.services.notices import events
 from app.services.people import health
 from app.services.people.health_rules import Observation, assess
 from app.services.people.identity import mask_name

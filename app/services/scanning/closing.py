@@ -25,7 +25,7 @@ from app.extensions import db
 from app.models import Application, Revocation, ScanEvent, Seat, Trip
 from app.models.base import utcnow
 from app.services.credentials import signing
-from app.services.messaging import events
+from app.services.notices import events
 from app.services.platform import audit, scope
 from app.services.platform.timeutil import LOCAL_ZONE, iso_local
 from app.services.scanning.checkin import departure_utc

@@ -8,7 +8,7 @@ from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import Application, Convoy, County, Enterprise, Park, Plan, Seat, Trip, Worker
 from app.models.base import utcnow
-from app.services.messaging import events
+from app.services.notices import events
 from app.services.platform import audit, scope
 from app.services.platform.timeutil import local_today
 from app.services.transport import planning, trips

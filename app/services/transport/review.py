@@ -5,7 +5,7 @@ from app.errors import Conflict, DomainError, Invalid
 from app.extensions import db
 from app.models import Application
 from app.models.base import utcnow
-from app.services.messaging import events
+from app.services.notices import events
 from app.services.platform import audit, scope
 from app.services.transport import trips
 

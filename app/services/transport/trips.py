@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Application, Checkpoint, Convoy, Plan, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.services.credentials import signing
-from app.services.messaging import events
+from app.services.notices import events
 from app.services.people.identity import InvalidIdentity, mask_phone, parse_phone
 from app.services.platform import audit, field_rights, scope
 from app.services.transport import crew, planning

@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import Application, Enterprise, IsolationOrder, Message, RosterEntry, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
-from app.services.messaging import events, outbox
+from app.services.messaging import outbox
+from app.services.notices import events
 from app.services.people import clearance, health
 from app.services.platform.timeutil import local_day, utc_at
 
