@@ -14,7 +14,7 @@ from app.models import Message, StaffUser, Worker
 from app.models.base import utcnow
 from app.models.messages import DELIVERIES
 from app.services.messaging import templates
-from app.services.messaging.outbox import _spend_grant
+from app.services.messaging.outbox import spend_grant
 from app.services.platform import audit, scope
 
 READERS = ("admin",)
@@ -87,7 +87,7 @@ def retry(staff, ids):
         message = found.get(message_id)
         reason = _why_not(message, links)
         if reason is None and message.failure == "no_grant":
-            grant_id = _spend_grant(message.worker_id, message.template) if message.worker_id else None
+            grant_id = spend_grant(message.worker_id, message.template) if message.worker_id else None
             if grant_id is None:
                 reason = "no_grant"
             else:

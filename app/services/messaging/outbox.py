@@ -28,7 +28,7 @@ def to_worker(worker_id, key, values, dedupe_key=None, title=None):
     message = Message(recipient_kind="worker", worker_id=worker_id, template=key, dedupe_key=dedupe_key,
                       title=rendered.title, body=rendered.body, data=rendered.data, page=rendered.page,
                       delivery="inbox", attempts=0)
-    grant_id = _spend_grant(worker_id, key)
+    grant_id = spend_grant(worker_id, key)
     if grant_id is not None:
         message.delivery, message.grant_id, message.next_attempt_at = "queued", grant_id, utcnow()
     db.session.add(message)
@@ -56,7 +56,7 @@ def to_staff(staff_ids, subject, note, at=None, kind=None, dedupe_key=None):
                           title=rendered.title, body=rendered.body, data=rendered.data, page=rendered.page,
                           delivery="inbox", attempts=0)
         worker_id = linked.get(staff_id)
-        grant_id = _spend_grant(worker_id, "staff_alert") if worker_id is not None else None
+        grant_id = spend_grant(worker_id, "staff_alert") if worker_id is not None else None
         if grant_id is not None:
             message.worker_id, message.grant_id = worker_id, grant_id
             message.delivery, message.next_attempt_at = "queued", utcnow()
@@ -77,18 +77,20 @@ def _by_dedupe_key(key):
     return db.session.scalar(select(Message).where(Message.dedupe_key == key))
 
 
-def _spend_grant(worker_id, key):
+def spend_grant(worker_id, key):
     """Mark one unused grant of this worker for this template used; its id, or None when none is left.
 
     The conditional UPDATE is the claim: two events racing for one grant cannot both spend it (on
     MariaDB the second waits for the first's commit and then finds it used). Without WeChat, without a
-    configured template id, or for a worker with no openid (registered by HR), nothing is spent.
+    configured template id, or for a worker with no openid (registered by HR), nothing is spent. Two
+    statements at most (the grant with the openid in one read, then the claim): the cost an event pays.
     """
-    if not _deliverable(worker_id, key):
+    if current_app.extensions.get("wechat") is None or templates.template_id(key) is None:
         return None
     candidates = db.session.scalars(
-        select(SubscriptionGrant.id).where(SubscriptionGrant.worker_id == worker_id, SubscriptionGrant.template == key,
-                                           SubscriptionGrant.used_at.is_(None))
+        select(SubscriptionGrant.id).join(Worker, Worker.id == SubscriptionGrant.worker_id)
+        .where(SubscriptionGrant.worker_id == worker_id, SubscriptionGrant.template == key,
+               SubscriptionGrant.used_at.is_(None), Worker.openid.is_not(None))
         .order_by(SubscriptionGrant.id).limit(3)
     ).all()
     now = utcnow()
@@ -100,9 +102,3 @@ def _spend_grant(worker_id, key):
         if claimed:
             return grant_id
     return None
-
-
-def _deliverable(worker_id, key):
-    if current_app.extensions.get("wechat") is None or templates.template_id(key) is None:
-        return False
-    return db.session.scalar(select(Worker.openid).where(Worker.id == worker_id)) is not None
