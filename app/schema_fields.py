@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 from apiflask import Schema
 from apiflask.fields import AwareDateTime, Boolean, Date, DateTime, Integer, List, Nested, String
-from marshmallow import ValidationError, pre_load
+from apiflask.validators import Length, Range
+from marshmallow import ValidationError, pre_load, validates_schema
 
 from app.models.application import STATUSES
 from app.services.platform.timeutil import LOCAL_ZONE, iso_local
@@ -154,3 +155,25 @@ class CertificateOut(Schema):
     revoke_reason = String(allow_none=True)
     issued_by = String(metadata={"description": "staff 卫健人员签发 | rule 按规则自动签发"})
     text = String(metadata={"description": "二维码文本（FGC1: 开头）"})
+
+
+# --- messages (the worker's inbox and the staff's notification list) ---------
+
+
+class MarkReadIn(RequestSchema):
+    """Mark one's own messages read: some by id, or all of them."""
+
+    ids = List(Integer(validate=Range(1, MAX_ID)), validate=Length(1, 200), metadata={"description": "标为已读的消息 id"})
+    all = Boolean(metadata={"description": "true：全部标为已读"})
+
+    @validates_schema
+    def _one_of(self, data, **kwargs):
+        if bool(data.get("ids")) == bool(data.get("all")):
+            raise ValidationError("请提交 ids 或 all: true 二者之一", "ids")
+
+
+class MarkedOut(Schema):
+    """How many were marked, and how many stay unread."""
+
+    marked = Integer(metadata={"description": "本次标为已读的条数（不属于自己的 id 不计）"})
+    unread = Integer()

@@ -1,5 +1,6 @@
 """Handlers of 内容审核: worker texts msgSecCheck flagged, for the office and county operators."""
 from app.services.office import content_reviews
+from app.services.people.workers import of_rows
 from console import bp
 from console import content_schemas as s
 from console.auth import auth, current_staff
@@ -28,7 +29,7 @@ def list_content_checks(query):
 def get_content_check(check_id):
     """One flagged text."""
     flag = content_reviews.check_in_scope(current_staff(), check_id)
-    return s.check_view(flag, content_reviews.workers_of([flag])[flag.worker_id])
+    return s.check_view(flag, of_rows([flag])[flag.worker_id])
 
 
 @bp.post(_CHECK + "/handle")
@@ -39,4 +40,4 @@ def get_content_check(check_id):
 def handle_content_check(check_id, body):
     """Record what was done about a doubtful text."""
     flag = content_reviews.handle(current_staff(), check_id, body["outcome"], body.get("note"))
-    return s.check_view(flag, content_reviews.workers_of([flag])[flag.worker_id])
+    return s.check_view(flag, of_rows([flag])[flag.worker_id])

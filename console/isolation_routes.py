@@ -1,5 +1,6 @@
 """Handlers of isolation orders (集中/居家隔离) for health officers, and the isolation list export."""
 from app.services.employment import isolation, roster_exports
+from app.services.people.workers import of_rows
 from console import bp
 from console import roster_schemas as s
 from console.auth import auth, current_staff
@@ -85,5 +86,5 @@ def export_orders(query):
 
 def _view(order, worker=None):
     view = {column.key: getattr(order, column.key) for column in order.__table__.columns}
-    view["worker"] = worker or isolation.workers_of([order])[order.worker_id]
+    view["worker"] = worker or of_rows([order])[order.worker_id]
     return view

@@ -2,10 +2,9 @@
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, Integer, List, Method, Nested, String
 from apiflask.validators import Length, OneOf, Range
-from marshmallow import ValidationError, validates_schema
 
 from app.models.messages import DELIVERIES
-from app.schema_fields import MAX_ID, RequestSchema, UtcDateTime
+from app.schema_fields import MAX_ID, MarkedOut, MarkReadIn, RequestSchema, UtcDateTime
 from app.services.messaging.templates import TEMPLATES
 from app.services.people.identity import mask_name
 
@@ -30,21 +29,6 @@ class NotificationsOut(Schema):
     unread = Integer(metadata={"description": "未读总数"})
     page = Integer()
     per_page = Integer()
-
-
-class MarkReadIn(RequestSchema):
-    ids = List(Integer(validate=Range(1, MAX_ID)), validate=Length(1, 200))
-    all = Boolean()
-
-    @validates_schema
-    def _one_of(self, data, **kwargs):
-        if bool(data.get("ids")) == bool(data.get("all")):
-            raise ValidationError("请提交 ids 或 all: true 二者之一", "ids")
-
-
-class MarkedOut(Schema):
-    marked = Integer(metadata={"description": "本次标为已读的条数（不属于自己的 id 不计）"})
-    unread = Integer()
 
 
 class DeliveriesQueryIn(RequestSchema):

@@ -4,7 +4,7 @@ from apiflask.fields import Boolean, Dict, Integer, List, Method, Nested, String
 from apiflask.validators import Length, Range, Regexp
 from marshmallow import ValidationError, validates_schema
 
-from app.schema_fields import MAX_ID, RequestSchema, UtcDateTime
+from app.schema_fields import MAX_ID, MarkedOut, MarkReadIn, RequestSchema, UtcDateTime
 from app.services.people.identity import mask_name
 
 MAX_RESULTS = 20  # wx.requestSubscribeMessage takes at most 3 ids at a time; room for a few calls' results
@@ -56,21 +56,6 @@ class MessagesOut(Schema):
     items = List(Nested(MessageOut))
     unread = Integer(metadata={"description": "未读总数"})
     next_before = Integer(allow_none=True, metadata={"description": "下一页传 before=该值；null 表示没有更多"})
-
-
-class MarkReadIn(RequestSchema):
-    ids = List(Integer(validate=Range(1, MAX_ID)), validate=Length(1, 200), metadata={"description": "标为已读的消息 id"})
-    all = Boolean(metadata={"description": "true：全部标为已读"})
-
-    @validates_schema
-    def _one_of(self, data, **kwargs):
-        if bool(data.get("ids")) == bool(data.get("all")):
-            raise ValidationError("请提交 ids 或 all: true 二者之一", "ids")
-
-
-class MarkedOut(Schema):
-    marked = Integer(metadata={"description": "本次标为已读的条数（不属于自己的 id 不计）"})
-    unread = Integer()
 
 
 class StaffLinkIn(RequestSchema):

@@ -11,6 +11,7 @@ from app.services.employment import isolation
 from app.services.office import feeds
 from app.services.people import health
 from app.services.people.identity import mask_name
+from app.services.people.workers import of_rows
 from app.services.platform.timeutil import local_today
 from console import roster_schemas as s
 from console.web import forms
@@ -83,7 +84,7 @@ def rows(orders, workers):
 
 def detail(order):
     """The drawer's content: the order and the person's health record (status, clearance, events newest first)."""
-    worker = isolation.workers_of([order])[order.worker_id]
+    worker = of_rows([order])[order.worker_id]
     return order_view(order, worker), health.record_of(worker)
 
 

@@ -22,7 +22,7 @@ from app.models import Application, Enterprise, HealthEvent, IsolationOrder, Ros
 from app.models.base import utcnow
 from app.services.credentials import certificates
 from app.services.notices import events
-from app.services.people import health
+from app.services.people import health, workers
 from app.services.people.clearance import OPEN_ORDER_STATUSES
 from app.services.platform import audit, scope
 from app.services.platform.timeutil import local_today
@@ -95,13 +95,7 @@ def list_orders(staff, filters, page=1, per_page=100):
     total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
     orders = db.session.scalars(statement.order_by(IsolationOrder.opened_at.desc(), IsolationOrder.id.desc())
                                 .offset((page - 1) * per_page).limit(per_page)).all()
-    return orders, workers_of(orders), total
-
-
-def workers_of(orders):
-    """{worker_id: Worker} for the orders, in one query."""
-    ids = {order.worker_id for order in orders}
-    return {w.id: w for w in db.session.scalars(select(Worker).where(Worker.id.in_(ids)))} if ids else {}
+    return orders, workers.of_rows(orders), total
 
 
 def order_in_scope(staff, order_id, lock=False):

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 
 from app.errors import Conflict, NotFound
 from app.extensions import db
-from app.models import ContentCheck, Worker
+from app.models import ContentCheck
 from app.models.base import utcnow
 from app.services.employment.isolation import workers_of_county
+from app.services.people import workers
 from app.services.platform import audit, scope
 
 REVIEWERS = ("admin", "county_operator")
@@ -50,7 +51,7 @@ def list_checks(staff, filters, page=1, per_page=50):
     total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
     flags = db.session.scalars(statement.order_by(ContentCheck.created_at.desc(), ContentCheck.id.desc())
                                .offset((page - 1) * per_page).limit(per_page)).all()
-    return flags, workers_of(flags), total
+    return flags, workers.of_rows(flags), total
 
 
 def count_by_view(staff):
@@ -67,12 +68,6 @@ def count_by_view(staff):
         elif status in ("review", "risky"):
             counts["open"] += number
     return counts
-
-
-def workers_of(flags):
-    """{worker_id: Worker} for the flags, in one query."""
-    ids = {flag.worker_id for flag in flags}
-    return {w.id: w for w in db.session.scalars(select(Worker).where(Worker.id.in_(ids)))} if ids else {}
 
 
 def check_in_scope(staff, check_id, lock=False):

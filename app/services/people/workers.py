@@ -219,3 +219,9 @@ def _take_over_registered(worker, owner, changes):
 def _id_number_taken():
     return Conflict("id_number_taken", "该身份证号已被其他账号登记，如有疑问请联系所在县区",
                     fields={"id_number": "已被其他账号登记"})
+
+
+def of_rows(rows):
+    """{worker_id: Worker} for rows that carry a worker_id (orders, content flags, …), in one query."""
+    ids = {row.worker_id for row in rows}
+    return {w.id: w for w in db.session.scalars(select(Worker).where(Worker.id.in_(ids)))} if ids else {}
