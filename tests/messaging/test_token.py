@@ -103,6 +103,41 @@ def test_the_sender_queues_again_a_message_whose_token_keeps_being_refused(wecha
     assert (stored.delivery, stored.errcode, stored.attempts) == ("queued", 40001, 1)
 
 
+def test_a_token_stable_token_hands_out_again_after_refusing_it_is_replaced_by_a_forced_refresh(wechat_app):
+    """After 40001, stable_token (force_refresh=false) may give back the refused token: then force once."""
+    with responses.RequestsMock() as mock:
+        mock.post(TOKEN_URL, json={"access_token": "TOKEN-A", "expires_in": 7200})
+        mock.post(TOKEN_URL, json={"access_token": "TOKEN-A", "expires_in": 7100})
+        mock.post(TOKEN_URL, json={"access_token": "TOKEN-B", "expires_in": 7200})
+        mock.post(SEND_URL, json={"errcode": 40001, "errmsg": "invalid credential"})
+        mock.post(SEND_URL, json={"errcode": 0, "errmsg": "ok"})
+        client = wechat.client()
+        assert send(client)["errcode"] == 0
+        bodies = [json.loads(call.request.body) for call in mock.calls if call.request.url == TOKEN_URL]
+        assert [body["force_refresh"] for body in bodies] == [False, False, True]
+        sends = [call for call in mock.calls if call.request.url.startswith(SEND_URL)]
+        assert [token_in(call) for call in sends] == ["TOKEN-A", "TOKEN-B"]
+        assert client.session.get(client.access_token_key) == "TOKEN-B"
+
+
+def test_a_token_is_used_to_the_end_of_its_life_without_fetching_it_on_every_call(wechat_app, monkeypatch):
+    """stable_token gives the same token until it lapses: its last minute costs no extra stable_token calls."""
+    clock = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    with responses.RequestsMock() as mock:
+        mock.post(TOKEN_URL, json={"access_token": "TOKEN-A", "expires_in": 30})  # in its last minute
+        mock.post(TOKEN_URL, json={"access_token": "TOKEN-B", "expires_in": 7200})
+        mock.post(SEND_URL, json={"errcode": 0, "errmsg": "ok"})
+        client = wechat.client()
+        started = clock[0]
+        for after in (0, 2, 10, 25, 31, 40):  # seconds after the first fetch; TOKEN-A lapses at 30
+            clock[0] = started + after
+            send(client)
+        assert [call.request.url for call in mock.calls].count(TOKEN_URL) == 2
+        sends = [call for call in mock.calls if call.request.url.startswith(SEND_URL)]
+        assert [token_in(call) for call in sends] == ["TOKEN-A"] * 4 + ["TOKEN-B"] * 2
+
+
 # --- two processes ----------------------------------------------------------------------------------
 
 CHILD = """

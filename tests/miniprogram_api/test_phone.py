@@ -173,3 +173,20 @@ def test_a_verified_mobile_completes_the_profile_without_typing_one(client):
     response = client.put("/api/mp/v1/me", json=body, headers=headers)
     assert response.status_code == 200 and response.json["mobile_verified"] is True
     assert response.json["profile_complete"] is True
+
+
+@pytest.mark.parametrize("errcode, code", [(-1, "wechat_busy"), (45011, "wechat_rate_limited"),
+                                           (40013, "wechat_error")])
+def test_busy_and_rate_limited_are_the_shared_answers_with_the_phones_hint(wechat_app, wechat, errcode, code):
+    """One table (wechat.SHARED_ERRORS) for the answers every WeChat call can give; each call adds its hint."""
+    from app.services.platform import wechat as wechat_service
+
+    client = wechat_app.test_client()
+    headers = _consented(client, wechat)
+    wechat.post(PHONE_URL, json={"errcode": errcode, "errmsg": "busy"})
+    error = client.post(PHONE, json={"code": "c"}, headers=headers).json["error"]
+    assert error["code"] == code and error["message"].endswith("，也可以手动填写手机号")
+    if errcode in wechat_service.SHARED_ERRORS:
+        assert error["message"].startswith(wechat_service.SHARED_ERRORS[errcode][2])
+        login = wechat_service.error_for(errcode, {}, (None, None, None))
+        assert (login.code, login.message) == wechat_service.SHARED_ERRORS[errcode][1:]

@@ -21,14 +21,14 @@ log = logging.getLogger(__name__)
 _DEV_CODE = re.compile(r"^dev:([0-9]{11})$")
 _TYPE_INSTEAD = "，也可以手动填写手机号"
 
-# errcode → (our error class, code, message)
+# errcode → (our error class, code, message) of getuserphonenumber; busy (-1) and rate limits (45011) are
+# wechat.SHARED_ERRORS, told to type the number in instead
 _ERRORS = {
     40029: (Invalid, "phone_code_invalid", "手机号授权已失效，请重新点击“获取手机号”"),
     40163: (Invalid, "phone_code_invalid", "手机号授权已失效，请重新点击“获取手机号”"),
     1400001: (Unavailable, "phone_quota_exhausted", "手机号快速验证今日额度已用完，请手动填写手机号"),
-    45011: (Unavailable, "wechat_rate_limited", "微信服务调用过于频繁，请稍后再试" + _TYPE_INSTEAD),
-    -1: (Unavailable, "wechat_busy", "微信服务繁忙，请稍后再试" + _TYPE_INSTEAD),
 }
+_FAILED = (Unavailable, "wechat_error", "微信手机号验证失败，请稍后再试")
 
 
 def verified_mobile(code):
@@ -44,9 +44,7 @@ def verified_mobile(code):
         result = client.wxa.get_user_phone_number(code)
     except WeChatClientException as error:
         log.warning("getuserphonenumber refused: errcode=%s", error.errcode)
-        kind, reason, message = _ERRORS.get(error.errcode, (Unavailable, "wechat_error",
-                                                             "微信手机号验证失败，请稍后再试" + _TYPE_INSTEAD))
-        raise kind(reason, message) from None
+        raise wechat.error_for(error.errcode, _ERRORS, _FAILED, hint=_TYPE_INSTEAD) from None
     except requests.RequestException as error:
         log.warning("getuserphonenumber unreachable: %s", type(error).__name__)
         raise Unavailable("wechat_unreachable", "无法连接微信服务，请稍后再试" + _TYPE_INSTEAD) from None

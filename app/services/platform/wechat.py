@@ -6,7 +6,10 @@ the `stable_token` endpoint with force_refresh=false, which answers every caller
 while it is valid: a host that refreshes does not invalidate the token the others hold (the plain
 `cgi-bin/token` wechatpy uses does). A lock (Redis, and one per process) lets one caller fetch while
 the others wait and then read what it stored. A call WeChat answers with 40001/40014/42001 (token
-invalid or expired) takes a newer stored token, or fetches one, and is tried once more.
+invalid or expired) takes a newer stored token, or fetches one, and is tried once more; when stable_token
+answers with the very token WeChat refused, it is asked once with force_refresh=true. A token is used
+until its expires_in runs out: stable_token (force_refresh=false) gives the same token until then, so
+fetching earlier would only repeat the call.
 WeChat's answers become domain errors; session_key is never logged or returned.
 """
 import logging
@@ -31,13 +34,26 @@ log = logging.getLogger(__name__)
 
 _DEV_CODE = re.compile(r"^dev:([A-Za-z0-9_-]{1,32})$")
 
-# errcode → (our error class, code, message)
+# errcode → (our error class, code, message), for answers any WeChat call can give
+SHARED_ERRORS = {
+    45011: (Unavailable, "wechat_rate_limited", "微信服务调用过于频繁，请稍后再试"),
+    -1: (Unavailable, "wechat_busy", "微信服务繁忙，请稍后再试"),
+}
+# … and those of jscode2session (login)
 _ERRORS = {
     40029: (Unauthorized, "wechat_code_invalid", "微信登录凭证无效或已过期，请重新进入小程序"),
     40163: (Unauthorized, "wechat_code_used", "微信登录凭证已被使用，请重新进入小程序"),
-    45011: (Unavailable, "wechat_rate_limited", "微信登录过于频繁，请稍后再试"),
-    -1: (Unavailable, "wechat_busy", "微信服务繁忙，请稍后再试"),
 }
+
+
+def error_for(errcode, errors, fallback, hint=""):
+    """The domain error for a WeChat errcode: the call's own `errors`, else SHARED_ERRORS (their message followed by
+    `hint`), else `fallback` (kind, code, message; also followed by `hint`)."""
+    if errcode in errors:
+        kind, reason, message = errors[errcode]
+        return kind(reason, message)
+    kind, reason, message = SHARED_ERRORS.get(errcode, fallback)
+    return kind(reason, message + hint)
 
 
 # access token invalid (40001, 40014) or expired (42001)
@@ -157,11 +173,18 @@ class StableTokenClient(WeChatClient):
             if current and current != seen:
                 self.expires_at = None  # another host fetched it: trust the storage's expiry
                 return {"access_token": current}
-            return self._fetch_stable_token()
+            result = self._fetch_stable_token()
+            if refused is not None and result["access_token"] == refused:
+                # WeChat refuses the token stable_token still hands out (revoked, or reset elsewhere):
+                # only a forced refresh gives a new one. It invalidates the old token for every host,
+                # which is refused already.
+                log.warning("stable_token gave back the refused token; forcing a refresh")
+                result = self._fetch_stable_token(force=True)
+            return result
 
-    def _fetch_stable_token(self):
+    def _fetch_stable_token(self, force=False):
         body = {"grant_type": "client_credential", "appid": self.appid, "secret": self.secret,
-                "force_refresh": False}
+                "force_refresh": force}
         response = self._http.post(self.API_BASE_URL + "stable_token", json=body, timeout=self.timeout)
         try:
             response.raise_for_status()
@@ -174,9 +197,10 @@ class StableTokenClient(WeChatClient):
                                         request=response.request, response=response)
         expires_in = int(result.get("expires_in") or 7200)
         self.session.set(self.access_token_key, result["access_token"], expires_in)
-        # Within its last minute wechatpy would fetch again on every call: keep it until it lapses,
-        # and let WeChat's 42001 (expired) make the client fetch the next one.
-        self.expires_at = int(time.time()) + max(expires_in, 61)
+        # wechatpy fetches again once expires_at is 60 s away. stable_token hands out the same token until
+        # it lapses, so an earlier fetch (say, on every call of its last minute) only repeats the answer:
+        # fetch when it lapses (at most every 5 s should WeChat still give it then), and after a 42001.
+        self.expires_at = int(time.time()) + max(expires_in, 5) + 60
         return result
 
     @contextmanager
@@ -251,10 +275,7 @@ def code_to_session(code):
     except WeChatClientException as error:
         errcode = error.errcode
         log.warning("jscode2session refused: errcode=%s", errcode)
-        kind, reason, message = _ERRORS.get(
-            errcode, (Unavailable, "wechat_error", "微信登录失败，请稍后再试")
-        )
-        raise kind(reason, message) from None
+        raise error_for(errcode, _ERRORS, (Unavailable, "wechat_error", "微信登录失败，请稍后再试")) from None
     except requests.RequestException as error:
         log.warning("jscode2session unreachable: %s", type(error).__name__)
         raise Unavailable("wechat_unreachable", "无法连接微信服务，请稍后再试") from None
