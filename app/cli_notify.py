@@ -4,6 +4,9 @@
 what is scheduled (departure reminders), then sends what is due, straight on while there is work,
 every NOTIFY_POLL_SECONDS while idle. SIGTERM or SIGINT lets it finish the message in hand, give back
 the rest of its batch, and exit 0. `--once` makes one pass over what is due now (cron, tests).
+Without WECHAT_APP_ID/WECHAT_APP_SECRET it refuses to start (exit 1): it would fail the whole queue
+as no_wechat. A message whose template's id is missing from WECHAT_TEMPLATES fails as no_template (the
+office sends it again after the id is back): a template taken out of the configuration is a decision.
 """
 import logging
 import signal
@@ -18,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app.extensions import db
 from app.models.base import utcnow
-from app.services.messaging import sender
+from app.services.messaging import deliveries, sender
 from app.services.notices import schedule
 from app.services.people import content_security
 from app.services.platform import wechat
@@ -28,18 +31,19 @@ log = logging.getLogger(__name__)
 notify_cli = AppGroup("notify", help="Subscribe messages to workers: the sender and its queue (消息).")
 
 
-def _tick(now):
+def _tick(now, stop=None):
     """What is scheduled before a pass: reminders and clearance (notices.schedule), then the worker texts
-    WeChat could not check when they were saved (content_security.recheck_pending)."""
+    WeChat could not check when they were saved (content_security.recheck_pending, which gives up at
+    once when WeChat is unreachable or `stop` answers true)."""
     schedule.run_due(now)
-    content_security.recheck_pending()
+    content_security.recheck_pending(stop=stop)
 
 
 class _Ticker:
     """Runs `_tick` at most once every NOTIFY_POLL_SECONDS, however many passes a busy sender makes."""
 
-    def __init__(self):
-        self.last = None
+    def __init__(self, stop=None):
+        self.last, self.stop = None, stop
 
     def __call__(self):
         started = time.monotonic()
@@ -47,7 +51,7 @@ class _Ticker:
             return
         self.last = started
         try:
-            _tick(utcnow())
+            _tick(utcnow(), stop=self.stop)
         except Exception:  # noqa: BLE001  (a fault in the reminders must not stop delivery of the rest)
             log.exception("scheduled messages failed; sending what is queued")
             db.session.rollback()
@@ -58,8 +62,7 @@ class _Ticker:
 def run(once):
     """Send queued messages to WeChat until stopped (SIGTERM/SIGINT finish the message in hand)."""
     if wechat.client() is None:
-        click.echo("warning: WECHAT_APP_ID / WECHAT_APP_SECRET unset: queued messages will be marked failed "
-                   "(no_wechat)", err=True)
+        raise click.ClickException("WECHAT_APP_ID / WECHAT_APP_SECRET unset: the sender cannot send; not started")
     stopping = threading.Event()
     with _stopped_by_signals(stopping):
         if once:
@@ -84,7 +87,7 @@ def _run_until_stopped(stopping):
     click.echo(f"sender {sender.sender_id()} running; batch {current_app.config['NOTIFY_BATCH']}, "
                f"poll {current_app.config['NOTIFY_POLL_SECONDS']} s")
     totals = {"sent": 0, "retry": 0, "failed": 0, "claimed": 0}
-    ticker = _Ticker()
+    ticker = _Ticker(stop=stopping.is_set)
     while not stopping.is_set():
         try:
             counts = _pass(stopping, ticker)
@@ -109,7 +112,7 @@ def _pass(stopping, ticker):
 def _drain(stopping):
     """Passes until one claims less than a full batch: everything due now is sent or rescheduled."""
     totals = {"sent": 0, "retry": 0, "failed": 0, "claimed": 0}
-    ticker = _Ticker()
+    ticker = _Ticker(stop=stopping.is_set)
     while True:
         counts = _pass(stopping, ticker)
         for key in totals:
@@ -125,10 +128,10 @@ def _line(counts):
 @notify_cli.command("status")
 def status():
     """Messages by delivery state, the oldest queued message's age, and failures (the dead letters) by reason."""
-    state = sender.status()
-    click.echo("  ".join(f"{delivery} {count}" for delivery, count in state["by_delivery"].items()))
+    state = deliveries.queue_state()
+    click.echo("  ".join(f"{delivery} {count}" for delivery, count in state["counts"].items()))
     age = state["oldest_queued_seconds"]
     click.echo("oldest queued: " + ("none" if age is None else f"{age} s ago"))
-    click.echo(f"failed: {state['by_delivery']['failed']}"
+    click.echo(f"failed: {state['counts']['failed']}"
                + "".join(f"  {word or '-'} {count}" for word, count in sorted(state["failures"].items(),
                                                                              key=lambda item: str(item[0]))))

@@ -156,3 +156,31 @@ def test_a_staff_alert_is_resent_only_to_the_login_still_linked(client):
     assert answer["retried"] == [] and answer["skipped"][0]["reason"] == "unlinked"
     listed = client.get(MESSAGES, headers=office).json["items"]
     assert [(item["id"], item["recipient"]) for item in listed] == [(second, "工作人员 王*宁")]
+
+
+@pytest.mark.parametrize("side", ["console", "miniprogram"])
+def test_unlinking_keeps_queued_alerts_in_the_console_only(client, wechat_client, side):
+    clerk_headers = make_staff(client, "yongning")
+    worker_headers = make_worker(client, "zhang")
+    linked = worker_id(client, worker_headers)
+    clerk = db.session.get(StaffUser, _staff_id("yongning"))
+    clerk.worker_id = linked
+    db.session.commit()
+    accepted = {TEMPLATE_IDS["staff_alert"]: "accept"}
+    assert wechat_client.post("/api/mp/v1/subscriptions", json={"results": accepted},
+                              headers=worker_headers).status_code == 200
+    with wechat_client.application.app_context():
+        [queued] = alert([clerk.id])
+    [other] = alert([clerk.id])  # no grant left: the console list only
+    sent = db.session.get(Message, queued)
+    assert sent.delivery == "queued" and db.session.get(Message, other).delivery == "inbox"
+    if side == "console":
+        answer = client.delete("/api/console/v1/me/miniprogram-link", headers=clerk_headers)
+    else:
+        answer = client.delete("/api/mp/v1/me/staff-link", headers=worker_headers)
+    assert answer.status_code in (200, 204), answer.json
+    db.session.expire_all()
+    message = db.session.get(Message, queued)
+    assert (message.delivery, message.next_attempt_at) == ("inbox", None)
+    listed = client.get(NOTIFICATIONS, headers=clerk_headers).json
+    assert sorted(item["id"] for item in listed["items"]) == sorted([queued, other])

@@ -4,17 +4,20 @@ WeChat is intercepted at HTTP with `responses`; nothing reaches the network.
 """
 import json
 import logging
+import time
 from datetime import timedelta
 
 import pytest
 import requests
 import responses
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Message, SubscriptionGrant
+from app.models import Message, StaffUser, SubscriptionGrant
 from app.models.base import utcnow
+from app.services.accounts import staff
 from app.services.messaging import outbox, sender
+from tests.builders import STAFF_PASSWORD
 from tests.messaging.sender_helpers import APP_ID, TEMPLATE_IDS, queue, subject_of, wechat_settings, worker_with_openid
 
 TOKEN_URL = "https://api.weixin.qq.com/cgi-bin/stable_token"
@@ -268,7 +271,7 @@ def test_each_pass_runs_the_schedule_first_and_a_failing_schedule_does_not_stop_
     queue(2, openid="o-tick")
     ticks = []
 
-    def failing_tick(now):
+    def failing_tick(now, stop=None):
         ticks.append(now)
         raise RuntimeError("reminders broke")
 
@@ -286,12 +289,78 @@ def test_a_pass_runs_the_reminders_and_rechecks_pending_texts_at_most_once_per_p
 
     calls = []
     monkeypatch.setattr(schedule, "run_due", lambda now: calls.append("schedule"))
-    monkeypatch.setattr(content_security, "recheck_pending", lambda: calls.append("recheck"))
+    monkeypatch.setattr(content_security, "recheck_pending", lambda stop=None: calls.append(("recheck", stop)))
     wechat_app.config["NOTIFY_POLL_SECONDS"] = 60
-    ticker = cli_notify._Ticker()
+    stopping = lambda: False  # noqa: E731
+    ticker = cli_notify._Ticker(stop=stopping)
     ticker()
     ticker()  # a busy sender's next pass, within the poll interval
-    assert calls == ["schedule", "recheck"]
+    assert calls == ["schedule", ("recheck", stopping)]  # the recheck also ends on SIGTERM
     ticker.last -= 61
     ticker()
-    assert calls == ["schedule", "recheck", "schedule", "recheck"]
+    assert calls == ["schedule", ("recheck", stopping)] * 2
+
+
+def test_a_send_slower_than_the_lease_keeps_the_lease(make_app):
+    """One send may take a token lock wait, stable_token, the send, a 40001 refetch and the resend: its lease holds."""
+    app = make_app(**wechat_settings(NOTIFY_LEASE_SECONDS=2))
+    with app.app_context(), responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.post(TOKEN_URL, json={"access_token": "ACCESS_TOKEN", "expires_in": 7200})
+        [message_id] = queue(1, openid="o-slow")
+        seen = []
+
+        def slow(request):
+            time.sleep(3.5)  # well past the 2 s lease
+            with db.engine.connect() as connection:  # as another sender would read it
+                seen.append((connection.scalar(select(Message.claimed_until).where(Message.id == message_id)),
+                             utcnow()))
+            return 200, {}, json.dumps({"errcode": 0, "errmsg": "ok"})
+
+        mock.add_callback(responses.POST, SEND_URL, callback=slow)
+        assert sender.send_due() == {"sent": 1, "retry": 0, "failed": 0, "claimed": 1}
+        [(claimed_until, at)] = seen
+        assert claimed_until > at  # still this sender's: no other sender could have taken it and sent it again
+        stored = message(message_id)
+        assert (stored.delivery, stored.claimed_by, stored.claimed_until) == ("sent", None, None)
+
+
+@pytest.mark.parametrize("change", [None, "unlinked", "relinked", "deactivated"])
+def test_a_staff_alert_is_sent_only_while_its_staff_member_is_active_and_linked(wechat_app, wechat, change):
+    wechat.post(SEND_URL, json={"errcode": 0, "errmsg": "ok"})
+    wechat_app.config["WECHAT_TEMPLATES"] = {**TEMPLATE_IDS, "staff_alert": "TPL-staff_alert"}
+    staff.create_staff("office", STAFF_PASSWORD, "admin", by=staff.CLI)
+    clerk = db.session.scalar(select(StaffUser).where(StaffUser.username == "office"))
+    linked = worker_with_openid("o-clerk")
+    clerk.worker_id = linked.id
+    db.session.add(SubscriptionGrant(worker_id=linked.id, template="staff_alert", template_id="TPL-staff_alert"))
+    db.session.flush()
+    [alert] = outbox.to_staff([clerk.id], "新的出行报名待审核", "永宁县 3 条", kind="报名待审核")
+    db.session.commit()
+    assert (alert.delivery, alert.worker_id) == ("queued", linked.id)
+    if change == "unlinked":
+        clerk.worker_id = None
+    elif change == "relinked":
+        clerk.worker_id = worker_with_openid("o-clerk-new-phone").id
+    elif change == "deactivated":
+        clerk.active = False
+    db.session.commit()
+    if change is None:
+        assert sender.send_due()["sent"] == 1 and sends(wechat)[0]["touser"] == "o-clerk"
+        return
+    assert sender.send_due() == {"sent": 0, "retry": 0, "failed": 1, "claimed": 1}
+    stored = message(alert.id)
+    assert (stored.delivery, stored.failure, stored.attempts) == ("failed", "unlinked", 0) and not sends(wechat)
+
+
+def test_notify_run_refuses_to_start_without_wechat(make_app):
+    app = make_app()  # WECHAT_APP_ID unset
+    with app.app_context():
+        worker = worker_with_openid("o-kept")
+        row = Message(recipient_kind="worker", worker_id=worker.id, template="application_decided", title="t",
+                      body="b", data={"thing1": "x"}, delivery="queued", attempts=0, next_attempt_at=utcnow())
+        db.session.add(row)
+        db.session.commit()
+        for args in (["notify", "run", "--once"], ["notify", "run"]):
+            result = app.test_cli_runner().invoke(args=args)
+            assert result.exit_code == 1 and "WECHAT_APP_ID" in result.output and "not started" in result.output
+        assert message(row.id).delivery == "queued"  # kept for a sender that can send it

@@ -345,3 +345,51 @@ def test_two_runners_at_once_check_each_pending_text_once(make_app, backend):
     assert len(seen) == 12 and set(seen.values()) == {1}
     with app.app_context():
         assert set(db.session.scalars(select(ContentCheck.status))) == {"pass"}
+
+
+def _all_pending_and_due(client, mock):
+    """A worker whose four profile texts are pending (WeChat was down when they were saved), all due now."""
+    verdicts(mock, default=requests.ConnectTimeout("slow"))
+    headers = wechat_login(client, mock)
+    assert client.put(ME, json=profile(0), headers=headers).status_code == 200
+    db.session.execute(update(ContentCheck).values(next_check_at=utcnow() - timedelta(seconds=1)))
+    db.session.commit()
+    mock.remove(responses.POST, CHECK_URL)
+    return len(check_calls(mock))
+
+
+def test_a_recheck_stops_at_the_first_text_wechat_cannot_reach(wechat_app, wechat):
+    """The sender's tick runs the recheck: four timeouts in a row would hold up sending four times as long."""
+    calls = _all_pending_and_due(wechat_app.test_client(), wechat)
+    verdicts(wechat, default=requests.ConnectTimeout("still down"))
+    assert _recheck()["pending"] == 1
+    assert len(check_calls(wechat)) == calls + 1
+    flags = _flags()
+    assert sorted(flag.attempts for flag in flags) == [1, 1, 1, 2]  # the other three wait for their next check
+
+
+def test_a_recheck_stops_when_the_sender_is_told_to(wechat_app, wechat):
+    from app.services.people import content_security
+
+    calls = _all_pending_and_due(wechat_app.test_client(), wechat)
+    verdicts(wechat)
+    asked = []
+
+    def stop():
+        asked.append(1)
+        return len(asked) > 1  # SIGTERM arrives during the first check
+
+    assert content_security.recheck_pending(stop=stop)["pass"] == 1
+    assert len(check_calls(wechat)) == calls + 1
+    assert [flag.status for flag in _flags()].count("pending") == 3
+
+
+def test_a_pending_text_waits_the_senders_backoff(wechat_app, wechat):
+    from app.services.messaging import sender
+    from app.services.people import content_security
+
+    wechat_app.config["NOTIFY_RETRY_SECONDS"] = 30
+    for attempts in (1, 2, 20):
+        wait = (content_security._retry_at(attempts) - utcnow()).total_seconds()
+        assert 0.8 * min(30 * 2 ** (attempts - 1), sender.MAX_BACKOFF_SECONDS) - 1 <= wait
+        assert wait <= 1.2 * min(30 * 2 ** (attempts - 1), sender.MAX_BACKOFF_SECONDS) + 1

@@ -26,6 +26,7 @@ FAILURE_NAMES = {
     "no_grant": "用户未授权", "bad_data": "数据不合规", "gave_up": "已放弃重试", "invalid_openid": "用户标识无效",
     "no_openid": "无微信身份", "no_template": "模板未配置", "invalid_template": "模板无效",
     "template_changed": "模板已更换（用户授权的是旧模板）", "no_wechat": "微信未配置", "invalid_page": "跳转页面无效",
+    "unlinked": "工作人员已解除小程序绑定或已停用",
 }
 # Why a message could not be sent again, as `retry` reports it.
 SKIP_REASONS = {"not_found": "未找到该消息", "not_failed": "不是发送失败的消息",
@@ -41,10 +42,20 @@ def failure_name(failure):
 def summary(staff):
     """Messages by delivery state, and how long the oldest queued one has waited (seconds, or None)."""
     scope.require_role(staff, READERS)
+    state = queue_state()
+    return {"counts": state["counts"], "oldest_queued_seconds": state["oldest_queued_seconds"]}
+
+
+def queue_state():
+    """The queue at a glance (the office's page and `flask notify status`): counts by delivery state, the oldest
+    queued message's age in seconds (or None), and the failed ones by failure word."""
     counts = dict(db.session.execute(select(Message.delivery, func.count()).group_by(Message.delivery)).all())
     oldest = db.session.scalar(select(func.min(Message.created_at)).where(Message.delivery == "queued"))
-    waited = None if oldest is None else max(0, int((utcnow() - oldest).total_seconds()))
-    return {"counts": {state: counts.get(state, 0) for state in DELIVERIES}, "oldest_queued_seconds": waited}
+    failures = dict(db.session.execute(select(Message.failure, func.count()).where(Message.delivery == "failed")
+                                       .group_by(Message.failure)).all())
+    return {"counts": {state: counts.get(state, 0) for state in DELIVERIES},
+            "oldest_queued_seconds": None if oldest is None else max(0, int((utcnow() - oldest).total_seconds())),
+            "failures": failures}
 
 
 def list_messages(staff, delivery="failed", template=None, page=1, per_page=PER_PAGE):

@@ -9,31 +9,36 @@ on MariaDB, a conditional UPDATE on SQLite), and a sender only marks or sends wh
 A sender killed after WeChat accepted a message and before its mark committed leaves that one
 message "sending"; when the lease runs out another sender takes it and sends it again. That single
 message is the only possible duplicate per killed sender (WeChat's send has no idempotency key).
-Messages claimed but not yet sent are sent once, later. The lease must outlast one send
-(NOTIFY_LEASE_SECONDS well above WECHAT_TIMEOUT): a sender renews it while it works.
+Messages claimed but not yet sent are sent once, later. While a sender holds a batch a heartbeat
+thread renews its lease every third of NOTIFY_LEASE_SECONDS, so even one slow send (token lock wait,
+stable_token, the send, a 40001 refetch and the resend, each up to WECHAT_TIMEOUT) cannot outlast it;
+before each send the sender checks it still holds the message (a heartbeat that could not reach the
+database lets the lease lapse, and then another sender owns it).
 
 Outcomes: ok → "sent"; 43101 (the user's grant is gone), 47003 (bad data) and other refusals of this
 message → "failed" with a word, not retried; -1, 45009, 45011, HTTP errors, network errors and
 timeouts → "queued" again after NOTIFY_RETRY_SECONDS·2^(attempts-1) (capped, jittered), "failed"
 "gave_up" after NOTIFY_MAX_ATTEMPTS. 40001/42001 (token invalid or expired) are retried once by the
-client after fetching the token again.
+client after fetching the token again. A staff alert whose staff member unlinked that mini-program login,
+or was deactivated, since it was queued fails as "unlinked" (it stays in their console list).
 """
 import logging
 import os
 import random
 import secrets
 import socket
+import threading
 import time
 from datetime import timedelta
 
 import requests
 from flask import current_app
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from wechatpy.exceptions import WeChatClientException
 
 from app.extensions import db
-from app.models import Message, SubscriptionGrant, Worker
+from app.models import Message, StaffUser, SubscriptionGrant, Worker
 from app.models.base import utcnow
 from app.services.messaging import fields, templates
 from app.services.platform import wechat
@@ -75,6 +80,15 @@ def send_due(limit=None, stop=None):
     counts = {"sent": 0, "retry": 0, "failed": 0, "claimed": 0}
     ids, lease_until = claim(limit or current_app.config["NOTIFY_BATCH"])
     counts["claimed"] = len(ids)
+    if not ids:
+        return counts
+    with _Heartbeat(ids):
+        _send_batch(ids, lease_until, counts, stop)
+    return counts
+
+
+def _send_batch(ids, lease_until, counts, stop):
+    """Send the claimed messages one by one until done, stopped, or WeChat is out."""
     held, pending = _load(ids), list(ids)
     while pending:
         if stop is not None and stop():
@@ -92,7 +106,6 @@ def send_due(limit=None, stop=None):
             # WeChat is unreachable or out of quota: the rest wait with it instead of each paying a timeout.
             release(pending, later=outage_until)
             break
-    return counts
 
 
 def claim(limit):
@@ -193,28 +206,70 @@ def _keep_lease(lease_until, pending):
     return until, [message_id for message_id in pending if message_id in held]
 
 
+class _Heartbeat:
+    """Renews the lease of the messages this sender still holds, every third of NOTIFY_LEASE_SECONDS, from a thread.
+
+    The main thread may sit in one send far longer than the timeouts suggest (a token lock wait, stable_token,
+    the send, after 40001 a refetch and the resend); the lease must not lapse meanwhile, or another sender
+    would take the message in hand and send it again.
+    """
+
+    def __init__(self, ids):
+        self.app, self.ids, self.me = current_app._get_current_object(), list(ids), sender_id()
+        self.lease = current_app.config["NOTIFY_LEASE_SECONDS"]
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="sender-heartbeat", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join()
+
+    def _run(self):
+        with self.app.app_context():
+            while not self.stopped.wait(self.lease / 3):
+                try:
+                    db.session.execute(
+                        update(Message).where(Message.id.in_(self.ids), Message.claimed_by == self.me,
+                                              Message.delivery == "sending")
+                        .values(claimed_until=utcnow() + timedelta(seconds=self.lease))
+                        .execution_options(synchronize_session=False))
+                    db.session.commit()
+                except SQLAlchemyError as error:  # tried again at the next beat; the main thread checks the lease
+                    log.warning("sender heartbeat failed: %s", type(error).__name__)
+                    db.session.rollback()
+            db.session.remove()
+
+
 class _Held:
     """What a sender needs of a claimed message, read once per batch (no transaction stays open while sending)."""
 
-    __slots__ = ("id", "template", "data", "page", "attempts", "openid", "granted_template_id")
+    __slots__ = ("id", "template", "data", "page", "attempts", "openid", "granted_template_id", "unlinked")
 
-    def __init__(self, message, openid, granted_template_id):
+    def __init__(self, message, openid, granted_template_id, unlinked):
         self.id, self.template, self.data = message.id, message.template, message.data
         self.page, self.attempts = message.page, message.attempts
-        self.openid, self.granted_template_id = openid, granted_template_id
+        self.openid, self.granted_template_id, self.unlinked = openid, granted_template_id, unlinked
 
 
 def _load(ids):
-    """{id: _Held} of the claimed messages, with each worker's openid and the template id the grant was for."""
+    """{id: _Held} of the claimed messages, with each worker's openid, the template id the grant was for, and
+    whether a staff alert's staff member is still active and linked to the login it was queued for."""
     if not ids:
         return {}
     rows = db.session.execute(
-        select(Message, Worker.openid, SubscriptionGrant.template_id)
+        select(Message, Worker.openid, SubscriptionGrant.template_id, StaffUser.worker_id, StaffUser.active)
         .join(Worker, Worker.id == Message.worker_id, isouter=True)
         .join(SubscriptionGrant, SubscriptionGrant.id == Message.grant_id, isouter=True)
+        .join(StaffUser, StaffUser.id == Message.staff_user_id, isouter=True)
         .where(Message.id.in_(ids))
     ).all()
-    held = {message.id: _Held(message, openid, granted) for message, openid, granted in rows}
+    held = {message.id: _Held(message, openid, granted, message.recipient_kind == "staff"
+                              and (linked_worker != message.worker_id or not active))
+            for message, openid, granted, linked_worker, active in rows}
     db.session.rollback()
     return held
 
@@ -223,11 +278,12 @@ def _send_one(message):
     """Send one held message and mark it in its own commit.
 
     Returns (outcome: "sent" | "retry" | "failed", when WeChat as a whole may take messages again or None).
-    No other sender can have taken it: leases are renewed before they could lapse (_keep_lease), and
-    the mark only writes where this sender still holds the row.
+    No other sender can have taken it: _keep_lease checked the lease before, the heartbeat renews it during
+    the send, and the mark only writes where this sender still holds the row.
     """
     client, template_id = wechat.client(), templates.template_id(message.template)
-    unsendable = _unsendable(client, template_id, message.granted_template_id, message.openid)
+    unsendable = "unlinked" if message.unlinked else _unsendable(client, template_id,
+                                                                   message.granted_template_id, message.openid)
     if unsendable:
         return _mark_failed(message, unsendable, None, "not sent", tried=False), None
     try:
@@ -318,17 +374,3 @@ def _mark(message, delivery, outcome, **values):
             time.sleep(0.05 * (attempt + 1))
     return outcome
 
-
-def status():
-    """The queue at a glance: counts by delivery, the oldest queued message's age, failures by word."""
-    by_delivery = dict(db.session.execute(select(Message.delivery, func.count()).group_by(Message.delivery)).all())
-    oldest = db.session.scalar(select(func.min(Message.created_at)).where(Message.delivery == "queued"))
-    failures = dict(db.session.execute(
-        select(Message.failure, func.count()).where(Message.delivery == "failed").group_by(Message.failure)
-    ).all())
-    return {
-        "by_delivery": {delivery: by_delivery.get(delivery, 0) for delivery in ("inbox", "queued", "sending",
-                                                                                  "sent", "failed")},
-        "oldest_queued_seconds": None if oldest is None else int((utcnow() - oldest).total_seconds()),
-        "failures": failures,
-    }

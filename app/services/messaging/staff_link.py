@@ -4,19 +4,20 @@ The console shows its user a one-time 6-digit code valid LINK_CODE_SECONDS; the 
 in as that person, sends it back, and the account's `worker_id` becomes that login, so staff alerts
 can also reach them as subscribe messages. The code is kept only hashed (HMAC with SECRET_KEY) in the
 shared cache, one live code per account, spent by its first use; wrong codes are counted per
-mini-program login and stop being tried after MAX_WRONG_CODES. Either side may unlink. Audited.
+mini-program login and stop being tried after MAX_WRONG_CODES. Either side may unlink (their alerts still
+queued for that login go back to the console list only). Audited.
 """
 import hashlib
 import hmac
 import secrets
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, Invalid, NotFound
 from app.extensions import db
-from app.models import StaffUser, Worker
+from app.models import Message, StaffUser, Worker
 from app.services.platform import audit, cache
 
 LINK_CODE_SECONDS = 600
@@ -81,6 +82,7 @@ def unlink_staff(staff):
         raise NotFound("staff_link_missing", "当前账号未绑定小程序")
     audit.record("staff", staff.id, "staff.unlink_miniprogram", "staff_user", staff.id, worker_id=staff.worker_id,
                  via="console")
+    _unqueue_alerts(staff)
     staff.worker_id = None
     db.session.commit()
 
@@ -92,8 +94,17 @@ def unlink_worker(worker):
         raise NotFound("staff_link_missing", "当前微信未绑定控制台账号")
     audit.record("worker", worker.id, "staff.unlink_miniprogram", "staff_user", staff.id, worker_id=worker.id,
                  via="miniprogram")
+    _unqueue_alerts(staff)
     staff.worker_id = None
     db.session.commit()
+
+
+def _unqueue_alerts(staff):
+    """The staff member's alerts queued for the login being unlinked stay in their console list only."""
+    db.session.execute(
+        update(Message).where(Message.recipient_kind == "staff", Message.staff_user_id == staff.id,
+                              Message.delivery == "queued")
+        .values(delivery="inbox", next_attempt_at=None).execution_options(synchronize_session=False))
 
 
 def linked_staff(worker):

@@ -23,7 +23,7 @@ from app.errors import Invalid
 from app.extensions import db
 from app.models import Application, ContentCheck, County, Worker
 from app.models.base import utcnow
-from app.services.messaging import outbox
+from app.services.messaging import outbox, sender
 from app.services.people.identity import mask_name
 from app.services.platform import wechat
 
@@ -197,9 +197,8 @@ def field_words(flag):
 
 
 def _retry_at(attempts):
-    """When a pending text is tried again: NOTIFY_RETRY_SECONDS, doubling with each attempt (the sender's pace)."""
-    base = current_app.config["NOTIFY_RETRY_SECONDS"]
-    return utcnow() + timedelta(seconds=min(base * 2 ** (attempts - 1), 6 * 3600))
+    """When a pending text is tried again: the sender's backoff after this many attempts."""
+    return utcnow() + timedelta(seconds=sender.backoff_seconds(attempts))
 
 
 def current_text(flag):
@@ -209,12 +208,14 @@ def current_text(flag):
     return None if owner is None else text_of(getattr(owner, flag.field, None))
 
 
-def recheck_pending(limit=50):
+def recheck_pending(limit=50, stop=None):
     """Check pending texts again (those due), each claimed first so two runners never check one twice; commits.
 
     A text gone or changed since is dropped (a changed text was checked when it was saved); one still
     unjudged after NOTIFY_MAX_ATTEMPTS, or that WeChat cannot judge, goes to staff as review; one found
-    review or risky is flagged for staff (it is saved already: staff decide). Returns counts by outcome.
+    review or risky is flagged for staff (it is saved already: staff decide). The run ends after the first
+    text WeChat left unjudged (the rest would each wait out a timeout, holding up the sender) and when
+    `stop` answers true (SIGTERM). Returns counts by outcome.
     """
     counts = {"pass": 0, "review": 0, "risky": 0, "pending": 0, "dropped": 0}
     client = wechat.client()
@@ -225,10 +226,20 @@ def recheck_pending(limit=50):
                                                           ContentCheck.next_check_at <= now)
                              .order_by(ContentCheck.next_check_at, ContentCheck.id).limit(limit)).all()
     for flag_id in due:
+        if stop is not None and stop():
+            break
         outcome = _recheck_one(client, flag_id, now)
         if outcome is not None:
             counts[outcome] += 1
+        if outcome == "pending" or (outcome == "review" and _gave_up(flag_id)):
+            break  # WeChat is unreachable: the other texts wait for their next check
     return counts
+
+
+def _gave_up(flag_id):
+    """Whether this flag went to staff because WeChat stayed unreachable (not for WeChat's own answer)."""
+    return (db.session.scalar(select(ContentCheck.last_error).where(ContentCheck.id == flag_id)) or "") \
+        .startswith("gave up")
 
 
 def _claim(flag_id, now):
