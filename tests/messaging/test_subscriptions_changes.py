@@ -85,7 +85,7 @@ def test_each_attempt_is_counted_before_the_code_is_looked_at(client, monkeypatc
     assert [kind for kind, key in order if key.startswith("staff-link")][:3] == ["incr", "incr", "get"]
 
 
-def _arrival(worker):
+def _arrival():
     return {"arrived_at": datetime(2020, 2, 25, 1, 0), "place": "永宁卡口", "result": "放行", "note": "-"}
 
 
@@ -94,7 +94,7 @@ def test_a_dedupe_key_written_meanwhile_by_another_request_loses_nothing(client,
     worker = worker_id(client, headers)
     client.post(SUBSCRIPTIONS, json={"results": {TEMPLATE_IDS["arrival_recorded"]: "accept"}}, headers=headers)
     with make_app(**WECHAT).app_context():
-        first = outbox.to_worker(worker, "arrival_recorded", _arrival(worker), dedupe_key="arrival:arrive:seat:1")
+        first = outbox.to_worker(worker, "arrival_recorded", _arrival(), dedupe_key="arrival:arrive:seat:1")
         db.session.commit()
         assert first.delivery == "queued"
         client.post(SUBSCRIPTIONS, json={"results": {TEMPLATE_IDS["arrival_recorded"]: "accept"}}, headers=headers)
@@ -102,7 +102,7 @@ def test_a_dedupe_key_written_meanwhile_by_another_request_loses_nothing(client,
         monkeypatch.setattr(outbox, "by_dedupe_key", lambda key: None)
         monkeypatch.setattr(outbox, "_by_dedupe_key", lambda key: None, raising=False)
         db.session.add(SubscriptionGrant(worker_id=worker, template="trip_assigned", template_id="tmpl-x"))
-        outbox.to_worker(worker, "arrival_recorded", _arrival(worker), dedupe_key="arrival:arrive:seat:1")
+        outbox.to_worker(worker, "arrival_recorded", _arrival(), dedupe_key="arrival:arrive:seat:1")
         db.session.commit()  # the event's own rows commit; no IntegrityError reaches the request
         assert db.session.scalar(select(func.count()).select_from(Message)) == 1
         assert db.session.scalar(select(func.count()).select_from(SubscriptionGrant)
