@@ -4,11 +4,7 @@ from app.services.messaging import deliveries, inbox
 from console import bp
 from console import message_schemas as s
 from console.auth import auth, current_staff
-from console.routes import ERRORS
-
-
-def _errors(*codes):
-    return {code: ERRORS[code] for code in codes}
+from console.routes import _errors  # one helper for the console's documented error responses
 
 
 @bp.get("/notifications")

@@ -7,11 +7,7 @@ from app.services.messaging import consent, inbox, subscriptions
 from miniprogram_api import bp
 from miniprogram_api import message_schemas as s
 from miniprogram_api.auth import auth, current_worker
-from miniprogram_api.routes import ERRORS
-
-
-def _errors(*codes):
-    return {code: ERRORS[code] for code in codes}
+from miniprogram_api.vacancy_routes import _errors  # one helper for the mini-program's documented errors
 
 
 def _profile_limit():

@@ -3,6 +3,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Application, AuditLog, Revocation, Seat, Trip
+from app.services.messaging import fields, templates
 from app.services.notices import events
 from app.services.platform.timeutil import local_today
 from tests.builders import approved_applications, make_mobile, make_staff, publish_trip
@@ -23,10 +24,13 @@ def test_publishing_tells_every_passenger_their_seat_and_the_crew_their_task(cli
     seats = {p["worker_id"]: p["seat_no"] for p in trip["passengers"]}
     for rider in made["riders"]:
         [message] = messages(rider["worker_id"], "trip_assigned")
-        assert message.data == {"date1": _departure(trip), "thing2": "永宁县汽车站",
-                                "thing3": f"车牌待定 {seats[rider['worker_id']]}号座", "phone_number4": captain_mobile,
-                                "thing5": "乘车码已生成，请提前到达上车点；全程佩…"}
+        assert {key: value["value"] for key, value in templates.payload(message.data).items()} == {
+            "date1": _departure(trip), "thing2": "永宁县汽车站", "thing3": f"车牌待定 {seats[rider['worker_id']]}号座",
+            "phone_number4": captain_mobile, "thing5": "乘车码已生成，请提前到达上车点；全程佩…"}
         assert message.page == f"pages/trips/detail?id={trip['id']}" and "全程佩戴口罩" in message.body
+        # The captain's mobile is kept sealed in the stored WeChat data and masked in the inbox text.
+        assert message.data["phone_number4"].startswith(templates.SEALED) and captain_mobile not in str(message.data)
+        assert captain_mobile not in message.body and f"车长电话：{fields.masked_phone(captain_mobile)}" in message.body
         assert_fitted(message)
     for role, rider in (("车长", made["captain"]), ("副车长", made["vice"])):
         [message] = messages(rider["worker_id"], "crew_published")

@@ -71,3 +71,17 @@ def test_fit_all_wraps_every_value_and_an_unknown_key_is_a_mistake():
         with pytest.raises(ValueError):
             fields.fit(key, "x")
     assert fields.type_of("character_string12") == "character_string"
+
+
+def test_a_han_name_keeps_han_only_and_a_number_one_decimal_point():
+    # WeChat's name is pure Han or pure letters: a masked name's * or a middle dot would refuse the message.
+    assert fields.fit("name1", "张*丰") == "张丰"
+    assert fields.fit("name1", "买买提·艾力") == "买买提艾力"
+    assert fields.fit("number2", "1.2.3") == "1.23" and fields.fit("number2", "v2.0.1 版") == "2.01"
+    assert fields.fit("number2", ".5") == "0.5" and fields.fit("number2", "12.") == "12"
+
+
+def test_a_phone_is_masked_for_the_inbox():
+    assert fields.masked_phone("13912345678") == "139****5678"
+    assert fields.masked_phone("0951-6012345") == "095*****2345"
+    assert fields.masked_phone("-") == "-"

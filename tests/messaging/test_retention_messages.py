@@ -58,3 +58,30 @@ def test_an_erased_worker_loses_messages_and_grants_and_old_messages_go(client, 
     db.session.commit()
     assert purge_expired()["messages"] == 2 and db.session.scalar(select(Message.id)) is None
     assert db.session.scalars(select(SubscriptionGrant.worker_id)).all() == [staying]  # unused: still good
+
+
+def test_content_flags_done_with_for_the_period_go_open_ones_stay(client, app):
+    """Review finding 12: handled, passed and replaced flags older than RETENTION_DAYS are purged (they quote texts)."""
+    from app.models import ContentCheck
+    from app.services.people import content_security
+    from app.services.people.content_security import Verdict
+
+    worker_id = _worker_id(client, "flagged", 0)
+    worker = db.session.get(Worker, worker_id)
+    stored = worker.job_intention
+    for field, text, status in (("job_intention", stored, "review"), ("skills", "旧技能", "review"),
+                                ("current_address", "已处理的地址", "review"), ("employer_name", "通过的单位", "pending")):
+        content_security.record(worker, [Verdict(field, text, 1, status)])
+    db.session.flush()
+    db.session.execute(update(ContentCheck).where(ContentCheck.field == "current_address")
+                       .values(handled_at=utcnow(), handled_by=None, outcome="ok"))
+    db.session.execute(update(ContentCheck).where(ContentCheck.field == "employer_name").values(status="pass"))
+    db.session.commit()
+    assert purge_expired()["content_checks"] == 0  # all recent
+    past = utcnow() - timedelta(days=app.config["RETENTION_DAYS"] + 1)
+    db.session.execute(update(ContentCheck).values(created_at=past))
+    db.session.commit()
+    assert purge_expired(dry_run=True)["content_checks"] == 3
+    assert purge_expired()["content_checks"] == 3
+    # Only the unhandled flag of a text still stored stays: staff have yet to look at it.
+    assert db.session.scalars(select(ContentCheck.field)).all() == ["job_intention"]

@@ -32,14 +32,14 @@ def test_each_changed_text_is_checked_once_and_passing_text_is_saved(wechat_app,
     verdicts(wechat)
     headers = registered(client, wechat)
     sent = check_calls(wechat)
-    assert sorted(sent) == sorted(["永宁县望远镇幸福村3组", "望远镇", "电子厂普工", "焊工"])
+    assert sorted(sent) == sorted(["永宁县望远镇幸福村3组", "望远镇", "电子厂普工", "焊工", "永宁县"])
     assert _flags() == []
     # The same texts again: nothing to check; one changed: one call, with the worker's openid and scene 1.
     assert client.put(ME, json=profile(0), headers=headers).status_code == 200
-    assert len(check_calls(wechat)) == 4
+    assert len(check_calls(wechat)) == 5
     response = client.put(ME, json={"job_intention": "仓库分拣", "skills": ["焊工", "叉车"]}, headers=headers)
     assert response.status_code == 200
-    assert check_calls(wechat)[4:] == ["仓库分拣", "焊工、叉车"]
+    assert check_calls(wechat)[5:] == ["仓库分拣", "焊工、叉车"]
     # Names, ID numbers and mobiles are never sent.
     assert not any("张三丰" in text or "139" in text for text in check_calls(wechat))
 
@@ -89,7 +89,8 @@ def test_wechat_down_saves_the_text_pending_and_stops_calling(wechat_app, wechat
     assert response.status_code == 200 and response.json["profile_complete"] is True
     assert len(check_calls(wechat)) == 1  # the first timeout; the other texts did not wait their own
     flags = _flags()
-    assert sorted(flag.field for flag in flags) == ["current_address", "hometown_township", "job_intention", "skills"]
+    assert sorted(flag.field for flag in flags) == ["current_address", "hometown_county", "hometown_township",
+                                                    "job_intention", "skills"]
     assert {flag.status for flag in flags} == {"pending"} and all(flag.next_check_at for flag in flags)
     assert _alerts() == []  # nothing doubtful yet
 
@@ -102,7 +103,7 @@ def test_busy_wechat_is_pending_too(wechat_app, wechat):
     # current_address passed; busy at hometown_township, so the texts after it wait with it.
     assert [(flag.field, flag.status) for flag in _flags()] == [
         ("hometown_township", "pending"), ("job_intention", "pending"), ("skills", "pending")]
-    assert check_calls(wechat) == ["银川市兴庆区", "望远镇"]
+    assert check_calls(wechat) == ["永宁县", "银川市兴庆区", "望远镇"]
 
 
 def test_a_new_text_replaces_the_pending_flag_of_the_old_one(wechat_app, wechat):

@@ -30,7 +30,7 @@ def test_old_closed_records_are_purged_and_idle_workers_erased(client, app):
     counts = purge_expired()
     assert counts == {"health_events": 1, "applications": 1, "applications_emptied": 0, "auth_tokens": 1,
                       "workers": 1, "health_certificates": 0, "scan_events": 0, "messages": 0,
-                      "subscription_grants": 0}
+                      "subscription_grants": 0, "content_checks": 0}
     worker = db.session.scalar(select(Worker))
     assert worker.id_number_cipher is None and worker.mobile_cipher is None and worker.name is None
     assert worker.consent_version is None and worker.openid is None

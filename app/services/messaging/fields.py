@@ -46,6 +46,13 @@ def fit_all(data):
     return {key: {"value": fit(key, value)} for key, value in data.items()}
 
 
+def masked_phone(fitted):
+    """A fitted phone number as the inbox shows it: 139****5678 (short ones and "-" as they are)."""
+    if len(fitted) < 8:
+        return fitted
+    return fitted[:3] + "*" * (len(fitted) - 7) + fitted[-4:]
+
+
 def _text(value):
     if value is None:
         return ""
@@ -69,8 +76,8 @@ def _phrase(value):
 
 def _name(value):
     text = _text(value).replace(" ", "")
-    if _HAN.search(text):
-        return "".join(ch for ch in text if _HAN.match(ch) or ch in "·*")[:10] or EMPTY
+    if _HAN.search(text):  # pure Han: a mask's * or a middle dot among Han would refuse the message
+        return "".join(ch for ch in text if _HAN.match(ch))[:10] or EMPTY
     return "".join(ch for ch in text if ch.isascii() and (ch.isalpha() or ch in _SYMBOLS))[:20] or EMPTY
 
 
@@ -84,8 +91,12 @@ def _character_string(value):
 
 
 def _number(value):
-    text = _kept(value, lambda ch: ch.isdigit() or ch == ".", LIMITS["number"], empty="0")
-    return text if text.strip(".") else "0"
+    """Digits with at most one decimal point (the first): 1.2.3 → 1.23."""
+    whole, point, rest = _kept(value, lambda ch: ch.isdigit() or ch == ".", LIMITS["number"], empty="0").partition(".")
+    decimals = rest.replace(".", "")
+    if not whole and not decimals:
+        return "0"
+    return (whole or "0") + (point + decimals if decimals else "")
 
 
 def _letter(value):

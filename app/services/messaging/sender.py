@@ -40,7 +40,7 @@ from wechatpy.exceptions import WeChatClientException
 from app.extensions import db
 from app.models import Message, StaffUser, SubscriptionGrant, Worker
 from app.models.base import utcnow
-from app.services.messaging import fields, templates
+from app.services.messaging import templates
 from app.services.platform import wechat
 
 log = logging.getLogger(__name__)
@@ -288,7 +288,7 @@ def _send_one(message):
         return _mark_failed(message, unsendable, None, "not sent", tried=False), None
     try:
         client.wxa.send_subscribe_message(
-            message.openid, template_id, fields.fit_all(message.data), page=message.page,
+            message.openid, template_id, templates.payload(message.data), page=message.page,
             miniprogram_state=current_app.config["WECHAT_MINIPROGRAM_STATE"],
         )
     except WeChatClientException as error:

@@ -3,9 +3,12 @@
 The console shows its user a one-time 6-digit code valid LINK_CODE_SECONDS; the mini-program, logged
 in as that person, sends it back, and the account's `worker_id` becomes that login, so staff alerts
 can also reach them as subscribe messages. The code is kept only hashed (HMAC with SECRET_KEY) in the
-shared cache, one live code per account, spent by its first use; wrong codes are counted per
-mini-program login and stop being tried after MAX_WRONG_CODES. Either side may unlink (their alerts still
-queued for that login go back to the console list only). Audited.
+shared cache, one live code per account, spent by its first use. Guessing is bounded twice: each
+attempt is counted before the code is looked at (so parallel guesses cannot all pass one read), per
+mini-program login (MAX_WRONG_CODES, cleared by a success) and for everyone (LINK_BUDGET attempts per
+LINK_CODE_SECONDS, then linking pauses); when the counters cannot be kept (Redis down) no code is tried.
+Either side may unlink (their alerts still queued for that login go back to the console list
+only). Audited.
 """
 import hashlib
 import hmac
@@ -15,13 +18,15 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.errors import Conflict, Invalid, NotFound
+from app.errors import Conflict, Invalid, NotFound, Unavailable
 from app.extensions import db
 from app.models import Message, StaffUser, Worker
 from app.services.platform import audit, cache
 
 LINK_CODE_SECONDS = 600
 MAX_WRONG_CODES = 5  # per mini-program login and LINK_CODE_SECONDS: 5 tries in a million codes
+# Attempts by all logins per LINK_CODE_SECONDS: many logins together still try few of a million codes.
+LINK_BUDGET = 300
 
 
 def _digest(code):
@@ -46,19 +51,16 @@ def issue_code(staff):
 def link(worker, code):
     """Link the console account whose code this is to the worker's mini-program login, and commit.
 
-    Raises Invalid link_code_invalid (wrong or expired code), Invalid link_code_attempts (too many wrong
-    codes), Conflict staff_link_taken (this login is already another account's). Relinking the same
-    account to a new login replaces the old link. Returns status_for_worker().
+    Raises Invalid link_code_invalid (wrong or expired code), Invalid link_code_attempts (too many
+    attempts by this login, or by all logins), Unavailable unavailable (attempts cannot be counted),
+    Conflict staff_link_taken (this login is already another account's). Relinking the same account to
+    a new login replaces the old link. Returns status_for_worker().
     """
-    wrong_key = f"staff-link-wrong:{worker.id}"
-    tries = cache.get_bytes(wrong_key)
-    if tries is not None and int(tries) >= MAX_WRONG_CODES:
-        raise Invalid("link_code_attempts", "绑定码错误次数过多，请10分钟后在控制台重新生成绑定码再试")
+    wrong_key = _count_attempt(worker)
     digest = _digest(code)
     raw = cache.get_bytes(f"staff-link:{digest}")
     staff = db.session.get(StaffUser, int(raw)) if raw else None
     if staff is None or not staff.active:
-        cache.incr(wrong_key, LINK_CODE_SECONDS)
         raise Invalid("link_code_invalid", "绑定码不正确或已过期，请在控制台重新生成", fields={"code": "绑定码无效"})
     holder = db.session.scalar(select(StaffUser).where(StaffUser.worker_id == worker.id))
     if holder is not None and holder.id != staff.id:
@@ -72,8 +74,26 @@ def link(worker, code):
     except IntegrityError:  # this login was linked to another account a moment ago (staff_users.worker_id unique)
         db.session.rollback()
         raise Conflict("staff_link_taken", "该微信已绑定另一个控制台账号，请先在该账号或小程序中解除绑定") from None
-    cache.delete(f"staff-link:{digest}", f"staff-link-of:{staff.id}")
+    cache.delete(f"staff-link:{digest}", f"staff-link-of:{staff.id}", wrong_key)
     return status_for_worker(worker)
+
+
+def _count_attempt(worker):
+    """Count one attempt of this login and of everyone before any code is looked at; its counter's key.
+
+    Counting first makes the counter the gate: of many guesses sent at once, only MAX_WRONG_CODES get a
+    number at or under the limit.
+    """
+    wrong_key = f"staff-link-wrong:{worker.id}"
+    everyone = cache.incr("staff-link-attempts", LINK_CODE_SECONDS)
+    tries = cache.incr(wrong_key, LINK_CODE_SECONDS) if everyone is not None else None
+    if everyone is None or tries is None:
+        raise Unavailable("unavailable", "暂时无法绑定，请稍后再试")
+    if tries > MAX_WRONG_CODES:
+        raise Invalid("link_code_attempts", "绑定码错误次数过多，请10分钟后在控制台重新生成绑定码再试")
+    if everyone > LINK_BUDGET:
+        raise Invalid("link_code_attempts", "绑定尝试过于频繁，小程序绑定已暂停，请10分钟后再试")
+    return wrong_key
 
 
 def unlink_staff(staff):

@@ -14,6 +14,8 @@ RESULTS = ("accept", "reject", "ban", "filter")
 # Unused grants kept per worker and template: enough for every event of a journey, bounded against a
 # client that reports "accept" in a loop.
 MAX_UNUSED = 20
+# Why a configured template id of another audience is refused to this login.
+_REFUSED = {"staff": "未绑定控制台账号，不能订阅工作提醒"}
 
 
 def offered():
@@ -22,19 +24,22 @@ def offered():
             for t in templates.TEMPLATES.values() if t.audience == "worker" and templates.template_id(t.key)]
 
 
-def record(worker, results):
+def record(worker, results, audiences=("worker",)):
     """Store each "accept" of `results` ({template id: result}, as wx.requestSubscribeMessage answers) and commit.
 
-    The `errMsg` key the mini-program API puts among the results is ignored. Raises Invalid for a
-    template id that is not configured or a result WeChat does not give. Returns unused_counts().
+    The `errMsg` key the mini-program API puts among the results is ignored. `audiences`: whose templates
+    this login may accept (a login linked to a console account: "staff" too). Raises Invalid
+    subscription_invalid for a template id that is not configured or not this login's, or a result
+    WeChat does not give. Returns unused_counts().
     """
     problems, accepted = {}, []
     for template_id_, result in results.items():
         if template_id_ == "errMsg":
             continue
         key = templates.key_of_template_id(template_id_)
-        if key is None or templates.TEMPLATES[key].audience != "worker":
-            problems[template_id_] = "不是本小程序的订阅消息模板"
+        audience = templates.TEMPLATES[key].audience if key is not None else None
+        if audience not in audiences:
+            problems[template_id_] = _REFUSED.get(audience, "不是本小程序的订阅消息模板")
         elif result not in RESULTS:
             problems[template_id_] = "应为 accept、reject、ban 或 filter"
         elif result == "accept":
@@ -51,10 +56,14 @@ def record(worker, results):
 
 
 def unused_counts(worker):
-    """{template key: unused grants} of a worker."""
+    """{template key: unused grants} of a worker, counting only grants for the template id now configured.
+
+    A grant given for a template id since replaced in WeChat's console cannot be spent (WeChat would
+    refuse the message), so it neither counts nor takes room under MAX_UNUSED.
+    """
     rows = db.session.execute(
-        select(SubscriptionGrant.template, func.count()).where(SubscriptionGrant.worker_id == worker.id,
-                                                               SubscriptionGrant.used_at.is_(None))
-        .group_by(SubscriptionGrant.template)
+        select(SubscriptionGrant.template, SubscriptionGrant.template_id, func.count())
+        .where(SubscriptionGrant.worker_id == worker.id, SubscriptionGrant.used_at.is_(None))
+        .group_by(SubscriptionGrant.template, SubscriptionGrant.template_id)
     ).all()
-    return {key: count for key, count in rows}
+    return {key: count for key, template_id_, count in rows if template_id_ == templates.template_id(key)}

@@ -6,13 +6,19 @@ gives it a template id, which goes into WECHAT_TEMPLATES (README lists them). Ke
 is not configured are still written to the in-app inbox; they are just never sent through WeChat.
 
 `render(key, values)` gives the WeChat data (each value fitted to its type, `fields.fit`) and the
-inbox title and body, from one set of named values, so the two never say different things.
+inbox title and body, from one set of named values, so the two never say different things. A phone
+number (the captain's mobile) is personal data: the body shows it masked and the stored data keeps
+it sealed (`SEALED` + AES-GCM, as other phones are kept); `payload(data)` unseals it only when the
+sender builds WeChat's request.
 """
 from dataclasses import dataclass
 from datetime import datetime
 
+import base64
+
 from flask import current_app
 
+from app import crypto
 from app.services.messaging import fields
 from app.services.platform.timeutil import LOCAL_ZONE
 
@@ -100,18 +106,44 @@ def render(key, values, title=None):
     for an unknown template or a missing value: a caller's mistake, not the user's.
     """
     template = TEMPLATES[key]
-    data = {wechat_key: fields.fit(wechat_key, values[name]) for wechat_key, _, name in template.fields}
-    lines = [f"{label}：{_inbox_text(values[name])}" for _, label, name in template.fields
+    data = {wechat_key: _stored(wechat_key, values[name]) for wechat_key, _, name in template.fields}
+    lines = [f"{label}：{_inbox_text(wechat_key, values[name])}" for wechat_key, label, name in template.fields
              if values[name] not in (None, "")]
     page = template.page.format(**values) if "{" in template.page else template.page
     return Rendered(data, (title or template.title)[:40], "\n".join(lines)[:500], page)
 
 
-def _inbox_text(value):
-    """The inbox shows values whole (only WeChat's fields are cut)."""
+def _inbox_text(wechat_key, value):
+    """The inbox shows values whole (only WeChat's fields are cut), a phone number masked."""
+    if fields.type_of(wechat_key) == "phone_number":
+        return fields.masked_phone(fields.fit(wechat_key, value))
     if isinstance(value, datetime) or hasattr(value, "isoformat"):
         return fields.fit("date1", value)
     return str(value)
+
+
+SEALED = "sealed:"
+_SEAL_CONTEXT = "message.data"
+
+
+def _stored(wechat_key, value):
+    """A field's value as messages.data keeps it: fitted, and a phone number sealed."""
+    fitted = fields.fit(wechat_key, value)
+    if fields.type_of(wechat_key) != "phone_number" or fitted == "-":
+        return fitted
+    return SEALED + base64.urlsafe_b64encode(crypto.cipher().encrypt(fitted, _SEAL_CONTEXT)).decode("ascii")
+
+
+def payload(data):
+    """Stored data → WeChat's {key: {"value": v}} for subscribeMessage.send, sealed values unsealed."""
+    return fields.fit_all({key: _unsealed(value) for key, value in data.items()})
+
+
+def _unsealed(value):
+    if isinstance(value, str) and value.startswith(SEALED):
+        blob = base64.urlsafe_b64decode(value[len(SEALED):].encode("ascii"))
+        return crypto.cipher().decrypt(blob, _SEAL_CONTEXT)
+    return value
 
 
 def template_id(key):

@@ -10,7 +10,7 @@ from sqlalchemy import select, union
 
 from app import crypto
 from app.extensions import db
-from app.models import Application, Checkpoint, Enterprise, Message, RosterEntry, Seat, StaffUser, Worker
+from app.models import Application, Checkpoint, Enterprise, RosterEntry, Seat, StaffUser, Worker
 from app.models.base import utcnow
 from app.services.messaging import outbox, templates
 from app.services.people.identity import mask_name
@@ -49,12 +49,34 @@ def trip_published(trip, seats):
                   "captain_phone": captain_phone, "note": note_of(trip), "trip_id": trip.id}
         # No dedupe key: a plan is published once, and a lookup per seat would flush the inserts one by one.
         outbox.to_worker(seat.worker_id, "trip_assigned", values)
-    for role, worker_id in (("captain", trip.captain_worker_id), ("vice_captain", trip.vice_captain_worker_id)):
-        if worker_id is None:
-            continue
-        values = {"role": f"您被指定为{ROLE_NAMES[role]}", "departure": departure_of(trip),
-                  "vehicle": f"{trip.plate or NO_PLATE} 乘客{len(seats)}人", "note": CREW_NOTE, "trip_id": trip.id}
-        outbox.to_worker(worker_id, "crew_published", values)
+    for role, worker_id in crew_of(trip).items():
+        if worker_id is not None:
+            _tell_crew(trip, role, worker_id, len(seats))
+
+
+def crew_of(trip):
+    """{role: worker_id} of a trip's captain and vice-captain, to compare before and after a change."""
+    return {"captain": trip.captain_worker_id, "vice_captain": trip.vice_captain_worker_id}
+
+
+def crew_changed(trip, before):
+    """Tell whoever a published trip's crew change made captain or vice-captain; `before` = crew_of() earlier.
+
+    One who keeps their role hears nothing; a captain and vice who swap are each told their new task.
+    A draft's crew is told when the plan is published.
+    """
+    if trip.status != "published":
+        return []
+    appointed = [(role, worker_id) for role, worker_id in crew_of(trip).items()
+                 if worker_id is not None and worker_id != before.get(role)]
+    passengers = len(live_seats(trip.id)) if appointed else 0
+    return [_tell_crew(trip, role, worker_id, passengers) for role, worker_id in appointed]
+
+
+def _tell_crew(trip, role, worker_id, passengers):
+    values = {"role": f"您被指定为{ROLE_NAMES[role]}", "departure": departure_of(trip),
+              "vehicle": f"{trip.plate or NO_PLATE} 乘客{passengers}人", "note": CREW_NOTE, "trip_id": trip.id}
+    return outbox.to_worker(worker_id, "crew_published", values)
 
 
 def seat_moved(seat, trip):
@@ -119,7 +141,7 @@ def scans_accepted(entries, rechecked=False):
     if not at_checkpoints:
         return
     keys = {_arrival_key(event) for event, _ in at_checkpoints}
-    told = set(db.session.scalars(select(Message.dedupe_key).where(Message.dedupe_key.in_(keys))))
+    told = outbox.existing_keys(keys)
     ids = {event.checkpoint_id for event, _ in at_checkpoints}
     names = dict(db.session.execute(select(Checkpoint.id, Checkpoint.name).where(Checkpoint.id.in_(ids))).all())
     for event, decision in at_checkpoints:

@@ -2,7 +2,7 @@
 
 `flask notify run` calls `run_due` on every tick; each message has a dedupe_key, so ticks may repeat,
 overlap or run on several hosts: a second enqueue is a no-op, and two hosts racing on one key lose
-nothing (the loser's transaction is rolled back and run again, and then finds the winner's rows).
+nothing (the loser's insert is undone to its savepoint in `outbox.to_worker`: the winner wrote it).
 
 - Departure reminder (出发提醒), for every issued seat of a published trip, twice:
   the evening before, from NOTIFY_EVENING_HOUR (Beijing time, default 20:00) until midnight, and
@@ -17,10 +17,9 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Application, Enterprise, IsolationOrder, Message, RosterEntry, ScanEvent, Seat, Trip, Worker
+from app.models import Application, Enterprise, IsolationOrder, RosterEntry, ScanEvent, Seat, Trip, Worker
 from app.models.base import utcnow
 from app.services.messaging import outbox
 from app.services.notices import events
@@ -44,20 +43,11 @@ def run_due(now=None):
     state = current_app.extensions.setdefault("messaging_schedule", {})
     last = state.get("cleared_at")
     clearance_due = last is None or abs((now - last).total_seconds()) >= CLEARED_EVERY_SECONDS
-    for attempt in (1, 2):
-        try:
-            counts = {"reminders": _reminders(now), "cleared": _cleared(now) if clearance_due else 0}
-            db.session.commit()
-        except IntegrityError:
-            # Another host wrote one of these dedupe keys first: start again, and find its rows this time.
-            db.session.rollback()
-            if attempt == 2:
-                raise
-            continue
-        if clearance_due:
-            state["cleared_at"] = now
-        return counts
-    return None
+    counts = {"reminders": _reminders(now), "cleared": _cleared(now) if clearance_due else 0}
+    db.session.commit()
+    if clearance_due:
+        state["cleared_at"] = now
+    return counts
 
 
 def reminder_windows(trip, now):
@@ -90,7 +80,7 @@ def _reminders(now):
                                .order_by(Seat.trip_id, Seat.seat_no)).all()
     wanted = [(f"reminder:{kind}:seat:{seat.id}", kind, seat) for seat in seats
               for kind in ("evening", "lead") if (seat.trip_id, kind) in due]
-    sent = _existing([key for key, _, _ in wanted])
+    sent = outbox.existing_keys([key for key, _, _ in wanted])
     written = 0
     for key, kind, seat in wanted:
         if key in sent or written >= MAX_PER_RUN:
@@ -104,15 +94,6 @@ def _reminders(now):
     return written
 
 
-def _existing(keys):
-    """The dedupe keys among these already written, in queries of 500."""
-    found = set()
-    for start in range(0, len(keys), 500):
-        found.update(db.session.scalars(select(Message.dedupe_key).where(Message.dedupe_key.in_(keys[start:start
-                                                                                                      + 500]))))
-    return found
-
-
 def _cleared(now):
     """Clearance messages for returnees whose observation ended in the last CLEARED_LOOKBACK_DAYS days."""
     rules = health.rules()
@@ -120,7 +101,7 @@ def _cleared(now):
     ended = local_day(now) - timedelta(days=rules.observation_days)  # arrived on or before: observation is over
     candidates = {worker_id: day for worker_id, day in arrivals.items() if day <= ended}
     keys = {worker_id: f"cleared:worker:{worker_id}:{day.isoformat()}" for worker_id, day in candidates.items()}
-    told = _existing(list(keys.values()))
+    told = outbox.existing_keys(list(keys.values()))
     candidates = {worker_id: day for worker_id, day in candidates.items() if keys[worker_id] not in told}
     if not candidates:
         return 0

@@ -2,7 +2,7 @@
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, null, or_, select, update
+from sqlalchemy import delete, false, func, null, or_, select, update
 
 from app.extensions import db
 from app.models import (
@@ -22,6 +22,7 @@ from app.models import (
 )
 from app.models.application import ACTIVE_STATUSES
 from app.models.base import utcnow
+from app.services.people import content_security
 
 # Erased from an idle worker's row; the openid too: one who comes back is a new worker, not this row reattached.
 _PERSONAL_FIELDS = (
@@ -52,7 +53,10 @@ def purge_expired(dry_run=False):
       verdict and its reason) belongs to a row that no longer says who it was. Their messages and
       subscription grants go with them;
     - the content checks (内容审核) of those workers and of the purged applications: they quote the texts;
-    - messages (to workers and staff) older than the period, and the used grants no message refers to any more.
+    - messages (to workers and staff) older than the period, the used grants no message refers to any more,
+      and unused grants given for a template id since replaced in WECHAT_TEMPLATES (they can never be spent);
+    - content checks done with for the period: handled by staff, passed, or whose text was since replaced
+      (each quotes a worker's text, which is kept no longer than the data it came from).
     """
     cutoff = utcnow() - timedelta(days=current_app.config["RETENTION_DAYS"])
     counts = _expire_applications(cutoff, dry_run)
@@ -62,6 +66,7 @@ def purge_expired(dry_run=False):
         db.session.execute(delete(AuthToken).where(dead_tokens))
     counts.update(_erase_idle_workers(cutoff, dry_run))
     counts.update(_expire_messages(cutoff, dry_run))
+    counts["content_checks"] = _expire_content_checks(cutoff, dry_run)
     if not dry_run:
         db.session.commit()
     return counts
@@ -131,11 +136,34 @@ def _expire_messages(cutoff, dry_run):
     spent_by = select(Message.grant_id).where(Message.grant_id.is_not(None), ~old)
     spent = SubscriptionGrant.used_at.is_not(None) & (SubscriptionGrant.used_at < cutoff) & \
         SubscriptionGrant.id.not_in(spent_by)
-    counts = {"messages": _count(Message, old), "subscription_grants": _count(SubscriptionGrant, spent)}
+    # Only for a template whose id is configured: an id left out of the config may come back.
+    stale = SubscriptionGrant.used_at.is_(None) & or_(false(), *[
+        (SubscriptionGrant.template == key) & (SubscriptionGrant.template_id != template_id)
+        for key, template_id in (current_app.config.get("WECHAT_TEMPLATES") or {}).items() if template_id])
+    counts = {"messages": _count(Message, old),
+              "subscription_grants": _count(SubscriptionGrant, spent) + _count(SubscriptionGrant, stale)}
     if not dry_run:
         db.session.execute(delete(Message).where(old))
-        db.session.execute(delete(SubscriptionGrant).where(spent))
+        db.session.execute(delete(SubscriptionGrant).where(spent | stale))
     return counts
+
+
+def _expire_content_checks(cutoff, dry_run):
+    """Flags older than the period that are done with: handled, passed, or whose text was replaced since.
+
+    An unhandled review or risky flag whose text is still stored stays: staff have yet to look at it.
+    """
+    done = (ContentCheck.created_at < cutoff) & or_(ContentCheck.handled_at.is_not(None),
+                                                     ContentCheck.status == "pass")
+    ids = set(db.session.scalars(select(ContentCheck.id).where(done)))
+    open_old = db.session.scalars(select(ContentCheck).where(ContentCheck.created_at < cutoff,
+                                                             ContentCheck.handled_at.is_(None),
+                                                             ContentCheck.status != "pass")).all()
+    ids.update(flag.id for flag in open_old if content_security.current_text(flag) != flag.content)
+    if ids and not dry_run:
+        for start in range(0, len(ids), 500):
+            db.session.execute(delete(ContentCheck).where(ContentCheck.id.in_(sorted(ids)[start:start + 500])))
+    return len(ids)
 
 
 def _count(model, condition):

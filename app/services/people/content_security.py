@@ -21,7 +21,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from app.errors import Invalid
 from app.extensions import db
-from app.models import Application, ContentCheck, County, Worker
+from app.models import Application, ContentCheck, County, HealthEvent, Worker
 from app.models.base import utcnow
 from app.services.messaging import outbox, sender
 from app.services.people.identity import mask_name
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 SCENE_PROFILE, SCENE_COMMENT = 1, 2  # msgSecCheck scenes: 1 资料, 2 评论
 # Texts checked, by where they live: field → (words staff and the worker read, scene).
 PROFILE_FIELDS = {
+    "hometown_county": ("户籍县区", SCENE_PROFILE),  # free text: a county's name as the worker writes it
     "current_address": ("现住址", SCENE_PROFILE),
     "hometown_township": ("户籍乡镇", SCENE_PROFILE),
     "job_intention": ("求职意向", SCENE_PROFILE),
@@ -44,6 +45,10 @@ APPLICATION_FIELDS = {
     "destination_city": ("目的城市", SCENE_PROFILE),
     "destination_address": ("目的地详细地址", SCENE_PROFILE),
     "employer_name": ("用工企业", SCENE_PROFILE),
+}
+# A health declaration's free text (its places, joined with 、): kept on the declaration, never overwritten.
+DECLARATION_FIELDS = {
+    "places": ("健康申报的途经地", SCENE_PROFILE),
 }
 # msgSecCheck 2.0 result.label
 LABELS = {100: "正常", 10001: "广告", 20001: "时政", 20002: "色情", 20003: "辱骂", 20006: "违法犯罪",
@@ -84,6 +89,15 @@ def changed_texts(current, changes, fields):
             if text is not None and text != text_of(getattr(current, name, None)):
                 texts[name] = text
     return texts
+
+
+def screen_declaration(worker, places):
+    """Check a health declaration's places (one text) before it is saved: the Verdicts for `record`.
+
+    Raises Invalid content_risky as `screen` does; WeChat being down never blocks a declaration (pending).
+    """
+    text = text_of([place.strip() for place in places or () if place and place.strip()])
+    return screen(worker, {"places": text} if text else {}, DECLARATION_FIELDS)
 
 
 def screen(worker, texts, fields):
@@ -143,9 +157,10 @@ def record(worker, verdicts, application=None):
     if not verdicts:
         return []
     now = utcnow()
+    overwritten = [verdict.field for verdict in verdicts if verdict.field not in DECLARATION_FIELDS]
     db.session.execute(delete(ContentCheck).where(
         ContentCheck.worker_id == worker.id, ContentCheck.status == "pending",
-        ContentCheck.field.in_([verdict.field for verdict in verdicts]),
+        ContentCheck.field.in_(overwritten),
         ContentCheck.application_id.is_(None) if application is None
         else ContentCheck.application_id == application.id))
     county = county_of(worker, application)
@@ -192,7 +207,7 @@ def _alert(worker, flags, county, note):
 def field_words(flag):
     """A flag's field in words: 现住址, 报名的上车地点…"""
     if flag.application_id is None:
-        return PROFILE_FIELDS.get(flag.field, (flag.field,))[0]
+        return {**PROFILE_FIELDS, **DECLARATION_FIELDS}.get(flag.field, (flag.field,))[0]
     return "报名的" + APPLICATION_FIELDS.get(flag.field, (flag.field,))[0]
 
 
@@ -203,6 +218,12 @@ def _retry_at(attempts):
 
 def current_text(flag):
     """The flagged field's text as it is stored now (None when it, or its worker or application, is gone)."""
+    if flag.field in DECLARATION_FIELDS and flag.application_id is None:
+        # Declarations are never edited: the text is current while a declaration of the worker still holds it.
+        kept = db.session.scalars(select(HealthEvent.places).where(
+            HealthEvent.worker_id == flag.worker_id, HealthEvent.kind == "declaration",
+            HealthEvent.recorded_at >= flag.created_at - timedelta(minutes=1)).limit(50)).all()
+        return flag.content if any(text_of(places) == flag.content for places in kept) else None
     owner = db.session.get(Worker if flag.application_id is None else Application,
                            flag.worker_id if flag.application_id is None else flag.application_id)
     return None if owner is None else text_of(getattr(owner, flag.field, None))

@@ -11,7 +11,7 @@ from app.errors import Invalid
 from app.extensions import db
 from app.models import Checkpoint, HealthEvent, ScanEvent, StaffUser, Worker
 from app.models.base import utcnow
-from app.services.people import clearance, workers
+from app.services.people import clearance, content_security, workers
 from app.services.people.health_rules import SYMPTOMS, HealthRules, Observation, assess, derive_status
 from app.services.people.identity import mask_name
 
@@ -101,6 +101,7 @@ def declare(worker, temperature, symptoms, contact_with_case, places):
     if unknown:
         raise Invalid("validation_error", "症状不在可选范围内",
                       fields={"symptoms": "可选：" + "、".join(SYMPTOMS)})
+    verdicts = content_security.screen_declaration(worker, places)  # a risky place name saves nothing
     now = utcnow()
     event = HealthEvent(
         worker_id=worker.id,
@@ -115,6 +116,7 @@ def declare(worker, temperature, symptoms, contact_with_case, places):
         actor_id=worker.id,
     )
     db.session.add(event)
+    content_security.record(worker, verdicts)
     found = assess(to_observation(event), rules())[0]
     if found in FINDING_REASONS:
         finding.send(current_app._get_current_object(), worker_id=worker.id, reason=FINDING_REASONS[found])

@@ -110,6 +110,10 @@ def update_profile(worker, changes):
     if changes and not has_current_consent(worker):
         raise Invalid("consent_required", "请先阅读并同意最新的隐私说明，再填写个人信息",
                       fields={"consent_version": "必填"})
+    # Checked first, before anything is set or locked (claiming a registered record updates rows): a risky
+    # text saves nothing, and no row lock is held while WeChat takes its time.
+    fields = content_security.PROFILE_FIELDS
+    verdicts = content_security.screen(worker, content_security.changed_texts(worker, changes, fields), fields)
     errors = {}
     if "id_number" in changes:
         _apply_id_number(worker, changes.pop("id_number"), errors, changes)
@@ -122,9 +126,6 @@ def update_profile(worker, changes):
         errors["employer_id"] = "没有这家企业"
     if errors:
         raise Invalid("validation_error", "个人信息有误，请检查各字段", fields=errors)
-    # Checked once the request is otherwise valid, before anything is set: a risky text saves nothing.
-    fields = content_security.PROFILE_FIELDS
-    verdicts = content_security.screen(worker, content_security.changed_texts(worker, changes, fields), fields)
     for name in _PLAIN_FIELDS:
         if name in changes:
             setattr(worker, name, changes[name])

@@ -211,8 +211,10 @@ def _appoint(staff, plan, application_id, role):
     if captain is None:
         raise Invalid("validation_error", "本车没有其他车长人选：请先指定另一位车长",
                       fields={"role": "车长不能为空"})
+    before = events.crew_of(trip)
     trip.captain_worker_id, trip.vice_captain_worker_id = captain, vice
     audit.record("staff", staff.id, "trip.crew", "trip", trip.id, captain=captain, vice_captain=vice)
+    events.crew_changed(trip, before)
     db.session.commit()
     return trip
 

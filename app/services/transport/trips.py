@@ -65,7 +65,7 @@ def update_trip(staff, trip_id, changes):
         raise Conflict("trip_not_editable", "车次已出发或已取消，不能修改")
     if "captain_worker_id" in changes or "vice_captain_worker_id" in changes:
         count_plan_change(trip.plan_id)
-    errors = {}
+    errors, crew_before = {}, events.crew_of(trip)
     for name in _PHONES:
         if name in changes:
             _set_phone(trip, name, changes.pop(name), errors)
@@ -93,6 +93,7 @@ def update_trip(staff, trip_id, changes):
             setattr(trip, name, changes[name])
     audit.record("staff", staff.id, "trip.update", "trip", trip.id, fields=sorted(changes))
     events.trip_updated(trip, before)
+    events.crew_changed(trip, crew_before)
     db.session.commit()
     return trip
 
@@ -170,9 +171,10 @@ def _free_seat_no(trip):
 
 
 def _repick_crew(trip, departed_worker_id):
-    """If the captain or vice-captain left the trip, promote the vice and pick again by the planning rule."""
+    """If the captain or vice-captain left the trip, promote the vice and pick again by the planning rule (told)."""
     if departed_worker_id not in (trip.captain_worker_id, trip.vice_captain_worker_id):
         return
+    before = events.crew_of(trip)
     if departed_worker_id == trip.captain_worker_id:
         trip.captain_worker_id = trip.vice_captain_worker_id
     trip.vice_captain_worker_id = None
@@ -191,6 +193,7 @@ def _repick_crew(trip, departed_worker_id):
     if trip.captain_worker_id is None and picked:
         trip.captain_worker_id = picked.pop(0)
     trip.vice_captain_worker_id = picked[0] if picked else None
+    events.crew_changed(trip, before)  # a published trip's new captain or vice learns their task
 
 
 def _revoke(seat, reason):
