@@ -349,7 +349,7 @@ def test_two_runners_at_once_check_each_pending_text_once(make_app, backend):
 
 
 def _all_pending_and_due(client, mock):
-    """A worker whose four profile texts are pending (WeChat was down when they were saved), all due now."""
+    """A worker whose five profile texts are pending (WeChat was down when they were saved), all due now."""
     verdicts(mock, default=requests.ConnectTimeout("slow"))
     headers = wechat_login(client, mock)
     assert client.put(ME, json=profile(0), headers=headers).status_code == 200
@@ -360,13 +360,13 @@ def _all_pending_and_due(client, mock):
 
 
 def test_a_recheck_stops_at_the_first_text_wechat_cannot_reach(wechat_app, wechat):
-    """The sender's tick runs the recheck: four timeouts in a row would hold up sending four times as long."""
+    """The sender's tick runs the recheck: five timeouts in a row would hold up sending five times as long."""
     calls = _all_pending_and_due(wechat_app.test_client(), wechat)
     verdicts(wechat, default=requests.ConnectTimeout("still down"))
     assert _recheck()["pending"] == 1
     assert len(check_calls(wechat)) == calls + 1
     flags = _flags()
-    assert sorted(flag.attempts for flag in flags) == [1, 1, 1, 2]  # the other three wait for their next check
+    assert sorted(flag.attempts for flag in flags) == [1, 1, 1, 1, 2]  # the other four wait for their next check
 
 
 def test_a_recheck_stops_when_the_sender_is_told_to(wechat_app, wechat):
@@ -382,7 +382,7 @@ def test_a_recheck_stops_when_the_sender_is_told_to(wechat_app, wechat):
 
     assert content_security.recheck_pending(stop=stop)["pass"] == 1
     assert len(check_calls(wechat)) == calls + 1
-    assert [flag.status for flag in _flags()].count("pending") == 3
+    assert [flag.status for flag in _flags()].count("pending") == 4
 
 
 def test_a_pending_text_waits_the_senders_backoff(wechat_app, wechat):
