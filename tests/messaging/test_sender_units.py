@@ -1,22 +1,7 @@
 """deploy/systemd's sender units run `flask notify run` as the service does, and stop it gently."""
-from pathlib import Path
-
 import pytest
 
-UNITS = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
-
-
-def unit(name):
-    """{(section, key): value} of a unit file."""
-    section, values = None, {}
-    for line in (UNITS / name).read_text().splitlines():
-        line = line.strip()
-        if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1]
-        elif line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            values[(section, key.strip())] = value.strip()
-    return values
+from tests.test_deploy import unit
 
 
 @pytest.mark.parametrize("name", ["fangang-notify.service", "fangang-notify@.service"])
