@@ -160,16 +160,20 @@ class Node:
         """Write its config and system tables (the datadir owned by mysql)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o755)
-        peers = ",".join(f"127.0.0.1:{node.group_port}" for node in self.cluster.nodes)
-        template = (HERE / "galera.cnf").read_text(encoding="utf-8")
-        self.config.write_text(template.format(
-            datadir=self.datadir, socket=self.dir / "mysql.sock", pidfile=self.dir / "mariadbd.pid",
-            errorlog=self.error_log, port=self.port, peers=peers, name=self.name, group_port=self.group_port,
-            sst_port=self.sst_port, ist_port=self.ist_port), encoding="utf-8")
+        self.config.write_text(self.render_config(), encoding="utf-8")
         subprocess.run([_which("mariadb-install-db"), "--no-defaults", f"--datadir={self.datadir}", "--user=mysql",
                         "--auth-root-authentication-method=normal", "--skip-test-db"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _chown_mysql(self.dir)
+
+    def render_config(self):
+        """deploy/cluster/galera.cnf filled in for this node."""
+        peers = ",".join(f"127.0.0.1:{node.group_port}" for node in self.cluster.nodes)
+        template = (HERE / "galera.cnf").read_text(encoding="utf-8")
+        return template.format(
+            datadir=self.datadir, socket=self.dir / "mysql.sock", pidfile=self.dir / "mariadbd.pid",
+            errorlog=self.error_log, port=self.port, peers=peers, name=self.name, group_port=self.group_port,
+            sst_port=self.sst_port, ist_port=self.ist_port)
 
     def start(self, bootstrap=False, timeout=180):
         """Start mariadbd (a new cluster when `bootstrap`, else join: IST or SST) and wait until Synced."""
@@ -316,15 +320,18 @@ class GaleraCluster:
                 cursor.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{APP_USER}'@'{host}'")
                 cursor.execute(f"CREATE USER '{CHECK_USER}'@'{host}' IDENTIFIED BY %s", (check_password,))
 
-    def start_haproxy(self):
+    def render_haproxy(self):
+        """deploy/cluster/haproxy.cfg filled in for this cluster."""
         template = (HERE / "haproxy.cfg").read_text(encoding="utf-8")
         names = {f"n{i + 1}": node.name for i, node in enumerate(self.nodes)}
         ports = {f"port{i + 1}": node.port for i, node in enumerate(self.nodes)}
         checks = {f"check{i + 1}": node.check_port for i, node in enumerate(self.nodes)}
+        return template.format(pidfile=self.dir / "haproxy.pid", stats_socket=self.dir / "haproxy.sock",
+                               write_port=self.write_port, read_port=self.read_port, **names, **ports, **checks)
+
+    def start_haproxy(self):
         config = self.dir / "haproxy.cfg"
-        config.write_text(template.format(pidfile=self.dir / "haproxy.pid", stats_socket=self.dir / "haproxy.sock",
-                                          write_port=self.write_port, read_port=self.read_port,
-                                          **names, **ports, **checks), encoding="utf-8")
+        config.write_text(self.render_haproxy(), encoding="utf-8")
         subprocess.run([_which("haproxy"), "-c", "-q", "-f", str(config)], check=True)
         self.haproxy.spawn([_which("haproxy"), "-db", "-f", str(config)], self.dir / "haproxy.log")
         wait_until(lambda: self.writer_node() is not None, 30, "HAProxy's writer port")
