@@ -69,3 +69,14 @@ def test_haproxy_config_is_valid_with_one_writer(tmp_path):
     assert len(servers) == 3 and sum("backup" not in line for line in servers) == 1  # one writer
     assert "stick on dst" in write  # no fail-back when the first node returns
 
+
+
+def test_the_hosts_clustercheck_unit_runs_it_with_arguments_it_takes():
+    text = (galera.HERE / "fangang-clustercheck.service").read_text(encoding="utf-8").replace("\\\n", " ")
+    [command] = [line.split("=", 1)[1].split() for line in text.splitlines() if line.startswith("ExecStart=")]
+    assert command[1] == "deploy/cluster/clustercheck.py"
+    options = command[2:]
+    password_at = options.index("--password-file") + 1
+    options[password_at] = __file__  # any readable file: the real one lives on the host
+    args = clustercheck.arguments(options)
+    assert (args.listen, args.port, args.user) == ("0.0.0.0:9200", 3306, "clustercheck")
