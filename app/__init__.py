@@ -5,7 +5,7 @@ from apiflask import APIFlask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as app_config
-from app import deadline
+from app import conflicts, deadline
 from app.errors import register_error_handlers
 from app.extensions import db, enforce_sqlite_foreign_keys, init_redis, limiter, migrate, ping_idle_connections
 from app.guards import NoCookieSession, register_request_guards
@@ -49,6 +49,7 @@ def create_app(test_config=None):
     for blueprint in (core_bp, mp_bp, checkin_bp, console_bp, console_web_bp):
         app.register_blueprint(blueprint)
     cli.register(app)
+    conflicts.init_app(app)  # after the blueprints: it wraps their write views
     register_error_handlers(app)
     register_request_guards(app)
     register_queue_budget(app)
