@@ -188,6 +188,11 @@ def finalize(config, instance_path):
             connect_args.setdefault("write_timeout", config["DB_WRITE_TIMEOUT"])
             options["connect_args"] = connect_args
     config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if config.get("DATABASE_READ_URL"):
+        # The heavy reads' engine (`app.read_path`), with the same options as the primary.
+        from app.read_path import binds
+
+        config["SQLALCHEMY_BINDS"] = {**(config.get("SQLALCHEMY_BINDS") or {}), **binds(config)}
     config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
     config.setdefault("RATELIMIT_KEY_PREFIX", "fangang")
     # If Redis goes down, keep limiting per process rather than failing every login; should the
