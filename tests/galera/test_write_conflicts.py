@@ -153,3 +153,13 @@ def test_reads_are_not_wrapped_and_every_write_route_is(app):
         if rule.methods & conflicts.WRITE_METHODS:
             assert getattr(view, "retries_conflicts", False), rule.endpoint
     assert not getattr(app.view_functions["checkin.keys"], "retries_conflicts", False)
+
+
+def test_the_purge_job_runs_again_after_a_conflict(app):
+    with conflicts_at_commit(fail=(1,)) as tried:
+        result = app.test_cli_runner().invoke(args=["purge-expired"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("purged: ") and tried == [True, False]
+    with conflicts_at_commit(fail=range(1, 10)) as tried:
+        result = app.test_cli_runner().invoke(args=["purge-expired"])
+    assert result.exit_code != 0 and len(tried) == 4  # then it fails, for cron to report
