@@ -3,9 +3,10 @@
 On a Galera cluster each node certifies a transaction against the ones other nodes committed at the
 same moment; the loser gets MariaDB error 1213 ("Deadlock found…") at COMMIT, or at any statement
 when a replicated write aborts it. The transaction is gone, nothing of it stored: the client is
-expected to run it again. So every POST/PUT/PATCH/DELETE view is wrapped once, in the factory
-(`init_app`): on 1213 it rolls the session back, waits a few jittered milliseconds and runs the view
-again, up to DB_CONFLICT_RETRIES times, then answers 503 `write_conflict` with Retry-After.
+expected to run it again. So every view (every POST/PUT/PATCH/DELETE, and the GETs that write: an
+export's audit record) is wrapped once, in the factory (`init_app`): on 1213 it rolls the session
+back, waits a few jittered milliseconds and runs the view again, up to DB_CONFLICT_RETRIES times,
+then answers 503 `write_conflict` with Retry-After.
 
 Only 1213 is retried. Not 1205 (lock wait timeout): it comes after innodb_lock_wait_timeout (50 s by
 default), past the request's deadline, so a statement times out first (`app.deadline`); should it ever
@@ -31,12 +32,11 @@ from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from app.errors import Unavailable
+from app.errors import WRITE_CONFLICT_MESSAGE, Unavailable
 from app.extensions import db
 
 log = logging.getLogger(__name__)
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ER_LOCK_DEADLOCK = 1213  # Galera's certification failure, and InnoDB's own deadlock
 PAUSE_SECONDS = (0.005, 0.05)  # jittered: two writers that collided do not collide again in step
 
@@ -50,7 +50,7 @@ def is_write_conflict(error):
 
 def write_conflict():
     """The 503 answered when a write still conflicts after its retries (or cannot be run again)."""
-    return Unavailable("write_conflict", "数据写入冲突，请稍后重试")
+    return Unavailable("write_conflict", WRITE_CONFLICT_MESSAGE)
 
 
 def rerunnable(view):
@@ -68,25 +68,23 @@ def _note_commit(session):
 
 
 def init_app(app):
-    """Wrap every view that answers a write method (call after the blueprints are registered)."""
-    methods = {}
-    for rule in app.url_map.iter_rules():
-        methods.setdefault(rule.endpoint, set()).update(rule.methods - {"HEAD", "OPTIONS"})
-    for endpoint, answered in methods.items():
-        view = app.view_functions.get(endpoint)
-        if answered & WRITE_METHODS and view is not None and not getattr(view, "retries_conflicts", False):
-            app.view_functions[endpoint] = _retrying(view, mixed=bool(answered - WRITE_METHODS))
+    """Wrap every view once (call after the blueprints are registered).
+
+    Writes above all, but reads that write are wrapped too: an export commits its audit record, a QR
+    code is issued on its first view. A view that writes nothing never sees a 1213 and pays a try block.
+    """
+    for endpoint, view in list(app.view_functions.items()):
+        if endpoint != "static" and not getattr(view, "retries_conflicts", False):
+            app.view_functions[endpoint] = _retrying(view)
 
 
-def _retrying(view, mixed=False):
-    """`view`, run again on a write conflict. The path without one costs a try block (no proxy lookups: the
-    scan path is hot); `mixed`: the endpoint also answers reads (a page and its form), let through as they are."""
+def _retrying(view):
+    """`view`, run again on a write conflict; without one it costs a try block and a ContextVar set (no
+    flask proxy lookups, microseconds each: the scan path is hot)."""
     again_after_commit = getattr(view, "rerunnable_after_commit", False)
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        if mixed and request.method not in WRITE_METHODS:
-            return view(*args, **kwargs)
         attempt = 0
         while True:
             _committed.set(False)
