@@ -64,14 +64,14 @@ _committed = contextvars.ContextVar("committed_in_view", default=False)
 
 @event.listens_for(Session, "after_commit")
 def _note_commit(session):
-    _committed.set(True)  # a ContextVar, not flask.g: a commit is counted in ~0.1 µs
+    _committed.set(True)  # a ContextVar, not flask.g: well under a microsecond a commit
 
 
 def init_app(app):
     """Wrap every view once (call after the blueprints are registered).
 
-    Writes above all, but reads that write are wrapped too: an export commits its audit record, a QR
-    code is issued on its first view. A view that writes nothing never sees a 1213 and pays a try block.
+    Writes above all, but reads that write are wrapped too: an export commits its audit record, and so
+    does a passenger's view of the trip (the captain's phone, read in full). A view that writes nothing never sees a 1213 and pays a try block.
     """
     for endpoint, view in list(app.view_functions.items()):
         if endpoint != "static" and not getattr(view, "retries_conflicts", False):
