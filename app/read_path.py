@@ -64,9 +64,15 @@ def heavy_read(function):
 
 
 def binds(config):
-    """SQLALCHEMY_BINDS for DATABASE_READ_URL (empty when unset): config.finalize merges them."""
+    """SQLALCHEMY_BINDS for DATABASE_READ_URL (empty when unset): config.finalize merges them.
+
+    The primary's engine options, but a ping at every checkout: heavy reads are few, and a read node
+    that HAProxy moved away from leaves dead connections in the pool that the ping replaces.
+    """
     url = config.get("DATABASE_READ_URL")
-    return {BIND: url} if url else {}
+    if not url:
+        return {}
+    return {BIND: {**(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}), "url": url, "pool_pre_ping": True}}
 
 
 def init_app(app):

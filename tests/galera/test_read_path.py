@@ -78,3 +78,9 @@ def test_read_connections_wait_for_the_cluster(read_app):
 
 def test_without_a_read_url_there_is_no_read_engine(app):
     assert read_path.BIND not in db.engines
+
+
+def test_the_read_engine_pings_before_use_and_keeps_the_primarys_options(read_app):
+    engine = db.engines[read_path.BIND]
+    assert engine.pool._pre_ping and engine.url == db.engine.url
+    assert engine.pool._recycle == db.engine.pool._recycle == 1800
