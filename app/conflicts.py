@@ -64,7 +64,9 @@ _committed = contextvars.ContextVar("committed_in_view", default=False)
 
 @event.listens_for(Session, "after_commit")
 def _note_commit(session):
-    _committed.set(True)  # a ContextVar, not flask.g: well under a microsecond a commit
+    # Fired for a savepoint's release as well (outbox messages use one): that stores nothing yet.
+    if not session.in_nested_transaction():
+        _committed.set(True)  # a ContextVar, not flask.g: well under a microsecond a commit
 
 
 def init_app(app):

@@ -151,6 +151,23 @@ def test_a_view_that_conflicts_after_its_own_commit_is_not_run_again(app):
         assert marked() == "ran"
 
 
+def test_a_savepoint_released_before_the_conflict_does_not_stop_the_retry(app):
+    tried = []
+
+    def savepoint_then_commit():
+        savepoint = db.session.begin_nested()  # as the outbox does for a deduped message
+        db.session.execute(text("SELECT 1"))
+        savepoint.commit()
+        tried.append(1)
+        with conflicts_at_commit(fail=(1,) if len(tried) == 1 else ()):
+            db.session.commit()
+        return "stored"
+
+    with app.test_request_context("/", method="POST"):
+        g.deadline = float("inf")
+        assert conflicts._retrying(savepoint_then_commit)() == "stored" and len(tried) == 2
+
+
 def test_every_route_is_wrapped_once(app):
     writes = 0
     for rule in app.url_map.iter_rules():
