@@ -171,6 +171,28 @@ class SentinelSet:
                 return False
         return True
 
+    def settled(self):
+        """Whether every sentinel names the same primary, sees the other two and the other node as its replica,
+        and the primary has that replica in sync: what a further failover needs. (The sentinels' own view of
+        the replica's link lags by up to their 10 s INFO period; the primary's is current.)"""
+        wanted = self.primary()
+        others = [node.address for node in self.nodes if node.address != wanted and node.running()]
+        for server in self.sentinel_servers:
+            client = server.client()
+            state = client.sentinel_master(MASTER)
+            if (state["ip"], state["port"]) != wanted or state["num-other-sentinels"] < 2:
+                return False
+            replicas = {(r["ip"], r["port"]): r for r in client.sentinel_slaves(MASTER)}
+            for address in others:
+                replica = replicas.get(address)
+                if not replica or replica["flags"] != "slave":
+                    return False
+        return not others or self._in_sync(self.node_at(wanted))
+
+    def wait_settled(self, timeout=30):
+        """Wait until settled() (after start, a failover or restart_old)."""
+        _wait(self.settled, timeout, "sentinels settled on one primary and its replica")
+
     def primary(self):
         """(host, port) of the primary as the sentinels say (the first that answers)."""
         for server in self.sentinel_servers:
