@@ -292,7 +292,8 @@ class GuardedSentinelConnection(_SentinelGuarded, SentinelManagedConnection):
 def make_sentinel_pool(sentinels, service_name, url, timeout, breaker_seconds):
     """A pool of connections to `service_name`'s primary, found through `sentinels` [(host, port)], with the breaker.
 
-    `url` (REDIS_URL, optional) gives the database number, user name and password; its host is not used.
+    `url` (REDIS_URL, optional) gives the database number, user name and password; its host is not used,
+    nor its scheme (the nodes are reached over plain TCP, as the sentinels are).
     Sentinels are asked with the same timeout and no retry (one that is down is skipped at once).
     """
     options = {}

@@ -89,6 +89,7 @@ def test_redis_back_puts_the_limiter_back_on_redis(make_app):
     from app.extensions import limiter
     app = make_app(REDIS_URL=None, REDIS_SENTINELS="127.0.0.1:1", REDIS_TIMEOUT=0.2)
     breaker = breaker_of(app.extensions["redis"])
+    assert "_storage_dead" in vars(limiter)  # Flask-Limiter's own flag, which the hook clears (4.1)
     limiter._storage_dead = True  # as after a storage error
     breaker.failed(RedisConnectionError("refused"))
     breaker.succeeded()
