@@ -2,7 +2,7 @@
 
 A SentinelSet of this module's own (deploy/cluster/sentinel.py: a primary, a replica, three sentinels on
 loopback ports 6411.., 26411.. for the SQLite run, 6416.., 26416.. for the MariaDB run, which runs at the
-same time) serves an app built with REDIS_SENTINELS. What each part writes is read back from the node the
+same time; others if those are taken) serves an app built with REDIS_SENTINELS. What each part writes is read back from the node the
 sentinels name primary, directly. The primary is first killed (SIGKILL: the sentinels agree it is down
 and promote the replica), then, once the killed node is back as a replica, handed over on request
 (SENTINEL FAILOVER: the old primary stays up as a replica that refuses writes, so pooled sockets to it
@@ -12,6 +12,7 @@ within a few seconds. Skipped without redis-server, unless REQUIRE_SERVICES=1.
 import json
 import os
 import shutil
+import socket
 import time
 
 import pytest
@@ -23,7 +24,9 @@ from app.services.platform import cache, wechat
 from deploy.cluster.sentinel import SentinelSet
 from tests.fake_wechat import FakeWeChat
 
-OFFSETS = {"sqlite": 20, "mariadb": 25}  # the two backends' processes run at once: their own ports each
+# The two backends' processes run at once: their own ports each, and a second choice should another run of
+# this suite hold the first (tests/cluster uses offset 30).
+OFFSETS = {"sqlite": (20, 36), "mariadb": (25, 40)}
 FOLLOW_BOUND = 3.0  # seconds from the sentinels naming a new primary until a part writes to it
 KILL_BOUND = 10.0  # seconds from the SIGKILL until the app writes to the new primary (down-after is 2 s)
 
@@ -35,12 +38,26 @@ def redis_set(backend, tmp_path_factory):
         if os.environ.get("REQUIRE_SERVICES") == "1":
             pytest.fail("REQUIRE_SERVICES=1 but redis-server is not installed", pytrace=False)
         pytest.skip("redis-server is not installed")
-    group = SentinelSet(tmp_path_factory.mktemp("sentinel"), offset=OFFSETS[backend["BACKEND"]])
+    group = SentinelSet(tmp_path_factory.mktemp("sentinel"), offset=_free_offset(OFFSETS[backend["BACKEND"]]))
     try:
         group.start()
         yield group
     finally:
         group.stop()
+
+
+def _free_offset(offsets):
+    """The first offset whose five ports nothing listens on."""
+    for offset in offsets:
+        ports = [6391 + offset, 6392 + offset] + [26391 + n + offset for n in range(3)]
+        if not any(_listening(port) for port in ports):
+            return offset
+    pytest.fail(f"the ports of offsets {offsets} are all taken")
+
+
+def _listening(port):
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 @pytest.fixture
