@@ -100,6 +100,8 @@ def backend(request, tmp_path_factory):
 
 
 def _test_config(settings, **overrides):
+    if "REDIS_URL" in overrides:  # a test's own Redis (a hung or a gone one), not the suite's sentinels
+        overrides.setdefault("REDIS_SENTINELS", None)
     return {
         "TESTING": True,
         "APP_ENV": "testing",
