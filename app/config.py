@@ -51,6 +51,9 @@ def from_environment():
         "SECRET_KEY": os.environ.get("SECRET_KEY", DEV_SECRET_KEY),
         "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL", "sqlite:///fangang.db"),
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Redis through Sentinel: "host:port,host:port,..." of the sentinels, and the master name they watch.
+        "REDIS_SENTINELS": os.environ.get("REDIS_SENTINELS") or None,
+        "REDIS_SENTINEL_MASTER": os.environ.get("REDIS_SENTINEL_MASTER") or "fangang",
         "DATA_KEY": os.environ.get("DATA_KEY") or None,
         "WECHAT_APP_ID": os.environ.get("WECHAT_APP_ID") or None,
         "WECHAT_APP_SECRET": os.environ.get("WECHAT_APP_SECRET") or None,
@@ -151,8 +154,8 @@ def finalize(config, instance_path):
             problems.append("DATA_KEY is unset")
         if not (config.get("WECHAT_APP_ID") and config.get("WECHAT_APP_SECRET")):
             problems.append("WECHAT_APP_ID / WECHAT_APP_SECRET are unset")
-        if not config.get("REDIS_URL"):
-            problems.append("REDIS_URL is unset")
+        if not (config.get("REDIS_URL") or config.get("REDIS_SENTINELS")):
+            problems.append("REDIS_URL and REDIS_SENTINELS are both unset")
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
     elif not config.get("DATA_KEY"):
@@ -193,7 +196,10 @@ def finalize(config, instance_path):
         from app.read_path import binds
 
         config["SQLALCHEMY_BINDS"] = {**(config.get("SQLALCHEMY_BINDS") or {}), **binds(config)}
-    config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
+    config["REDIS_SENTINELS"] = sentinel_addresses(config.get("REDIS_SENTINELS"))
+    # With a pool given (`extensions.init_redis`), the storage URI only says "Redis": the pool says where.
+    config["RATELIMIT_STORAGE_URI"] = (config.get("REDIS_URL") or ("redis://" if config["REDIS_SENTINELS"] else None)
+                                       or "memory://")
     config.setdefault("RATELIMIT_KEY_PREFIX", "fangang")
     # If Redis goes down, keep limiting per process rather than failing every login; should the
     # limiter still fail, let the request through rather than answer 503. Its storage uses the
@@ -202,6 +208,23 @@ def finalize(config, instance_path):
     config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     return config
+
+
+def sentinel_addresses(value):
+    """REDIS_SENTINELS ("host:port,host:port" or a list of them) as [(host, port)]; [] when unset."""
+    if not value:
+        return []
+    items = value.split(",") if isinstance(value, str) else list(value)
+    addresses = []
+    for item in items:
+        if isinstance(item, (tuple, list)):
+            addresses.append((item[0], int(item[1])))
+            continue
+        host, _, port = item.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"REDIS_SENTINELS: {item.strip()!r} is not host:port")
+        addresses.append((host.strip("[]"), int(port)))
+    return addresses
 
 
 def _instance_data_key(instance_path):

@@ -12,7 +12,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 
-from app.redis_breaker import make_pool
+from app.redis_breaker import breaker_of, make_pool, make_sentinel_pool
 
 
 class Base(DeclarativeBase):
@@ -43,18 +43,36 @@ def per_token():
 
 
 def init_redis(app):
-    """Create the app's Redis client when REDIS_URL is set; None means in-process fallbacks.
+    """Create the app's Redis client when REDIS_SENTINELS or REDIS_URL is set; None means in-process fallbacks.
 
-    Call before `limiter.init_app`: the rate limits use the same pool, hence the same timeouts
-    and circuit breaker (`app.redis_breaker`).
+    With REDIS_SENTINELS the client talks to whichever node the sentinels name primary (master
+    REDIS_SENTINEL_MASTER) and follows a failover; REDIS_URL then gives only the database number and
+    password. Call before `limiter.init_app`: the rate limits use the same pool, hence the same
+    timeouts and circuit breaker (`app.redis_breaker`).
     """
-    url = app.config.get("REDIS_URL")
-    if not url:
+    url, sentinels = app.config.get("REDIS_URL"), app.config.get("REDIS_SENTINELS")
+    timeout, breaker_seconds = app.config["REDIS_TIMEOUT"], app.config["REDIS_BREAKER_SECONDS"]
+    if sentinels:
+        pool = make_sentinel_pool(sentinels, app.config["REDIS_SENTINEL_MASTER"], url, timeout, breaker_seconds)
+    elif url:
+        pool = make_pool(url, timeout, breaker_seconds)
+    else:
         app.extensions["redis"] = None
         return
-    pool = make_pool(url, app.config["REDIS_TIMEOUT"], app.config["REDIS_BREAKER_SECONDS"])
-    app.extensions["redis"] = redis_lib.Redis(connection_pool=pool)
+    client = redis_lib.Redis(connection_pool=pool)
+    app.extensions["redis"] = client
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"connection_pool": pool})
+    breaker_of(client).on_recovery.append(_limiter_storage_back)
+
+
+def _limiter_storage_back():
+    """Redis answers again: let Flask-Limiter count in it from the next request on.
+
+    After a storage error Flask-Limiter counts in process memory and looks at its storage again only
+    after 1, 2, 4 … 32 s; the breaker has just seen Redis (or the new primary, after a failover)
+    answer, so the limiter's own wait would only keep the limits per process longer.
+    """
+    limiter._storage_dead = False
 
 
 def redis_client():

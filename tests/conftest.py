@@ -98,11 +98,13 @@ def backend(request, tmp_path_factory):
     """The storage a test runs on: a config mapping, with the schema migrated once."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.db"
-        settings = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "REDIS_URL": None}
+        settings = {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "REDIS_URL": None, "REDIS_SENTINELS": None}
     else:
         _check_services()
         _drop_everything(TEST_DATABASE_URL)
-        settings = {"SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL, "REDIS_URL": TEST_REDIS_URL}
+        settings = {"SQLALCHEMY_DATABASE_URI": TEST_DATABASE_URL, "REDIS_URL": TEST_REDIS_URL,
+                    "REDIS_SENTINELS": os.environ.get("TEST_REDIS_SENTINELS") or None,  # the suite through Sentinel
+                    "REDIS_SENTINEL_MASTER": os.environ.get("TEST_REDIS_SENTINEL_MASTER") or "fangang"}
     settings["BACKEND"] = request.param
     app = create_app(_test_config(settings))
     with app.app_context():
@@ -112,6 +114,8 @@ def backend(request, tmp_path_factory):
 
 
 def _test_config(settings, **overrides):
+    if "REDIS_URL" in overrides:  # a test's own Redis (a hung or a gone one), not the suite's sentinels
+        overrides.setdefault("REDIS_SENTINELS", None)
     return {
         "TESTING": True,
         "APP_ENV": "testing",

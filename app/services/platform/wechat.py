@@ -1,6 +1,7 @@
 """The WeChat mini-program API, through wechatpy (`client.wxa`).
 
-The access token is cached in Redis (RedisStorage) when REDIS_URL is set, so every gunicorn host
+The access token is cached in Redis (RedisStorage) when Redis is configured (REDIS_URL, or REDIS_SENTINELS:
+through Sentinel, following a failover), so every gunicorn host
 and the sender share one; in process memory otherwise, and while Redis is down. It is fetched from
 the `stable_token` endpoint with force_refresh=false, which answers every caller with the same token
 while it is valid: a host that refreshes does not invalidate the token the others hold (the plain
