@@ -120,6 +120,8 @@ def from_environment():
         "DB_READ_TIMEOUT": _env_float("DB_READ_TIMEOUT", 5.0),
         "DB_WRITE_TIMEOUT": _env_float("DB_WRITE_TIMEOUT", 5.0),
         "REQUEST_DEADLINE_SECONDS": _env_float("REQUEST_DEADLINE_SECONDS", 15.0),
+        # The revocation feed's cursor moves only past rows this old (`signing.revocations_since`).
+        "REVOCATION_SETTLE_SECONDS": _env_float("REVOCATION_SETTLE_SECONDS", 60.0),
         "REDIS_TIMEOUT": _env_float("REDIS_TIMEOUT", 1.0),
         "REDIS_BREAKER_SECONDS": _env_float("REDIS_BREAKER_SECONDS", 5.0),
         "RETRY_AFTER_SECONDS": _env_int("RETRY_AFTER_SECONDS", 5),

@@ -152,14 +152,31 @@ def revoke_serial(serial, reason, kind="trip"):
 
 
 def revocations_since(cursor, limit=MAX_REVOCATIONS_PAGE, kind=None):
-    """Revocations after a cursor, oldest first, of one kind or (None) all; returns (rows, next_cursor, more)."""
+    """Revocations after a cursor, oldest first, of one kind or (None) all; returns (rows, next_cursor, more).
+
+    Ids are handed out at INSERT and become visible at COMMIT, so two transactions can show their rows
+    out of id order (two staff closing trips at once; on Galera, writes through two nodes). A cursor
+    moved past a row whose lower id was still uncommitted would skip that id for good, and a phone
+    would accept a revoked QR offline. So the cursor moves only past rows older than
+    REVOCATION_SETTLE_SECONDS (longer than any request's transaction); younger rows are sent now and
+    again on the next call (a scanner keeps a set: a repeat changes nothing), until they settle. A page
+    full of young rows still moves the cursor to its end, or a scanner would fetch it forever.
+    """
     query = select(Revocation).where(Revocation.id > cursor).order_by(Revocation.id).limit(limit + 1)
     if kind is not None:
         query = query.where(Revocation.kind == kind)
     rows = db.session.scalars(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, (rows[-1].id if rows else cursor), more
+    settled_before = utcnow() - timedelta(seconds=current_app.config["REVOCATION_SETTLE_SECONDS"])
+    next_cursor = cursor
+    for row in rows:
+        if row.revoked_at > settled_before:
+            break
+        next_cursor = row.id
+    if more and next_cursor == cursor:
+        next_cursor = rows[-1].id
+    return rows, next_cursor, more
 
 
 def revoked_serials(kind="trip"):
