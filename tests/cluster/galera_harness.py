@@ -1,92 +1,45 @@
-"""What the Galera failover proofs read and do beside the lead's `deploy/cluster/galera.GaleraCluster`.
+"""What the Galera failover proofs do beside the lead's `deploy/cluster/galera.GaleraCluster`.
 
-The cluster starts and stops its nodes; this module asks them what they are (wsrep status, which
-one HAProxy sends writes to, how a restarted node caught up), checks what they store, makes the
-passengers the proofs scan, and sends two scans at one moment. Every question goes to a node's
-own client port with pymysql, so a dead or isolated node answers for itself, not through HAProxy.
+The cluster starts, stops, kills and pauses its nodes and says which one HAProxy writes to; this
+module cuts a node off the group, writes on one node directly, counts certification failures,
+reads how a restarted node caught up, checks what each node stores, makes the passengers of the
+races and sends two scans at one moment. Every question goes to a node's own client port, so a
+node answers for itself, not through HAProxy.
 """
 import http.client
 import json
 import re
 import shutil
+import subprocess
 import threading
 import time
 import uuid
-from pathlib import Path
 
 import pymysql
-from sqlalchemy.engine import make_url
 
 from tests.faults import stack
 
-GALERA_PROVIDER = Path("/usr/lib/galera/libgalera_smm.so")
-BINARIES = stack.BINARIES + ("haproxy", "rsync")
-NODE_COUNT = 3
-
 
 def missing():
-    """What the cluster needs that this machine lacks (programs and the Galera library)."""
-    absent = [name for name in BINARIES if shutil.which(name) is None and not Path("/usr/sbin", name).exists()]
-    return absent + ([] if GALERA_PROVIDER.exists() else [str(GALERA_PROVIDER)])
+    """What the cluster and the app's redis-server need that this machine lacks."""
+    from deploy.cluster.galera import missing as cluster_lacks
+
+    return cluster_lacks() + [name for name in ("redis-server",) if name in stack.missing_binaries()]
 
 
-def nodes(cluster):
-    """The cluster's three nodes, in order."""
-    return [cluster.node(index) for index in range(1, NODE_COUNT + 1)]
-
-
-def connect_url(url, timeout=2):
-    """A pymysql connection to where a SQLAlchemy URL points (through HAProxy or to a node)."""
-    parts = make_url(url)
-    return pymysql.connect(host=parts.host, port=parts.port, user=parts.username, password=parts.password or "",
-                           database=parts.database, connect_timeout=timeout, read_timeout=timeout, autocommit=True)
-
-
-def writer_index(cluster):
-    """The 1-based index of the node HAProxy sends writes to now: asked through the writer port itself."""
-    with connect_url(cluster.writer_url("fangang")) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT @@port")
-        port = cursor.fetchone()[0]
-    for index, node in enumerate(nodes(cluster), start=1):
-        if node.port == port:
-            return index
-    raise AssertionError(f"HAProxy's writer answers from port {port}, no node of the cluster")
-
-
-def wsrep(node, timeout=2):
-    """The node's wsrep status variables ({'wsrep_cluster_size': '3', ...}), or None if it does not answer."""
-    try:
-        connection = node.connect()
-    except pymysql.MySQLError:
-        return None
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW GLOBAL STATUS LIKE 'wsrep%'")
-            return dict(cursor.fetchall())
-    except pymysql.MySQLError:
-        return None
-    finally:
-        connection.close()
-
-
-def in_primary(node, size):
-    """Whether the node is Synced in a Primary component of `size` nodes."""
-    status = wsrep(node)
-    return bool(status) and status.get("wsrep_cluster_status") == "Primary" \
-        and status.get("wsrep_local_state_comment") == "Synced" and int(status.get("wsrep_cluster_size", 0)) == size
-
-
-def wait_primary(members, size, timeout):
+def wait_primary(cluster, members, size, timeout):
     """Wait until every node of `members` is Synced in a Primary component of `size`; returns the seconds taken."""
     started = time.monotonic()
-    stack.wait_until(lambda: all(in_primary(node, size) for node in members), timeout,
-                     f"{len(members)} nodes Synced in a Primary component of {size}")
+    cluster.wait_size(size, timeout=timeout, among=members)
     return time.monotonic() - started
 
 
-def counter(members, name):
-    """The sum of one wsrep status counter over these nodes."""
-    return sum(int(wsrep(node)[name]) for node in members)
+def conflicts(members):
+    """Galera's conflict counters summed over these nodes: {'cert': local transactions that failed certification
+    (1213 at COMMIT), 'bf': local transactions aborted by a replicated one that won (1213 at their next statement)}."""
+    statuses = [node.status() for node in members]
+    return {"cert": sum(int(status["wsrep_local_cert_failures"]) for status in statuses),
+            "bf": sum(int(status["wsrep_local_bf_aborts"]) for status in statuses)}
 
 
 def isolate(node, on):
@@ -96,12 +49,18 @@ def isolate(node, on):
         cursor.execute(f"SET GLOBAL wsrep_provider_options = 'gmcast.isolate={1 if on else 0}'")
 
 
+def make_probe(node):
+    """A table outside the app's database for `try_write` (made while the cluster is whole, so it is everywhere)."""
+    with node.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE DATABASE IF NOT EXISTS partition_probe")
+        cursor.execute("CREATE TABLE IF NOT EXISTS partition_probe.writes (id INT PRIMARY KEY AUTO_INCREMENT, at DOUBLE)")
+
+
 def try_write(node):
-    """Write one row on this node directly; returns None if it committed, else the MariaDB error (code, text)."""
+    """Write one row on this node directly; None if it committed, else the MariaDB error as (code, message)."""
     try:
-        with node.connect("fangang") as connection, connection.cursor() as cursor:
-            cursor.execute("CREATE TABLE IF NOT EXISTS partition_probe (id INT PRIMARY KEY AUTO_INCREMENT, at DOUBLE)")
-            cursor.execute("INSERT INTO partition_probe (at) VALUES (%s)", (time.time(),))
+        with node.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("INSERT INTO partition_probe.writes (at) VALUES (%s)", (time.time(),))
         return None
     except pymysql.MySQLError as error:
         return error.args[0], str(error.args[1]) if len(error.args) > 1 else ""
@@ -135,37 +94,44 @@ def boardings(node, client_event_ids):
 
 def log_offset(node):
     """Where the node's error log ends now (read it from there after a restart with `state_transfer`)."""
-    path = error_log(node)
-    return path.stat().st_size if path.exists() else 0
-
-
-def error_log(node):
-    """The node's error log (asked of the node while it runs, remembered for when it does not)."""
-    path = getattr(node, "_h4_error_log", None)
-    if path is None:
-        with node.connect() as connection, connection.cursor() as cursor:
-            cursor.execute("SELECT @@log_error, @@datadir")
-            log, datadir = cursor.fetchone()
-        path = Path(log) if Path(log).is_absolute() else Path(datadir) / log
-        node._h4_error_log = path
-    return path
+    return node.error_log.stat().st_size if node.error_log.exists() else 0
 
 
 def state_transfer(node, offset):
-    """How a restarted node caught up, from its error log after `offset`: 'IST', 'SST' or None, and the line."""
-    with open(error_log(node), "rb") as log:
+    """How a node caught up after `offset` in its error log: ('IST, 398 write sets', 'SST' or None, the line).
+
+    The joiner's SST script runs either way and logs which it did ("rsync IST completed on joiner" or
+    "rsync SST completed on joiner"); "SST succeeded" and "IST received" appear after both, so they cannot tell.
+    A node cut off and rejoined without a restart catches up by IST without running the script at all.
+    """
+    with open(node.error_log, "rb") as log:
         log.seek(offset)
         text = log.read().decode("utf-8", "replace")
-    ist = re.search(r"^.*(IST received|Receiving IST).*$", text, re.MULTILINE)
-    # A joiner always prepares an SST request; a full copy shows as the SST script's data received.
-    sst = re.search(r"^.*(SST received|SST succeeded|rsync SST completed).*$", text, re.MULTILINE)
-    if ist and not re.search(r"Receiving IST: 0 writesets", text):
-        return "IST", ist.group(0).strip()
-    if sst:
-        return "SST", sst.group(0).strip()
-    if ist:
-        return "IST", ist.group(0).strip()
-    return None, ""
+    done = re.search(r"^.*\b(IST|SST) completed on joiner.*$", text, re.MULTILINE)
+    kind = done.group(1) if done else ("IST" if "IST received" in text else None)
+    if kind != "IST":
+        return kind, done.group(0).strip() if done else ""
+    span = re.search(r"^.*Prepared IST receiver for (\d+)-(\d+).*$", text, re.MULTILINE)
+    if span is None:
+        return "IST", done.group(0).strip() if done else ""
+    return f"IST, {int(span.group(2)) - int(span.group(1)) + 1} write sets", span.group(0).strip()
+
+
+def recover_position(node):
+    """Before restarting a crashed node, what Debian's mariadb.service does (galera_recovery): read the last
+    committed write set from InnoDB (`mariadbd --wsrep-recover`) and write it into grastate.dat, where a
+    SIGKILL left seqno -1. With it the node asks for the write sets it missed (IST); without it, for a full
+    copy (SST). Returns the recovered seqno, or None (the node then rejoins by SST)."""
+    log = node.dir / "wsrep-recover.log"
+    subprocess.run([shutil.which("mariadbd") or "/usr/sbin/mariadbd", f"--defaults-file={node.config}",
+                    "--wsrep-recover", f"--log-error={log}", f"--pid-file={node.dir / 'recover.pid'}"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=False)
+    found = re.search(r"WSREP: Recovered position: ([0-9a-f-]{36}):(-?\d+)", log.read_text(errors="replace"))
+    state = node.datadir / "grastate.dat"
+    if not found or not state.exists() or found.group(1) not in state.read_text():
+        return None
+    state.write_text(re.sub(r"^seqno:.*$", f"seqno:   {found.group(2)}", state.read_text(), flags=re.MULTILINE))
+    return int(found.group(2))
 
 
 def race_seats(database_url, redis_url, data_key, count):
