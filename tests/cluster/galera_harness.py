@@ -53,7 +53,8 @@ def make_probe(node):
     """A table outside the app's database for `try_write` (made while the cluster is whole, so it is everywhere)."""
     with node.connect() as connection, connection.cursor() as cursor:
         cursor.execute("CREATE DATABASE IF NOT EXISTS partition_probe")
-        cursor.execute("CREATE TABLE IF NOT EXISTS partition_probe.writes (id INT PRIMARY KEY AUTO_INCREMENT, at DOUBLE)")
+        cursor.execute("CREATE TABLE IF NOT EXISTS partition_probe.writes "
+                       "(id INT PRIMARY KEY AUTO_INCREMENT, at DOUBLE)")
 
 
 def try_write(node):

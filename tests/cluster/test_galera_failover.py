@@ -309,7 +309,7 @@ def test_one_node_cut_off_under_load(setup, capsys):
 
 
 def _alone(node):
-    """The cut-off node's wsrep status once it sees itself outside the Primary component (or as it is after the bound)."""
+    """The cut-off node's wsrep status once it sees itself outside the Primary component (or after the bound)."""
     try:
         stack.wait_until(lambda: node.status().get("wsrep_cluster_status") == "non-Primary",
                          QUORUM_BOUND, "the cut-off node non-Primary")
