@@ -67,6 +67,27 @@ def try_write(node):
         return error.args[0], str(error.args[1]) if len(error.args) > 1 else ""
 
 
+def try_read(node):
+    """Read the probe table on this node directly; None if it answered, else the MariaDB error as (code, message)."""
+    try:
+        with node.connect() as connection, connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM partition_probe.writes")
+        return None
+    except pymysql.MySQLError as error:
+        return error.args[0], str(error.args[1]) if len(error.args) > 1 else ""
+
+
+def haproxy_state(cluster, listener, node, want, timeout):
+    """The node's state on one of HAProxy's ports once it starts with `want` ('DOWN', 'UP'), or as it is after
+    `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = cluster.haproxy_servers().get((listener, node.name), "")
+        if state.startswith(want) or time.monotonic() >= deadline:
+            return state
+        time.sleep(0.2)
+
+
 def stored(node, client_event_ids):
     """Which of these scans the node holds."""
     found, ids = set(), list(client_event_ids)

@@ -16,8 +16,8 @@ port. Passengers are made as tests/faults makes them. Each proof prints its figu
    which the app retries) are counted from the nodes' wsrep_local_cert_failures / bf_aborts.
 3. Under 16 scanners, a non-writer node stopped (SIGSTOP), then cut off the group's network
    (gmcast.isolate): the two others keep a Primary component of two and serve; the cut-off node,
-   alone and non-Primary, refuses a write (1047); back, it rejoins; no acknowledged scan missing
-   on any node.
+   alone and non-Primary, refuses a write and a read (1047) and HAProxy's read port takes it out;
+   back, it rejoins; no acknowledged scan missing on any node.
 
 Slow (about three minutes, most of it the cluster's start): runs only with RUN_CLUSTER=1 (.ci/run).
 """
@@ -266,7 +266,8 @@ def test_one_node_cut_off_under_load(setup, capsys):
     galera.isolate(node, True)
     quorum_isolated = _seconds_to_primary(cluster, others, 2)
     alone = _alone(node)
-    refused = galera.try_write(node)
+    refused, refused_read = galera.try_write(node), galera.try_read(node)
+    taken_out = galera.haproxy_state(cluster, "galera_read", node, "DOWN", AFTER)
     time.sleep(AFTER)
     joined_at = time.monotonic()
     galera.isolate(node, False)
@@ -290,7 +291,8 @@ def test_one_node_cut_off_under_load(setup, capsys):
         "it caught up by": transfer_stopped,
         "isolated: two Primary after s": quorum_isolated,
         "isolated node": f"{alone.get('wsrep_cluster_status')} of {alone.get('wsrep_cluster_size')}",
-        "its write refused": refused[0] if refused else None,
+        "its write refused": refused[0] if refused else None, "its read": refused_read[0] if refused_read else None,
+        "on HAProxy's read port": taken_out,
         "scans/s while isolated": rate(answers, isolated_at, joined_at), "3 Synced after rejoin s": rejoin_isolated,
         "it caught up again by": transfer_isolated,
         "scans/s after": rate(answers, joined_at, ended_at),
@@ -303,6 +305,8 @@ def test_one_node_cut_off_under_load(setup, capsys):
     assert figures["then"] > 0 and figures["scans/s while isolated"] > 0  # the two serve
     assert alone.get("wsrep_cluster_status") == "non-Primary"
     assert refused is not None and refused[0] == ER_UNKNOWN_COM_ERROR, refused
+    assert refused_read is not None and refused_read[0] == ER_UNKNOWN_COM_ERROR, refused_read  # no stale reads
+    assert taken_out.startswith("DOWN")
     assert rejoin_stopped is not None and rejoin_isolated is not None
     assert missing == {other.name: 0 for other in cluster.nodes}, missing
     assert all(galera.try_write(each) is None for each in cluster.nodes)  # every node takes writes again
