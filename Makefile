@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev assets migrate seed clean
+.PHONY: run test install install-dev assets migrate seed clean cluster-up cluster-down cluster-status
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,19 @@ test: install-dev assets
 	  [ $$maria -eq 5 ] && maria=0; \
 	  echo "make test: MariaDB run exit $$maria, SQLite run exit $$lite"; [ $$maria -eq 0 ] && [ $$lite -eq 0 ]; \
 	else $(BIN)/python -m pytest $(PYTEST_ARGS); fi
+
+# The storage cluster on loopback ports (deploy/cluster/): three MariaDB Galera nodes behind HAProxy, a
+# Redis primary, a replica and three sentinels, with their data under CLUSTER_DIR (default
+# /tmp/fangang-cluster); never the machine's own MariaDB or Redis. Needs Debian's galera-4, haproxy,
+# rsync and redis-server (.ci/run installs them).
+cluster-up: install
+	$(BIN)/python deploy/cluster/cluster.py up
+
+cluster-status: install
+	$(BIN)/python deploy/cluster/cluster.py status
+
+cluster-down: install
+	$(BIN)/python deploy/cluster/cluster.py down
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis node_modules

@@ -76,7 +76,8 @@ def handler_for(args):
     return Check
 
 
-def main(argv=None):
+def arguments(argv=None):
+    """The command line, parsed (the password read from its file)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--listen", required=True, help="host:port to answer on")
     parser.add_argument("--host", default="127.0.0.1")
@@ -90,6 +91,11 @@ def main(argv=None):
     if args.password_file:
         with open(args.password_file, encoding="utf-8") as handle:
             args.password = handle.read().strip()
+    return args
+
+
+def main(argv=None):
+    args = arguments(argv)
     host, port = args.listen.rsplit(":", 1)
     server = http.server.ThreadingHTTPServer((host, int(port)), handler_for(args))
     server.daemon_threads = True

@@ -19,6 +19,7 @@ Ports, for offset 0 (each added to `offset`, so clusters of different offsets co
 """
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -160,22 +161,28 @@ class Node:
         """Write its config and system tables (the datadir owned by mysql)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o755)
-        peers = ",".join(f"127.0.0.1:{node.group_port}" for node in self.cluster.nodes)
-        template = (HERE / "galera.cnf").read_text(encoding="utf-8")
-        self.config.write_text(template.format(
-            datadir=self.datadir, socket=self.dir / "mysql.sock", pidfile=self.dir / "mariadbd.pid",
-            errorlog=self.error_log, port=self.port, peers=peers, name=self.name, group_port=self.group_port,
-            sst_port=self.sst_port, ist_port=self.ist_port), encoding="utf-8")
+        self.config.write_text(self.render_config(), encoding="utf-8")
         subprocess.run([_which("mariadb-install-db"), "--no-defaults", f"--datadir={self.datadir}", "--user=mysql",
                         "--auth-root-authentication-method=normal", "--skip-test-db"],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _chown_mysql(self.dir)
+
+    def render_config(self):
+        """deploy/cluster/galera.cnf filled in for this node."""
+        peers = ",".join(f"127.0.0.1:{node.group_port}" for node in self.cluster.nodes)
+        template = (HERE / "galera.cnf").read_text(encoding="utf-8")
+        return template.format(
+            datadir=self.datadir, socket=self.dir / "mysql.sock", pidfile=self.dir / "mariadbd.pid",
+            errorlog=self.error_log, port=self.port, peers=peers, name=self.name, group_port=self.group_port,
+            sst_port=self.sst_port, ist_port=self.ist_port)
 
     def start(self, bootstrap=False, timeout=180):
         """Start mariadbd (a new cluster when `bootstrap`, else join: IST or SST) and wait until Synced."""
         argv = [_which("mariadbd"), f"--defaults-file={self.config}"]
         if bootstrap:
             argv.append("--wsrep-new-cluster")
+        else:
+            self.recover_position()
         self.server.spawn(argv, self.dir / "mariadbd.out")
         self.wait_synced(timeout)
         if not self.check.running():
@@ -187,6 +194,27 @@ class Node:
                           "--port", str(self.port), "--user", CHECK_USER,
                           "--password-file", str(self.cluster.dir / "clustercheck.password")],
                          self.dir / "clustercheck.log")
+
+    def recover_position(self):
+        """After a crash, what Debian's mariadb.service does first (galera_recovery): read the last committed
+        write set from InnoDB (`mariadbd --wsrep-recover`) into grastate.dat, where SIGKILL left seqno -1.
+        With it the node asks the others only for what it missed (IST); without it, for a full copy (SST).
+        Returns the recovered seqno, or None when there was nothing to recover."""
+        state = self.datadir / "grastate.dat"
+        if not state.exists() or not re.search(r"^seqno:\s*-1\s*$", state.read_text(), flags=re.MULTILINE):
+            return None
+        log = self.dir / "wsrep-recover.log"
+        subprocess.run([_which("mariadbd"), f"--defaults-file={self.config}", "--wsrep-recover",
+                        f"--log-error={log}", f"--pid-file={self.dir / 'recover.pid'}"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=False)
+        try:
+            found = re.search(r"WSREP: Recovered position: ([0-9a-f-]{36}):(-?\d+)", log.read_text(errors="replace"))
+        except OSError:
+            return None
+        if not found or found.group(1) not in state.read_text():
+            return None
+        state.write_text(re.sub(r"^seqno:.*$", f"seqno:   {found.group(2)}", state.read_text(), flags=re.MULTILINE))
+        return int(found.group(2))
 
     def wait_synced(self, timeout=180):
         def synced():
@@ -231,17 +259,16 @@ class Node:
         self.check.terminate(5)
 
     def sst_or_ist(self):
-        """How it last caught up, read from its error log: 'IST', 'SST' or None."""
+        """How it last caught up, read from its error log: 'IST', 'SST' or None.
+
+        The joiner's rsync script says which in its last line ("rsync IST completed on joiner" or
+        "rsync SST completed on joiner"); other lines mislead (an SST is followed by an IST of its tail)."""
         try:
             text = self.error_log.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return None
-        ist, sst = text.rfind("IST received"), text.rfind("SST succeeded")
-        ist = max(ist, text.rfind("Receiving IST"))
-        sst = max(sst, text.rfind("State transfer required"))
-        if ist < 0 and sst < 0:
-            return None
-        return "IST" if ist > sst else "SST"
+        found = re.findall(r"rsync (IST|SST) completed on joiner", text)
+        return found[-1] if found else None
 
 
 class GaleraCluster:
@@ -316,15 +343,18 @@ class GaleraCluster:
                 cursor.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{APP_USER}'@'{host}'")
                 cursor.execute(f"CREATE USER '{CHECK_USER}'@'{host}' IDENTIFIED BY %s", (check_password,))
 
-    def start_haproxy(self):
+    def render_haproxy(self):
+        """deploy/cluster/haproxy.cfg filled in for this cluster."""
         template = (HERE / "haproxy.cfg").read_text(encoding="utf-8")
         names = {f"n{i + 1}": node.name for i, node in enumerate(self.nodes)}
         ports = {f"port{i + 1}": node.port for i, node in enumerate(self.nodes)}
         checks = {f"check{i + 1}": node.check_port for i, node in enumerate(self.nodes)}
+        return template.format(pidfile=self.dir / "haproxy.pid", stats_socket=self.dir / "haproxy.sock",
+                               write_port=self.write_port, read_port=self.read_port, **names, **ports, **checks)
+
+    def start_haproxy(self):
         config = self.dir / "haproxy.cfg"
-        config.write_text(template.format(pidfile=self.dir / "haproxy.pid", stats_socket=self.dir / "haproxy.sock",
-                                          write_port=self.write_port, read_port=self.read_port,
-                                          **names, **ports, **checks), encoding="utf-8")
+        config.write_text(self.render_haproxy(), encoding="utf-8")
         subprocess.run([_which("haproxy"), "-c", "-q", "-f", str(config)], check=True)
         self.haproxy.spawn([_which("haproxy"), "-db", "-f", str(config)], self.dir / "haproxy.log")
         wait_until(lambda: self.writer_node() is not None, 30, "HAProxy's writer port")
