@@ -9,8 +9,6 @@ node answers for itself, not through HAProxy.
 import http.client
 import json
 import re
-import shutil
-import subprocess
 import threading
 import time
 import uuid
@@ -137,23 +135,6 @@ def state_transfer(node, offset):
     if span is None:
         return "IST", done.group(0).strip() if done else ""
     return f"IST, {int(span.group(2)) - int(span.group(1)) + 1} write sets", span.group(0).strip()
-
-
-def recover_position(node):
-    """Before restarting a crashed node, what Debian's mariadb.service does (galera_recovery): read the last
-    committed write set from InnoDB (`mariadbd --wsrep-recover`) and write it into grastate.dat, where a
-    SIGKILL left seqno -1. With it the node asks for the write sets it missed (IST); without it, for a full
-    copy (SST). Returns the recovered seqno, or None (the node then rejoins by SST)."""
-    log = node.dir / "wsrep-recover.log"
-    subprocess.run([shutil.which("mariadbd") or "/usr/sbin/mariadbd", f"--defaults-file={node.config}",
-                    "--wsrep-recover", f"--log-error={log}", f"--pid-file={node.dir / 'recover.pid'}"],
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=False)
-    found = re.search(r"WSREP: Recovered position: ([0-9a-f-]{36}):(-?\d+)", log.read_text(errors="replace"))
-    state = node.datadir / "grastate.dat"
-    if not found or not state.exists() or found.group(1) not in state.read_text():
-        return None
-    state.write_text(re.sub(r"^seqno:.*$", f"seqno:   {found.group(2)}", state.read_text(), flags=re.MULTILINE))
-    return int(found.group(2))
 
 
 def race_seats(database_url, redis_url, data_key, count):
