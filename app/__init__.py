@@ -5,7 +5,7 @@ from apiflask import APIFlask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import config as app_config
-from app import deadline
+from app import conflicts, deadline, read_path
 from app.errors import register_error_handlers
 from app.extensions import db, enforce_sqlite_foreign_keys, init_redis, limiter, migrate, ping_idle_connections
 from app.guards import NoCookieSession, register_request_guards
@@ -30,6 +30,7 @@ def create_app(test_config=None):
     from app.services.platform import wechat
 
     db.init_app(app)
+    read_path.init_app(app)
     enforce_sqlite_foreign_keys(app)
     ping_idle_connections(app)
     migrate.init_app(app, db, directory=app_config.MIGRATIONS_DIR, render_as_batch=True)
@@ -49,6 +50,7 @@ def create_app(test_config=None):
     for blueprint in (core_bp, mp_bp, checkin_bp, console_bp, console_web_bp):
         app.register_blueprint(blueprint)
     cli.register(app)
+    conflicts.init_app(app)  # after the blueprints: it wraps their write views
     register_error_handlers(app)
     register_request_guards(app)
     register_queue_budget(app)

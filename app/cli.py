@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app import error_codes, simulate
 from app.cli_notify import notify_cli
 from app.cli_trust import trust_cli
+from app.conflicts import run_with_retries
 from app.errors import DomainError
 from app.extensions import db
 from app.models import Checkpoint
@@ -34,7 +35,7 @@ def register(app):
     @app.cli.command("seed")
     def seed():
         """Load Yinchuan's counties, parks, checkpoints and sample enterprises (idempotent)."""
-        created = reference_data.load_reference_data()
+        created = run_with_retries(reference_data.load_reference_data, label="seed")
         click.echo(f"reference data loaded: {created} new rows")
 
     @app.cli.command("simulate")
@@ -57,7 +58,8 @@ def register(app):
     @click.option("--dry-run", is_flag=True, help="Count what would be purged, change nothing.")
     def purge_expired(dry_run):
         """Erase personal data older than RETENTION_DAYS (PIPL: keep no longer than needed)."""
-        counts = retention.purge_expired(dry_run=dry_run)
+        # One transaction: a Galera conflict with a concurrent write runs it again, as a request would be.
+        counts = run_with_retries(lambda: retention.purge_expired(dry_run=dry_run), label="purge-expired")
         click.echo(("would purge: " if dry_run else "purged: ") + ", ".join(f"{k}={v}" for k, v in counts.items()))
 
 

@@ -121,6 +121,12 @@ def from_environment():
         "REDIS_BREAKER_SECONDS": _env_float("REDIS_BREAKER_SECONDS", 5.0),
         "RETRY_AFTER_SECONDS": _env_int("RETRY_AFTER_SECONDS", 5),
         "QUEUE_BUDGET_MS": _env_int("QUEUE_BUDGET_MS", 500),
+        # Galera (`app.conflicts`, `app.read_path`): how often a write that lost a certification race
+        # (error 1213) runs again; the heavy reads' own URL (HAProxy's read port), and the
+        # wsrep_sync_wait its connections set (1: a read sees every write committed before it).
+        "DB_CONFLICT_RETRIES": _env_int("DB_CONFLICT_RETRIES", 3),
+        "DATABASE_READ_URL": os.environ.get("DATABASE_READ_URL") or None,
+        "DB_READ_SYNC_WAIT": _env_int("DB_READ_SYNC_WAIT", 1),
     }
 
 
@@ -182,6 +188,11 @@ def finalize(config, instance_path):
             connect_args.setdefault("write_timeout", config["DB_WRITE_TIMEOUT"])
             options["connect_args"] = connect_args
     config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if config.get("DATABASE_READ_URL"):
+        # The heavy reads' engine (`app.read_path`), with the same options as the primary.
+        from app.read_path import binds
+
+        config["SQLALCHEMY_BINDS"] = {**(config.get("SQLALCHEMY_BINDS") or {}), **binds(config)}
     config["RATELIMIT_STORAGE_URI"] = config.get("REDIS_URL") or "memory://"
     config.setdefault("RATELIMIT_KEY_PREFIX", "fangang")
     # If Redis goes down, keep limiting per process rather than failing every login; should the

@@ -26,6 +26,7 @@ CODES = {
     "rate_limited": (429, "请求过于频繁，请稍后再试"),
     "internal_error": (500, "服务器内部错误，请稍后再试"),
     "unavailable": (503, "服务暂时不可用，请稍后再试"),
+    "write_conflict": (503, "数据写入冲突（数据库集群中同时写入），已重试仍未成功，请按 Retry-After 稍后再试"),
     "http_error": (400, "请求无法处理"),
     # Login and accounts.
     "wechat_code_invalid": (401, "微信登录凭证无效或已过期"),

@@ -168,6 +168,15 @@ def error_response(status, code, message, fields=None, headers=None, details=Non
     return response
 
 
+WRITE_CONFLICT_MESSAGE = "数据写入冲突，请稍后重试"
+
+
+def _is_write_conflict(error):
+    """MariaDB 1213 (deadlock, Galera's certification failure); `app.conflicts` retries it in views."""
+    args = getattr(getattr(error, "orig", None), "args", None)
+    return bool(args) and args[0] == 1213
+
+
 def _html_page_for(path):
     """The error-page renderer a web face registered for this path (app.extensions["html_error_pages"]), or None."""
     for prefix, page in current_app.extensions.get("html_error_pages", ()):
@@ -205,6 +214,9 @@ def register_error_handlers(app):
     @app.errorhandler(sqlalchemy.exc.OperationalError)
     def _backend_down(error):
         db.session.rollback()
+        if _is_write_conflict(error):  # outside a view's retries (app.conflicts): a before_request hook's
+            log.warning("write conflict outside a view: not run again")
+            return error_response(503, "write_conflict", WRITE_CONFLICT_MESSAGE)
         log.error("backing service unavailable: %s", type(error).__name__)
         code, message = _STATUS_DEFAULTS[503]
         return error_response(503, code, message)

@@ -3,6 +3,7 @@ import base64
 
 from flask import current_app, jsonify, request
 
+from app.conflicts import rerunnable
 from app.errors import Forbidden
 from app.extensions import limiter, per_token
 from app.services.credentials import credentials, signing, trust
@@ -81,6 +82,7 @@ def scan(body):
 @bp.input(s.ScanBatchIn, arg_name="body")
 @bp.output(s.ScanBatchOut)
 @bp.doc(summary="离线扫码批量上传（最多 500 条），每条一个结果", responses=_errors(401, 403, 422))
+@rerunnable  # a step the first run committed is replayed by its client_event_id, not stored twice
 def scan_batch(body):
     """Upload scans collected offline; each is judged as of its scanned_at."""
     results = checkin_batch.perform_batch(current_scanner(), [_scan_fields(item) for item in body["scans"]])

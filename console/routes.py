@@ -3,6 +3,7 @@ from flask import current_app, g
 from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 
+from app.conflicts import rerunnable
 from app.extensions import db, limiter
 from app.models import Trip, Worker
 from app.services.accounts import staff
@@ -91,6 +92,7 @@ def reject(application_id, body):
 @bp.input(s.BulkDecisionIn, arg_name="body")
 @bp.output(s.BulkDecisionOut)
 @bp.doc(summary="批量审核：每条单独成功或失败", responses=_errors(401, 403, 422))
+@rerunnable  # each application is committed alone, and deciding one again the same way changes nothing
 def decide_many(body):
     """Approve or reject many applications at once."""
     return {"results": review.decide_many(current_staff(), body["ids"], body["decision"], body.get("reason"))}

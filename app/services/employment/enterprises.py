@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.extensions import db
 from app.models import County, Enterprise, EnterpriseJob, Park, VacancyInterest
+from app.read_path import heavy_read
 from app.services.platform import audit, exports, field_rights, scope
 
 _PLACEMENT = ("county_code", "park_id")
@@ -220,6 +221,7 @@ def _job_type_taken():
 # --- 附件2 export ----------------------------------------------------------------
 
 
+@heavy_read
 def export_sheet(staff, filters):
     """附件2 重点企业用工服务保障工作信息汇总表 as .xlsx bytes: one row per enterprise in scope.
 

@@ -15,6 +15,7 @@ from app import crypto
 from app.errors import NotFound
 from app.extensions import db
 from app.models import Enterprise
+from app.read_path import heavy_read
 from app.services.employment import isolation, roster
 from app.services.platform import audit, exports, scope
 from app.services.platform.timeutil import LOCAL_ZONE, local_today
@@ -55,6 +56,7 @@ def health_text(row):
     return f"{HEALTH_NAMES[row.health.status]}（{row.clearance.message}）"
 
 
+@heavy_read
 def attachment3(staff, filters):
     """附件3 over the caller's scope: filters enterprise_id, date_from, date_to (arrival date). Returns bytes."""
     statement = select(Enterprise).where(roster.enterprises_condition(staff))
@@ -78,6 +80,7 @@ def _in_dates(row, filters):
             and (not filters.get("date_to") or (day is not None and day <= filters["date_to"])))
 
 
+@heavy_read
 def roster_workbook(staff, enterprise_id, filters):
     """One enterprise's roster as .xlsx, with the list's filters: (enterprise, bytes)."""
     enterprise, rows, _ = roster.roster_of(staff, enterprise_id, filters, page=1, per_page=10**9)
@@ -91,6 +94,7 @@ def roster_workbook(staff, enterprise_id, filters):
     return enterprise, data
 
 
+@heavy_read
 def isolation_workbook(staff, filters, full_ids=False):
     """The isolation list in the officer's scope, filtered by status and kind, as .xlsx bytes.
 

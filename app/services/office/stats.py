@@ -39,6 +39,7 @@ from app.models import (
 from app.models.application import DIRECTIONS
 from app.models.application import STATUSES as APPLICATION_STATUSES
 from app.models.transport import TRIP_STATUSES, counted_seats
+from app.read_path import heavy_read
 from app.services.employment.isolation import STATUSES as ORDER_STATUSES
 from app.services.employment.isolation import workers_of_county, workers_of_park
 from app.services.people import health
@@ -139,6 +140,7 @@ def trip_area_filter(query, area):
     return query
 
 
+@heavy_read
 def dashboard(staff, county=None, date_from=None, date_to=None):
     """The dashboard figures for the caller's area, filtered by county and Beijing dates (inclusive).
 

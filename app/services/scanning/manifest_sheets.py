@@ -7,6 +7,7 @@ and the trip API choose them (a trip, its convoy, or a day's list); every export
 """
 from app.extensions import db
 from app.models import Worker
+from app.read_path import heavy_read
 from app.services.people.identity import mask_name
 from app.services.platform import audit, exports, scope
 from app.services.scanning import manifests
@@ -23,6 +24,7 @@ WRITING_ROW = 16  # points: room to write a temperature by hand, and a full coac
 SIGN_OFF = "车长签字：____________　　随车医护签字：____________　　发车时间：________　　到达时间：________"
 
 
+@heavy_read
 def trip_workbook(staff, trip_id, convoy=False):
     """The manifest of one trip, or (convoy) of every live trip of its convoy in scope, as .xlsx bytes.
 
@@ -35,6 +37,7 @@ def trip_workbook(staff, trip_id, convoy=False):
     return _export(staff, found, {"trip_id": trip_id, "convoy": bool(convoy)})
 
 
+@heavy_read
 def day_workbook(staff, day, status=None):
     """The manifests of a day's trips in scope (optionally of one status), one sheet per vehicle, as .xlsx bytes."""
     found = trip_service.list_for_staff(staff, day, status)
