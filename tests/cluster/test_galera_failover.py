@@ -12,14 +12,15 @@ port. Passengers are made as tests/faults makes them. Each proof prints its figu
    node rejoins (IST or SST, read from its error log) and all three are Synced.
 2. Two gunicorns, one on each of two nodes (bypassing HAProxy), board the same passenger at one
    moment, once per seat: exactly one allow and one already_boarded, never a 5xx, one boarding
-   stored per seat on every node. The races Galera settled by certification (1213 at COMMIT,
-   which the app retries) are counted from the nodes' wsrep_local_cert_failures / bf_aborts.
+   stored per seat on every node. The races Galera settled by a conflict (1213 at COMMIT, or at a
+   statement the winner's write set aborted; the app retries both) are counted from the nodes'
+   wsrep_local_cert_failures and wsrep_local_bf_aborts; none would make the proof prove nothing.
 3. Under 16 scanners, a non-writer node stopped (SIGSTOP), then cut off the group's network
    (gmcast.isolate): the two others keep a Primary component of two and serve; the cut-off node,
    alone and non-Primary, refuses a write and a read (1047) and HAProxy's read port takes it out;
    back, it rejoins; no acknowledged scan missing on any node.
 
-Slow (about three minutes, most of it the cluster's start): runs only with RUN_CLUSTER=1 (.ci/run).
+Slow (about two minutes on the 2-core machine): runs only with RUN_CLUSTER=1 (.ci/run).
 """
 import base64
 import os
