@@ -34,7 +34,7 @@ from tests.cluster import galera_harness as galera
 from tests.faults import stack
 from tests.faults.test_dependency_faults import _passengers
 
-pytestmark = pytest.mark.faults
+pytestmark = pytest.mark.cluster
 
 OFFSET = 100
 SCANNERS = 16

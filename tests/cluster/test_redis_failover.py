@@ -21,10 +21,13 @@ import time
 from types import SimpleNamespace
 
 import pytest
+
 import redis
 
 from deploy.cluster.sentinel import SentinelSet
 from tests.faults import stack
+
+pytestmark = pytest.mark.cluster
 
 OFFSET = 30
 WARM_UP = 3.0
