@@ -155,10 +155,15 @@ def _prepare(env, port, labels, args, workdir, flush_redis):
     return sb.prepare(env, labels, args, workdir)
 
 
+def _default_sigterm():
+    """The pool's child dies quietly when the pool ends it (the parent's SIGTERM handler is not for it)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def prepare_in_child(env, port, labels, args, workdir, flush_redis):
     """Each database's data is made by the app in a process of its own: two apps with two DATABASE_URLs
     never share this one's module state."""
-    with multiprocessing.get_context("fork").Pool(1) as pool:
+    with multiprocessing.get_context("fork").Pool(1, initializer=_default_sigterm) as pool:
         return pool.apply(_prepare, (env, port, labels, args, workdir, flush_redis))
 
 
