@@ -344,13 +344,17 @@ def summarize(results, key, pick):
     return {name: mean([pick(r[key]) for r in runs]) for name, runs in results.items()}
 
 
+NOT_PER_SCAN = ("gunicorn", "client", "other", "stolen", "probes")  # the probes' cost is per second, not per scan
+
+
 def database_cores(cpu):
-    """Cores of the database's own processes in a Meter's figures."""
-    return sum(value for key, value in cpu.items() if key not in ("gunicorn", "client", "other", "stolen"))
+    """Cores of the database's processes that work per scan (the nodes, HAProxy) in a Meter's figures."""
+    return sum(value for key, value in cpu.items() if key not in NOT_PER_SCAN)
 
 
 NAMES = ("single", "cluster")
 PHASES = (("scan", "rps", "online scans"), ("batch", "sps", "batch uploads"))
+KIND = {"scan": "online", "batch": "uploaded"}
 
 
 def summary_rows(probes, results):
@@ -389,12 +393,16 @@ def summary_rows(probes, results):
     row("batch scans/s (mean)", summarize(results, "batch", lambda b: b["sps"]))
     row("batch failed uploads", summarize(results, "batch", lambda b: b["bad_status"]), ratio=False)
     for phase, rate, _ in PHASES:
-        row(f"gunicorn CPU ms per {phase} scan", {n: mean([1000 * r[phase]["cpu"]["gunicorn"] / r[phase][rate]
+        row(f"gunicorn CPU ms per {KIND[phase]} scan", {n: mean([1000 * r[phase]["cpu"]["gunicorn"] / r[phase][rate]
                                                           for r in results[n] if r[phase][rate]]) for n in names},
             "{:.2f}")
-        row(f"database CPU ms per {phase} scan", {n: mean([1000 * database_cores(r[phase]["cpu"]) / r[phase][rate]
+        row(f"database CPU ms per {KIND[phase]} scan", {n: mean([1000 * database_cores(r[phase]["cpu"]) / r[phase][rate]
                                                           for r in results[n] if r[phase][rate]]) for n in names},
             "{:.2f}")
+        for group in [key for key in results["cluster"][0][phase]["cpu"] if key not in NOT_PER_SCAN]:
+            row(f"  {group} CPU ms per {KIND[phase]} scan", {"cluster": mean([
+                1000 * r[phase]["cpu"][group] / r[phase][rate] for r in results["cluster"] if r[phase][rate]])},
+                "{:.2f}", ratio=False)
     return rows
 
 
@@ -417,8 +425,8 @@ def print_summary(args, settings, probes, results, loads):
     for title, cells in rows:
         print(title.ljust(width) + "".join(cell.rjust(column) for cell in cells))
     print(line)
-    print("database CPU: every process of the database (single: mariadbd; cluster: the three nodes, HAProxy and the "
-          "clustercheck probes). Cores, mean over rounds:")
+    print("database CPU per scan: single, mariadbd; cluster, the three nodes and HAProxy (the clustercheck probes "
+          "HAProxy asks every second cost the same whatever the load: not counted per scan). Cores, mean over rounds:")
     for phase, _, title in PHASES:
         for n in NAMES:
             cpu = [r[phase]["cpu"] for r in results[n]]
