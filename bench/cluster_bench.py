@@ -471,6 +471,56 @@ def parse_args():
     return args
 
 
+def make_targets(single, cluster):
+    """The two databases as the app sees them, with the processes whose CPU each one's figures count."""
+    def cluster_groups():
+        writer = cluster.writer_node()
+        return {"writer node": [n.server.pid for n in cluster.nodes if n is writer],
+                "other nodes": [n.server.pid for n in cluster.nodes if n is not writer],
+                "haproxy": [cluster.haproxy.pid], "probes": [n.check.pid for n in cluster.nodes]}
+
+    return [Target("single", single.port, f"mysql+pymysql://root@{HOST}:{single.port}/{sb.DB_NAME}?charset=utf8mb4",
+                   lambda: {"mariadbd": [single.server.pid]}),
+            Target("cluster", cluster.write_port, cluster.writer_url(sb.DB_NAME), cluster_groups)]
+
+
+def prepare_all(args, targets, labels, env, workdir):
+    """Each database's data, the same on both (Redis is flushed once, before the first)."""
+    data = {}
+    for number, target in enumerate(targets):
+        started = time.perf_counter()
+        print(f"preparing {sb.DB_NAME} on {target.name} (migrations, seed, key, passengers) ...", flush=True)
+        data.update(prepare_in_child({**env, "DATABASE_URL": target.url}, target.port, labels[target.name],
+                                     args, workdir, flush_redis=number == 0))
+        print(f"  {target.name} prepared in {time.perf_counter() - started:.0f} s", flush=True)
+    return data
+
+
+def probe_all(args, targets):
+    """The commit probe on each database: 1 client, then as many as wrk's connections."""
+    probes = {}
+    for target in targets:
+        sb.wait_for_quiet(args.wait_quiet)
+        probes[target.name] = {clients: commit_probe(target.port, args.probe_seconds, clients)
+                               for clients in (1, args.connections)}
+        print(f"commit probe on {target.name}: " + "; ".join(
+            f"{clients} client(s) {p['commits_per_s']:.0f} commits/s, p50 {p['p50_ms']:.2f} ms, "
+            f"p99 {p['p99_ms']:.2f} ms" for clients, p in probes[target.name].items()), flush=True)
+    return probes
+
+
+def run_rounds(args, targets, labels, data, env, workdir, cluster):
+    """Every round against both databases, in ABBA order across rounds."""
+    results = {t.name: [] for t in targets}
+    used_ports = set()
+    for number in range(args.rounds):
+        for target in targets if number % 2 == 0 else list(reversed(targets)):
+            label = labels[target.name][number]
+            results[target.name].append(run_target(args, target, data[label], label, env, workdir, cluster,
+                                                   used_ports))
+    return results
+
+
 def main():
     args = parse_args()
     lacking = [name for name in ("wrk",) if shutil.which(name) is None] + galera.missing()
@@ -483,55 +533,23 @@ def main():
     os.chmod(workdir, 0o755)
     cluster = galera.GaleraCluster(workdir / "cluster", offset=args.offset)
     single = SingleNode(workdir / "single", 3310 + args.offset)
-    started_all = time.perf_counter()
+    started = time.perf_counter()
     try:
         print(f"starting the single mariadbd on {HOST}:{single.port} and a 3-node Galera cluster (offset "
               f"{args.offset}: nodes {cluster.nodes[0].port}-{cluster.nodes[-1].port}, HAProxy writer "
               f"{cluster.write_port}) under {workdir} ...", flush=True)
         single.start()
         cluster.start()
-
-        def cluster_groups():
-            writer = cluster.writer_node()
-            return {"writer node": [n.server.pid for n in cluster.nodes if n is writer],
-                    "other nodes": [n.server.pid for n in cluster.nodes if n is not writer],
-                    "haproxy": [cluster.haproxy.pid], "probes": [n.check.pid for n in cluster.nodes]}
-
-        targets = [Target("single", single.port, f"mysql+pymysql://root@{HOST}:{single.port}/{sb.DB_NAME}"
-                          "?charset=utf8mb4", lambda: {"mariadbd": [single.server.pid]}),
-                   Target("cluster", cluster.write_port, cluster.writer_url(sb.DB_NAME), cluster_groups)]
-        print(f"both up in {time.perf_counter() - started_all:.0f} s")
-        settings = sb.server_settings(HOST, single.port)
+        print(f"both up in {time.perf_counter() - started:.0f} s")
+        targets = make_targets(single, cluster)
         env = sb.bench_env(base64.urlsafe_b64encode(os.urandom(32)).decode())
         labels = {t.name: [f"{t.name}-r{n + 1}" for n in range(args.rounds)] for t in targets}
-        data = {}
-        for number, target in enumerate(targets):
-            started = time.perf_counter()
-            print(f"preparing {sb.DB_NAME} on {target.name} (migrations, seed, key, passengers) ...", flush=True)
-            data.update(prepare_in_child({**env, "DATABASE_URL": target.url}, target.port, labels[target.name],
-                                         args, workdir, flush_redis=number == 0))
-            print(f"  {target.name} prepared in {time.perf_counter() - started:.0f} s", flush=True)
-
-        probes = {}
-        for target in targets:
-            sb.wait_for_quiet(args.wait_quiet)
-            probes[target.name] = {clients: commit_probe(target.port, args.probe_seconds, clients)
-                                   for clients in (1, args.connections)}
-            print(f"commit probe on {target.name}: " + "; ".join(
-                f"{clients} client(s) {p['commits_per_s']:.0f} commits/s, p50 {p['p50_ms']:.2f} ms, "
-                f"p99 {p['p99_ms']:.2f} ms" for clients, p in probes[target.name].items()), flush=True)
-
-        results = {t.name: [] for t in targets}
-        used_ports = set()
-        for number in range(args.rounds):
-            order = targets if number % 2 == 0 else list(reversed(targets))
-            for target in order:
-                label = labels[target.name][number]
-                results[target.name].append(run_target(args, target, data[label], label, env, workdir, cluster,
-                                                       used_ports))
+        data = prepare_all(args, targets, labels, env, workdir)
+        probes = probe_all(args, targets)
+        results = run_rounds(args, targets, labels, data, env, workdir, cluster)
         loads.append(" ".join(f"{v:.2f}" for v in os.getloadavg()))
-        print_summary(args, settings, probes, results, loads)
-        print(f"(whole run {time.perf_counter() - started_all:.0f} s)")
+        print_summary(args, sb.server_settings(HOST, single.port), probes, results, loads)
+        print(f"(whole run {time.perf_counter() - started:.0f} s)")
     except KeyboardInterrupt:
         print("\ninterrupted")
         return 130
