@@ -64,13 +64,14 @@ GIVEN = "建国伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚�
 # --- environment -----------------------------------------------------------------------------
 
 
-def bench_env(data_key):
-    """The environment the app sees, in this process, the flask CLI and gunicorn."""
+def bench_env(data_key, database_url=DATABASE_URL):
+    """The environment the app sees, in this process, the flask CLI and gunicorn (`database_url`: another
+    server's, e.g. bench/cluster_bench.py's cluster)."""
     env = {key: value for key, value in os.environ.items()
            if key not in ("WECHAT_APP_ID", "WECHAT_APP_SECRET", "PROXY_COUNT", "FLASK_APP")}
     env.update({
         "APP_ENV": "development",
-        "DATABASE_URL": DATABASE_URL,
+        "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
         # Set here so nothing is written to instance/data.key; every process shares it.
         "DATA_KEY": data_key,
@@ -82,14 +83,14 @@ def bench_env(data_key):
     return env
 
 
-def mariadb(database=None):
+def mariadb(database=None, host=DB_HOST, port=DB_PORT):
     import pymysql
-    return pymysql.connect(host=DB_HOST, port=DB_PORT, user="root", password="", database=database,
+    return pymysql.connect(host=host, port=port, user="root", password="", database=database,
                            charset="utf8mb4", autocommit=True)
 
 
-def server_settings():
-    with mariadb() as conn, conn.cursor() as cur:
+def server_settings(host=DB_HOST, port=DB_PORT):
+    with mariadb(host=host, port=port) as conn, conn.cursor() as cur:
         cur.execute("SELECT @@version, @@innodb_flush_log_at_trx_commit, @@sync_binlog, @@log_bin, "
                     "@@innodb_buffer_pool_size, @@max_connections")
         version, flush, sync_binlog, log_bin, pool, max_conn = cur.fetchone()
@@ -97,12 +98,15 @@ def server_settings():
             "log_bin": int(log_bin), "innodb_buffer_pool_mb": int(pool) // 2**20, "max_connections": int(max_conn)}
 
 
-def recreate_database(env):
-    with mariadb() as conn, conn.cursor() as cur:
+def recreate_database(env, host=DB_HOST, port=DB_PORT, flush_redis=True):
+    """Drop and rebuild DB_NAME on the server at host:port (migrations, seed, signing key), flushing the
+    bench's Redis db unless `flush_redis` is false (a second server's data beside the first's)."""
+    with mariadb(host=host, port=port) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
         cur.execute(f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4")
-    import redis
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    if flush_redis:
+        import redis
+        redis.Redis.from_url(REDIS_URL).flushdb()
     for command in (["db", "upgrade"], ["seed"], ["keys", "ensure"]):
         result = subprocess.run([str(BIN / "flask"), "--app", "wsgi", *command], cwd=ROOT, env=env,
                                 capture_output=True, text=True)
@@ -450,8 +454,8 @@ def measure_scans(args, server, pairs_path, device_id):
     return result
 
 
-def verdict_mix(device_id):
-    with mariadb(DB_NAME) as conn, conn.cursor() as cur:
+def verdict_mix(device_id, host=DB_HOST, port=DB_PORT):
+    with mariadb(DB_NAME, host, port) as conn, conn.cursor() as cur:
         cur.execute("SELECT verdict, reason, COUNT(*) FROM scan_events WHERE device_id = %s "
                     "GROUP BY verdict, reason ORDER BY COUNT(*) DESC", (device_id,))
         return [(verdict, reason, int(count)) for verdict, reason, count in cur.fetchall()]
