@@ -51,13 +51,7 @@ ER_UNKNOWN_COM_ERROR = 1047  # "WSREP has not yet prepared node for application 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     """The cluster, a redis-server, the passengers, and gunicorn writing through HAProxy."""
-    if os.environ.get("RUN_CLUSTER") != "1":
-        pytest.skip("set RUN_CLUSTER=1 to start a three-node Galera cluster and break it (.ci/run does)")
-    absent = galera.missing()
-    if absent:
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 but {', '.join(absent)} not installed", pytrace=False)
-        pytest.skip(f"{', '.join(absent)} not installed")
+    stack.require("RUN_CLUSTER", "start a three-node Galera cluster and break it", galera.missing())
     from deploy.cluster.galera import GaleraCluster
 
     workdir = tmp_path_factory.mktemp("galera")

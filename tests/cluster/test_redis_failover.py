@@ -39,13 +39,7 @@ SLOWEST_SCAN_BOUND = 5.0  # a scan never waits for Redis longer than a REDIS_TIM
 @pytest.fixture(scope="module")
 def stack_up(tmp_path_factory):
     """A mariadbd, a SentinelSet and gunicorn, with 160 scannable passengers."""
-    if os.environ.get("RUN_CLUSTER") != "1":
-        pytest.skip("set RUN_CLUSTER=1 to kill a Redis primary under load (.ci/run does)")
-    missing = stack.missing_binaries()
-    if missing:
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 but {', '.join(missing)} not installed", pytrace=False)
-        pytest.skip(f"{', '.join(missing)} not installed")
+    stack.require("RUN_CLUSTER", "kill a Redis primary under load", stack.missing_binaries())
     workdir = tmp_path_factory.mktemp("redis-failover")
     (workdir / "mariadb").mkdir()
     mariadb, group, server = stack.MariaDB(workdir / "mariadb"), SentinelSet(workdir / "redis", OFFSET), None

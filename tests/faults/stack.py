@@ -29,6 +29,19 @@ def missing_binaries():
     return [name for name in BINARIES if shutil.which(name) is None and not Path("/usr/sbin", name).exists()]
 
 
+def require(switch, why, missing):
+    """Skip unless the environment variable `switch` is 1; then skip, or fail with REQUIRE_SERVICES=1, when
+    anything in `missing` (the programs the test needs and lacks) is not installed."""
+    import pytest
+
+    if os.environ.get(switch) != "1":
+        pytest.skip(f"set {switch}=1 to {why} (.ci/run does)")
+    if missing:
+        if os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"REQUIRE_SERVICES=1 but {', '.join(missing)} not installed", pytrace=False)
+        pytest.skip(f"{', '.join(missing)} not installed")
+
+
 def free_port():
     """A TCP port nothing listens on now."""
     with socket.socket() as probe:

@@ -37,13 +37,7 @@ WARM_UP = 3.0
 @pytest.fixture(scope="module")
 def services(tmp_path_factory):
     """A mariadbd and a redis-server of this module's own, migrated and holding scannable passengers."""
-    if os.environ.get("RUN_FAULTS") != "1":
-        pytest.skip("set RUN_FAULTS=1 to break a mariadbd and a redis-server of the test's own (.ci/run does)")
-    missing = stack.missing_binaries()
-    if missing:
-        if os.environ.get("REQUIRE_SERVICES") == "1":
-            pytest.fail(f"REQUIRE_SERVICES=1 but {', '.join(missing)} not installed", pytrace=False)
-        pytest.skip(f"{', '.join(missing)} not installed")
+    stack.require("RUN_FAULTS", "break a mariadbd and a redis-server of the test's own", stack.missing_binaries())
     workdir = tmp_path_factory.mktemp("faults")
     (workdir / "mariadb").mkdir()
     (workdir / "redis").mkdir()
