@@ -88,14 +88,7 @@ def haproxy_state(cluster, listener, node, want, timeout):
 
 def stored(node, client_event_ids):
     """Which of these scans the node holds."""
-    found, ids = set(), list(client_event_ids)
-    with node.connect("fangang") as connection, connection.cursor() as cursor:
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            cursor.execute("SELECT client_event_id FROM scan_events WHERE client_event_id IN "
-                           f"({', '.join(['%s'] * len(chunk))})", chunk)
-            found.update(row[0] for row in cursor.fetchall())
-    return found
+    return stack.stored_scans(node.connect, client_event_ids)
 
 
 def boardings(node, client_event_ids):

@@ -173,15 +173,19 @@ class MariaDB(Process):
 
     def stored(self, client_event_ids):
         """Which of these scans the database holds."""
-        found = set()
-        ids = list(client_event_ids)
-        with self.connect("fangang") as connection, connection.cursor() as cursor:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start:start + 500]
-                cursor.execute("SELECT client_event_id FROM scan_events WHERE client_event_id IN "
-                               f"({', '.join(['%s'] * len(chunk))})", chunk)
-                found.update(row[0] for row in cursor.fetchall())
-        return found
+        return stored_scans(self.connect, client_event_ids)
+
+
+def stored_scans(connect, client_event_ids):
+    """Which of these scans the server behind `connect(database)` holds (the fault and cluster tests' loss check)."""
+    found, ids = set(), list(client_event_ids)
+    with connect("fangang") as connection, connection.cursor() as cursor:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            cursor.execute("SELECT client_event_id FROM scan_events WHERE client_event_id IN "
+                           f"({', '.join(['%s'] * len(chunk))})", chunk)
+            found.update(row[0] for row in cursor.fetchall())
+    return found
 
 
 class Gunicorn(Process):
